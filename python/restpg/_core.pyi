@@ -1,0 +1,144 @@
+"""The Rust core (``restpg._core``): parse → plan → SQL for one request.
+
+Hand-written stubs, checked against the compiled module with ``mypy.stubtest``. The schema cache crosses
+into Rust once per load; per request Python passes a few ``str``/``bytes`` and gets back one frozen
+``Prepared`` (or an ``ApiError``).
+"""
+
+from typing import Final, final
+
+__version__: Final[str]
+
+@final
+class ApiError(Exception):
+    """A PostgREST-shaped error: ``status`` plus the four body keys."""
+
+    status: int
+    code: str
+    message: str
+    details: object
+    hint: object
+    def body(self) -> bytes:
+        """The JSON body ``{"code","message","details","hint"}`` as PostgREST sends it."""
+
+@final
+class SchemaCache:
+    """An immutable, shareable schema cache built from the introspection document."""
+
+    def __init__(self, document: bytes) -> None:
+        """``document`` is the JSON object built by the introspection queries (see docs/schema-cache.md).
+
+        Raises ``ValueError`` when the document is malformed.
+        """
+    @property
+    def table_count(self) -> int: ...
+    @property
+    def relationship_count(self) -> int: ...
+    @property
+    def routine_count(self) -> int: ...
+    def to_json(self) -> str:
+        """The cache as JSON, for the admin ``/schema_cache`` endpoint."""
+
+@final
+class Settings:
+    """The configuration the core needs, fixed for the life of an ``Engine``."""
+
+    def __init__(
+        self,
+        *,
+        db_schemas: list[str],
+        db_extra_search_path: list[str],
+        db_max_rows: int | None = None,
+        db_aggregates_enabled: bool = False,
+        db_plan_enabled: bool = False,
+        db_tx_end: str = "commit",
+        db_pre_request: str | None = None,
+        url_use_legacy_target_names: bool = True,
+    ) -> None: ...
+
+@final
+class Prepared:
+    """Everything the execute and response stages need for one request.
+
+    The main statement returns exactly one row whose first five columns are
+    ``total_result_set bigint, page_total bigint, body text, response_headers text, response_status text``.
+    """
+
+    @property
+    def sql(self) -> str: ...
+    @property
+    def params(self) -> list[bytes | None]:
+        """Text-format parameter values, in ``$n`` order."""
+    @property
+    def name(self) -> bytes:
+        """A stable prepared-statement name derived from the SQL text."""
+    @property
+    def count_sql(self) -> str | None:
+        """For ``Prefer: count=planned|estimated``: an EXPLAIN statement taking the same ``params``."""
+    @property
+    def count_name(self) -> bytes | None: ...
+    @property
+    def read_only(self) -> bool: ...
+    @property
+    def schema(self) -> str:
+        """The schema the request targets (from ``Accept-Profile``/``Content-Profile``)."""
+    @property
+    def search_path(self) -> str:
+        """The quoted value for ``set_config('search_path', …)``."""
+    @property
+    def content_type(self) -> str | None:
+        """The response ``Content-Type``, or None for bodiless responses."""
+    @property
+    def status(self) -> int:
+        """The success status before range rules (200, 201, 204, …)."""
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """Response headers known before execution (Content-Location, Preference-Applied, …)."""
+    @property
+    def offset(self) -> int:
+        """Row offset of the page, for ``Content-Range``."""
+    @property
+    def has_limit(self) -> bool:
+        """True when ``limit``/``Range`` or ``db-max-rows`` bounded the page (206/416 rules)."""
+    @property
+    def count(self) -> str | None:
+        """``exact``, ``planned``, ``estimated`` or None."""
+    @property
+    def singular(self) -> bool:
+        """``vnd.pgrst.object``: exactly one row or 406 PGRST116."""
+    @property
+    def head(self) -> bool:
+        """HEAD: headers only."""
+    @property
+    def kind(self) -> str:
+        """``read``, ``create``, ``update``, ``upsert``, ``delete``, ``call``, ``root`` or ``options``."""
+    @property
+    def rollback(self) -> bool:
+        """End the transaction with ROLLBACK (``db-tx-end`` / ``Prefer: tx=rollback``)."""
+
+@final
+class Engine:
+    """A schema cache plus settings: the unit that is swapped atomically on reload."""
+
+    def __init__(self, cache: SchemaCache, settings: Settings) -> None: ...
+    @property
+    def cache(self) -> SchemaCache: ...
+    def prepare(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        body: bytes,
+        *,
+        accept: str | None = None,
+        prefer: str | None = None,
+        range: str | None = None,
+        content_type: str | None = None,
+        accept_profile: str | None = None,
+        content_profile: str | None = None,
+    ) -> Prepared:
+        """Parse, plan and build the SQL for one request, or raise ``ApiError``.
+
+        ``path`` is percent-encoded as received (without the base path); ``query`` is the raw query
+        string. Multiple ``Prefer`` headers are joined with ``,`` by the caller.
+        """
