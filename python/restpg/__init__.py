@@ -1,0 +1,1 @@
+"""restpg: a PostgREST-compatible REST Data API for PostgreSQL."""

@@ -1,0 +1,1 @@
+//! Stage 3, query: turn an action plan into one SQL statement with bound parameters.
