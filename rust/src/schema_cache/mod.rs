@@ -1,6 +1,174 @@
 //! The schema cache: tables, columns, keys, relationships and routines of the exposed schemas,
 //! loaded once from the introspection document and then shared, immutable, behind an `Arc`.
+//!
+//! `document` reads the JSON the catalog queries build; `view_rule` and `view_keys` trace view
+//! columns back to table keys; `relationship` and `routine` infer what can be embedded and called;
+//! `suggest` finds near names for error hints.
 
+mod document;
+mod relationship;
+mod routine;
+mod suggest;
 pub mod types;
+mod view_keys;
+mod view_rule;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
 
 pub use types::*;
+
+use document::{DocTable, Document};
+use view_keys::{view_key_dependencies, KeyDepKind};
+
+/// Everything the plan stage resolves a request against. Immutable once built.
+#[derive(Debug)]
+pub struct SchemaCache {
+    tables: HashMap<QualifiedIdentifier, Table>,
+    /// Table keys sorted, for a stable iteration order.
+    table_order: Vec<QualifiedIdentifier>,
+    relationships: HashMap<QualifiedIdentifier, Vec<Relationship>>,
+    /// Overloads sorted by number of parameters.
+    routines: HashMap<QualifiedIdentifier, Vec<Routine>>,
+}
+
+impl SchemaCache {
+    /// Builds the cache from the introspection document (see docs/schema-cache.md).
+    pub fn from_document(doc: &[u8]) -> Result<SchemaCache, String> {
+        let doc = Document::parse(doc)?;
+
+        let mut pk_by_rel: HashMap<u32, Vec<String>> = HashMap::new();
+        for con in doc.keys.constraints.iter().filter(|c| c.kind == "p") {
+            pk_by_rel.insert(con.rel, con.columns.clone());
+        }
+        let exposed_views: Vec<u32> = doc.tables.iter().filter(|t| is_view(t)).map(|t| t.oid).collect();
+        let key_deps = view_key_dependencies(&doc.keys.views, &doc.keys.constraints, &exposed_views);
+
+        let mut tables = HashMap::with_capacity(doc.tables.len());
+        for t in &doc.tables {
+            let pk_cols = if is_view(t) {
+                // A view's key: the first view column showing each column of a base table's primary key.
+                key_deps
+                    .iter()
+                    .filter(|d| d.kind == KeyDepKind::Pk && d.view.schema == t.schema && d.view.name == t.name)
+                    .flat_map(|d| d.columns.iter().filter_map(|(_, shown)| shown.first().cloned()))
+                    .collect()
+            } else {
+                pk_by_rel.get(&t.oid).cloned().unwrap_or_default()
+            };
+            let table = table(t, pk_cols);
+            tables.insert(table.qi(), table);
+        }
+        let mut table_order: Vec<QualifiedIdentifier> = tables.keys().cloned().collect();
+        table_order.sort();
+
+        let computed = doc.routines.iter().filter_map(routine::computed_relationship).collect();
+        let relationships = relationship::infer(&tables, &doc.keys.constraints, &key_deps, computed);
+
+        let mut routines: HashMap<QualifiedIdentifier, Vec<Routine>> = HashMap::new();
+        for r in doc.routines.iter().filter_map(routine::routine) {
+            routines.entry(QualifiedIdentifier::new(&r.schema, &r.name)).or_default().push(r);
+        }
+        for overloads in routines.values_mut() {
+            overloads.sort_by_key(|r| r.params.len());
+        }
+        Ok(SchemaCache { tables, table_order, relationships, routines })
+    }
+
+    pub fn table(&self, qi: &QualifiedIdentifier) -> Option<&Table> {
+        self.tables.get(qi)
+    }
+
+    /// All tables, views, materialized views and foreign tables, sorted by schema and name.
+    pub fn tables(&self) -> impl Iterator<Item = &Table> {
+        self.table_order.iter().filter_map(|qi| self.tables.get(qi))
+    }
+
+    /// The relationships of `table` as seen from it (`Relationship::table` is always `table`).
+    pub fn relationships(&self, table: &QualifiedIdentifier) -> &[Relationship] {
+        self.relationships.get(table).map_or(&[], Vec::as_slice)
+    }
+
+    /// The overloads of a function, fewest parameters first.
+    pub fn routines(&self, qi: &QualifiedIdentifier) -> &[Routine] {
+        self.routines.get(qi).map_or(&[], Vec::as_slice)
+    }
+
+    /// The table of `schema` whose name is most similar to `name` (see `suggest.rs`).
+    pub fn suggest_table(&self, schema: &str, name: &str) -> Option<&Table> {
+        let candidates = self.tables().filter(|t| t.schema == schema).map(|t| (t.name.as_str(), t));
+        suggest::best_match(name, candidates)
+    }
+
+    /// The function of `schema` whose name is most similar to `name`, its overload with the fewest
+    /// parameters.
+    pub fn suggest_routine(&self, schema: &str, name: &str) -> Option<&Routine> {
+        let mut candidates: Vec<&Routine> =
+            self.routines.values().filter_map(|o| o.first()).filter(|r| r.schema == schema).collect();
+        candidates.sort_by(|a, b| a.name.cmp(&b.name));
+        suggest::best_match(name, candidates.into_iter().map(|r| (r.name.as_str(), r)))
+    }
+
+    pub fn table_count(&self) -> usize {
+        self.tables.len()
+    }
+
+    pub fn relationship_count(&self) -> usize {
+        self.relationships.values().map(Vec::len).sum()
+    }
+
+    pub fn routine_count(&self) -> usize {
+        self.routines.values().map(Vec::len).sum()
+    }
+
+    /// The whole cache as JSON (the admin schema cache dump), in a stable order.
+    pub fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Dump<'a> {
+            tables: Vec<&'a Table>,
+            relationships: Vec<&'a Relationship>,
+            routines: Vec<&'a Routine>,
+        }
+        let mut routine_keys: Vec<&QualifiedIdentifier> = self.routines.keys().collect();
+        routine_keys.sort();
+        let dump = Dump {
+            tables: self.tables().collect(),
+            relationships: self.table_order.iter().flat_map(|qi| self.relationships(qi)).collect(),
+            routines: routine_keys.into_iter().flat_map(|qi| &self.routines[qi]).collect(),
+        };
+        serde_json::to_string(&dump).unwrap_or_else(|_| "{}".to_string())
+    }
+}
+
+fn is_view(t: &DocTable) -> bool {
+    !matches!(t.kind.as_str(), "r" | "p")
+}
+
+fn table(t: &DocTable, pk_cols: Vec<String>) -> Table {
+    Table {
+        schema: t.schema.clone(),
+        name: t.name.clone(),
+        description: t.description.clone(),
+        is_view: is_view(t),
+        insertable: t.insertable,
+        updatable: t.updatable,
+        deletable: t.deletable,
+        pk_cols,
+        columns: t
+            .columns
+            .iter()
+            .map(|c| Column {
+                name: c.name.clone(),
+                description: c.description.clone(),
+                nullable: c.nullable,
+                data_type: c.data_type.clone(),
+                nominal_type: c.nominal_type.clone(),
+                max_len: c.max_len,
+                default: c.default.clone(),
+                enum_values: c.enum_values.clone(),
+                generated: c.generated,
+            })
+            .collect(),
+    }
+}
