@@ -9,6 +9,8 @@ mod document;
 mod relationship;
 mod routine;
 mod suggest;
+#[cfg(test)]
+mod tests;
 pub mod types;
 mod view_keys;
 mod view_rule;
@@ -51,7 +53,9 @@ impl SchemaCache {
                 // A view's key: the first view column showing each column of a base table's primary key.
                 key_deps
                     .iter()
-                    .filter(|d| d.kind == KeyDepKind::Pk && d.view.schema == t.schema && d.view.name == t.name)
+                    .filter(|d| {
+                        d.kind == KeyDepKind::Pk && d.view.schema == t.schema && d.view.name == t.name
+                    })
                     .flat_map(|d| d.columns.iter().filter_map(|(_, shown)| shown.first().cloned()))
                     .collect()
             } else {
@@ -63,17 +67,29 @@ impl SchemaCache {
         let mut table_order: Vec<QualifiedIdentifier> = tables.keys().cloned().collect();
         table_order.sort();
 
-        let computed = doc.routines.iter().filter_map(routine::computed_relationship).collect();
+        let computed = doc
+            .routines
+            .iter()
+            .filter_map(routine::computed_relationship)
+            .collect();
         let relationships = relationship::infer(&tables, &doc.keys.constraints, &key_deps, computed);
 
         let mut routines: HashMap<QualifiedIdentifier, Vec<Routine>> = HashMap::new();
         for r in doc.routines.iter().filter_map(routine::routine) {
-            routines.entry(QualifiedIdentifier::new(&r.schema, &r.name)).or_default().push(r);
+            routines
+                .entry(QualifiedIdentifier::new(&r.schema, &r.name))
+                .or_default()
+                .push(r);
         }
         for overloads in routines.values_mut() {
             overloads.sort_by_key(|r| r.params.len());
         }
-        Ok(SchemaCache { tables, table_order, relationships, routines })
+        Ok(SchemaCache {
+            tables,
+            table_order,
+            relationships,
+            routines,
+        })
     }
 
     pub fn table(&self, qi: &QualifiedIdentifier) -> Option<&Table> {
@@ -97,15 +113,22 @@ impl SchemaCache {
 
     /// The table of `schema` whose name is most similar to `name` (see `suggest.rs`).
     pub fn suggest_table(&self, schema: &str, name: &str) -> Option<&Table> {
-        let candidates = self.tables().filter(|t| t.schema == schema).map(|t| (t.name.as_str(), t));
+        let candidates = self
+            .tables()
+            .filter(|t| t.schema == schema)
+            .map(|t| (t.name.as_str(), t));
         suggest::best_match(name, candidates)
     }
 
     /// The function of `schema` whose name is most similar to `name`, its overload with the fewest
     /// parameters.
     pub fn suggest_routine(&self, schema: &str, name: &str) -> Option<&Routine> {
-        let mut candidates: Vec<&Routine> =
-            self.routines.values().filter_map(|o| o.first()).filter(|r| r.schema == schema).collect();
+        let mut candidates: Vec<&Routine> = self
+            .routines
+            .values()
+            .filter_map(|o| o.first())
+            .filter(|r| r.schema == schema)
+            .collect();
         candidates.sort_by(|a, b| a.name.cmp(&b.name));
         suggest::best_match(name, candidates.into_iter().map(|r| (r.name.as_str(), r)))
     }
@@ -134,8 +157,15 @@ impl SchemaCache {
         routine_keys.sort();
         let dump = Dump {
             tables: self.tables().collect(),
-            relationships: self.table_order.iter().flat_map(|qi| self.relationships(qi)).collect(),
-            routines: routine_keys.into_iter().flat_map(|qi| &self.routines[qi]).collect(),
+            relationships: self
+                .table_order
+                .iter()
+                .flat_map(|qi| self.relationships(qi))
+                .collect(),
+            routines: routine_keys
+                .into_iter()
+                .flat_map(|qi| &self.routines[qi])
+                .collect(),
         };
         serde_json::to_string(&dump).unwrap_or_else(|_| "{}".to_string())
     }

@@ -84,14 +84,7 @@ pub fn view_key_dependencies(
                     deps.push(dependency(table, &view_qi, con, kind, columns));
                 }
             }
-            if let (
-                "f",
-                Some(rel),
-                Some(attnums),
-                Some(names),
-                Some(schema),
-                Some(table),
-            ) = (
+            if let ("f", Some(rel), Some(attnums), Some(names), Some(schema), Some(table)) = (
                 con.kind.as_str(),
                 con.foreign_rel,
                 &con.foreign_attnums,
@@ -116,7 +109,13 @@ fn dependency(
     kind: KeyDepKind,
     columns: Vec<(String, Vec<String>)>,
 ) -> ViewKeyDependency {
-    ViewKeyDependency { table, view: view.clone(), constraint: con.name.clone(), kind, columns }
+    ViewKeyDependency {
+        table,
+        view: view.clone(),
+        constraint: con.name.clone(),
+        kind,
+        columns,
+    }
 }
 
 /// The view columns for every key column, or None when the view misses one of them.
