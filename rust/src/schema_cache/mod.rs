@@ -47,17 +47,20 @@ impl SchemaCache {
         let exposed_views: Vec<u32> = doc.tables.iter().filter(|t| is_view(t)).map(|t| t.oid).collect();
         let key_deps = view_key_dependencies(&doc.keys.views, &doc.keys.constraints, &exposed_views);
 
+        // A view's key: the first view column showing each column of a base table's primary key.
+        let mut view_pks: HashMap<(&str, &str), Vec<String>> = HashMap::new();
+        for dep in key_deps.iter().filter(|d| d.kind == KeyDepKind::Pk) {
+            let cols = view_pks
+                .entry((dep.view.schema.as_str(), dep.view.name.as_str()))
+                .or_default();
+            cols.extend(dep.columns.iter().filter_map(|(_, shown)| shown.first().cloned()));
+        }
         let mut tables = HashMap::with_capacity(doc.tables.len());
         for t in &doc.tables {
             let pk_cols = if is_view(t) {
-                // A view's key: the first view column showing each column of a base table's primary key.
-                key_deps
-                    .iter()
-                    .filter(|d| {
-                        d.kind == KeyDepKind::Pk && d.view.schema == t.schema && d.view.name == t.name
-                    })
-                    .flat_map(|d| d.columns.iter().filter_map(|(_, shown)| shown.first().cloned()))
-                    .collect()
+                view_pks
+                    .remove(&(t.schema.as_str(), t.name.as_str()))
+                    .unwrap_or_default()
             } else {
                 pk_by_rel.get(&t.oid).cloned().unwrap_or_default()
             };

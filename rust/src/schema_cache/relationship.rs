@@ -16,6 +16,9 @@ use super::document::DocConstraint;
 use super::types::{Cardinality, ColumnPair, Junction, QualifiedIdentifier, Relationship, Table};
 use super::view_keys::{KeyDepKind, ViewKeyDependency};
 
+/// Key dependencies by (table, constraint, kind).
+type DepsByKey<'a> = HashMap<(&'a QualifiedIdentifier, &'a str, KeyDepKind), Vec<&'a ViewKeyDependency>>;
+
 /// A relationship before its inverse is added: always seen from the referencing side.
 struct Forward {
     table: QualifiedIdentifier,
@@ -36,9 +39,16 @@ pub fn infer(
     computed: Vec<Relationship>,
 ) -> HashMap<QualifiedIdentifier, Vec<Relationship>> {
     let mut forward = foreign_key_relationships(constraints);
+    let mut deps_by_key: DepsByKey = HashMap::new();
+    for dep in key_deps {
+        deps_by_key
+            .entry((&dep.table, dep.constraint.as_str(), dep.kind))
+            .or_default()
+            .push(dep);
+    }
     let view_rels: Vec<Forward> = forward
         .iter()
-        .flat_map(|rel| view_relationships(rel, key_deps))
+        .flat_map(|rel| view_relationships(rel, &deps_by_key))
         .collect();
     forward.extend(view_rels);
 
@@ -159,12 +169,12 @@ fn foreign_key_relationships(constraints: &[DocConstraint]) -> Vec<Forward> {
 }
 
 /// The relationships a table-to-table foreign key gives to the views over either table.
-fn view_relationships(rel: &Forward, key_deps: &[ViewKeyDependency]) -> Vec<Forward> {
+fn view_relationships(rel: &Forward, deps_by_key: &DepsByKey<'_>) -> Vec<Forward> {
     let deps = |table: &QualifiedIdentifier, kind: KeyDepKind| -> Vec<&ViewKeyDependency> {
-        key_deps
-            .iter()
-            .filter(|d| d.table == *table && d.constraint == rel.constraint && d.kind == kind)
-            .collect()
+        deps_by_key
+            .get(&(table, rel.constraint.as_str(), kind))
+            .cloned()
+            .unwrap_or_default()
     };
     let referencing = deps(&rel.table, KeyDepKind::Fk);
     let referenced = deps(&rel.foreign_table, KeyDepKind::FkRef);
