@@ -43,9 +43,7 @@ def restpg_server(database: Database) -> Iterator[ServerFactory]:
         key = (tuple(sorted(overrides.items(), key=lambda item: item[0])), workers)
         if key not in servers:
             config = {**base_config(database), **overrides}
-            servers[key] = start_server(
-                {k: v for k, v in config.items() if v is not None}, workers=workers
-            )
+            servers[key] = start_server({k: v for k, v in config.items() if v is not None}, workers=workers)
         return servers[key]
 
     yield factory
