@@ -37,13 +37,24 @@ def restpg_server(database: Database) -> Iterator[ServerFactory]:
     override whose value is ``None`` removes that key from the base configuration.
     """
     servers: dict[tuple[Any, ...], Server] = {}
+    # A configuration that failed to start fails every later test that asks for it at once, not after
+    # another start-up timeout each.
+    failures: dict[tuple[Any, ...], BaseException] = {}
 
     def factory(config_overrides: dict[str, ConfigValue | None] | None = None, *, workers: int = 1) -> Server:
         overrides = config_overrides or {}
         key = (tuple(sorted(overrides.items(), key=lambda item: item[0])), workers)
+        if key in failures:
+            raise failures[key]
         if key not in servers:
             config = {**base_config(database), **overrides}
-            servers[key] = start_server({k: v for k, v in config.items() if v is not None}, workers=workers)
+            try:
+                servers[key] = start_server(
+                    {k: v for k, v in config.items() if v is not None}, workers=workers
+                )
+            except RuntimeError as exc:
+                failures[key] = exc
+                raise
         return servers[key]
 
     yield factory
