@@ -1,0 +1,89 @@
+"""``restpg serve`` as a process: workers, admin endpoints, and clean failures on bad configuration."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+import psutil
+
+from support.fix_server import ServerFactory, base_config
+from support.postgres import Database
+from support.server import ConfigValue, free_port, render_config, restpg_command
+
+EXIT_TIMEOUT = 30
+
+
+def test_two_workers_answer(restpg_server: ServerFactory) -> None:
+    server = restpg_server(workers=2)
+    # Granian workers are separate processes; 40 fresh connections spread over both of them.
+    roles = set()
+    for _ in range(40):
+        with httpx.Client(base_url=server.url, timeout=10.0) as http:
+            response = http.get("/items?id=eq.1")
+            assert response.status_code == 200
+            assert response.json() == [{"id": 1}]
+            roles.add(http.get("/request_info").json()[0]["role"])
+    assert roles == {"restpg_test_anon"}
+    children = psutil.Process(server.process.pid).children(recursive=True)
+    assert len(children) >= 2, f"expected two worker processes under {server.process.pid}: {children}"
+
+
+def test_live_and_ready(restpg_server: ServerFactory) -> None:
+    server = restpg_server()
+    assert httpx.get(f"{server.admin_url}/live").status_code == 200
+    assert httpx.get(f"{server.admin_url}/ready").status_code == 200
+    assert httpx.get(f"{server.admin_url}/nope").status_code == 404
+
+
+def run_with_config(tmp_path: Path, values: dict[str, ConfigValue]) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "restpg.conf"
+    config.write_text(render_config(values), encoding="utf-8")
+    return subprocess.run(
+        [*restpg_command(), "serve", str(config), "--workers", "1"],
+        capture_output=True,
+        text=True,
+        timeout=EXIT_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def ports() -> dict[str, ConfigValue]:
+    return {"server-host": "127.0.0.1", "server-port": free_port(), "admin-server-port": free_port()}
+
+
+def test_unknown_config_key_exits_1(tmp_path: Path, database: Database) -> None:
+    result = run_with_config(tmp_path, {**base_config(database), **ports(), "db-shemas": "test"})
+    assert result.returncode == 1, result
+    output = result.stdout + result.stderr
+    assert "db-shemas" in output
+    assert "Traceback" not in output
+
+
+def test_unreachable_database_exits_1(tmp_path: Path, database: Database) -> None:
+    closed_port = free_port()
+    values = {
+        **base_config(database),
+        **ports(),
+        "db-uri": f"postgresql://nobody@127.0.0.1:{closed_port}/nothing?connect_timeout=2",
+    }
+    result = run_with_config(tmp_path, values)
+    assert result.returncode == 1, result
+    output = result.stdout + result.stderr
+    assert output.strip(), "restpg must say why it stopped"
+    assert "Traceback" not in output
+
+
+def test_missing_config_file_exits_1(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*restpg_command(), "serve", str(tmp_path / "absent.conf")],
+        capture_output=True,
+        text=True,
+        timeout=EXIT_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stdout + result.stderr
