@@ -14,6 +14,7 @@ import http.client
 import json
 import logging
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 
@@ -58,8 +59,12 @@ class JwksSource:
         """One GET of the key set (blocking; run it in a thread)."""
         request = urllib.request.Request(self.url, headers={"Accept": "application/json"})
         # the timeout bounds the connect and every read; refresh() bounds the whole exchange
-        with urllib.request.urlopen(request, timeout=min(self.timeout, 2.0)) as response:
-            body: bytes = response.read(MAX_DOCUMENT_BYTES + 1)
+        try:
+            with urllib.request.urlopen(request, timeout=min(self.timeout, 2.0)) as response:
+                body: bytes = response.read(MAX_DOCUMENT_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            exc.close()  # an error response still holds its socket
+            raise
         if len(body) > MAX_DOCUMENT_BYTES:
             raise KeyConfigError(f"JWK Set larger than {MAX_DOCUMENT_BYTES} bytes")
         return body

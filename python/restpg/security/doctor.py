@@ -241,4 +241,3 @@ def render(report: Report) -> str:
     lines.append("")
     lines.append("status: " + ("ok" if report.ok else "data is reachable without RLS (exit 1)"))
     return "\n".join(lines)
-
