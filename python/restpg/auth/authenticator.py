@@ -24,7 +24,7 @@ from typing import Any
 from . import errors, role_claim
 from .cache import CacheStats, TokenCache
 from .jwks import JwksSource
-from .jwt import UnknownKid, expiry, validate_claims, verify_signature
+from .jws import UnknownKid, expiry, validate_claims, verify_signature
 from .keys import VerificationKey, keys_from_secret
 
 log = logging.getLogger("restpg.auth")

@@ -149,7 +149,9 @@ def _check_relation(report: Report, row: dict[str, Any]) -> None:
     why = "RLS is not enabled" if kind == "table" else f"a {kind} cannot have RLS"
     if bypassing and kind == "table" and row["rls_enabled"]:
         why = f"{', '.join(bypassing)} bypass RLS (owner or BYPASSRLS)"
-    report.findings.append(Finding("no_rls", "error", qualified, f"{why}, so every row is reachable: {reach}"))
+    report.findings.append(
+        Finding("no_rls", "error", qualified, f"{why}, so every row is reachable: {reach}")
+    )
 
 
 def _check_function(report: Report, row: dict[str, Any]) -> None:
