@@ -122,7 +122,7 @@ async def _check_database(config: Config) -> None:
         async with asyncio.timeout(max(config.db_pool_acquisition_timeout, 1.0)):
             pgconn = await connect(make_conninfo(config.db_uri).encode())
     except (ConnectError, TimeoutError) as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "timed out"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "timed out"
         raise CliError(
             f"Cannot connect to the database ({reason}): check db-uri and that PostgreSQL is running."
         ) from None
