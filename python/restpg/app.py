@@ -1,0 +1,323 @@
+"""The ASGI application: one request in, one pipeline out.
+
+Per request the Python work is kept to reading a few headers from the scope, one call into the core
+(``Engine.prepare``), one authentication call (cached), one pipeline on a pooled connection and the response
+assembly; nothing is logged on the hot path. The ``Engine`` (schema cache + settings) is an immutable object
+held in ``self.engine`` and replaced wholesale by ``reload``: requests in flight keep the one they started with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from restpg import admin, errors, response
+from restpg.anonymous import load_authenticator
+from restpg.config import Config, load
+from restpg.db.execute import ConnectionLost, Executor, Outcome, RequestSettings, StatementError
+from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
+from restpg.http import Headers, Response
+from restpg.schema.introspect import load_document
+
+if TYPE_CHECKING:
+    from restpg._core import Engine, Prepared
+
+__all__ = ["CONFIG_FILE_ENV", "RUNTIME_DIR_ENV", "App", "create_app"]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+CONFIG_FILE_ENV = "RESTPG_CONFIG_FILE"  # set by the server for its workers
+RUNTIME_DIR_ENV = "RESTPG_RUNTIME_DIR"  # where workers publish readiness for the admin server
+
+_SCHEMA_CACHE_NOT_READY = "Could not query the database for the schema cache. Retrying."
+_POOL_TIMEOUT = "Timed out acquiring connection from connection pool."
+_CONNECTION_ERROR = "Database connection error. Retrying the connection."
+_CLIENT_ERROR = "Database client error. Retrying the connection."
+_WANTED = frozenset(
+    (
+        b"accept",
+        b"prefer",
+        b"range",
+        b"content-type",
+        b"accept-profile",
+        b"content-profile",
+        b"authorization",
+        b"origin",
+        b"cookie",
+        b"access-control-request-method",
+        b"access-control-request-headers",
+    )
+)
+
+
+def create_app(config: Config | None = None) -> App:
+    """The factory Granian calls in each worker; without ``config`` it reads the server's configuration."""
+    if config is None:
+        path = os.environ.get(CONFIG_FILE_ENV) or None
+        config = load(path, os.environ)
+    return App(config)
+
+
+class App:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.engine: Engine | None = None
+        self.pool = Pool(
+            config.db_uri,
+            PoolOptions(
+                size=config.db_pool,
+                acquisition_timeout=config.db_pool_acquisition_timeout,
+                max_lifetime=config.db_pool_max_lifetime,
+                max_idletime=config.db_pool_max_idletime,
+            ),
+        )
+        self.executor = Executor(
+            app_settings=config.app_settings,
+            pre_request=config.db_pre_request,
+            prepared_statements=config.db_prepared_statements,
+        )
+        self.authenticator, self.auth_error = load_authenticator(config)
+        self.cors: Any = None
+        if importlib.util.find_spec("restpg.cors") is not None:
+            self.cors = importlib.import_module("restpg.cors")
+        self.base_path = config.restpg_base_path
+        self.many_schemas = len(config.db_schemas) > 1
+        self._background: set[asyncio.Task[None]] = set()
+
+    # --- lifecycle -------------------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        """Start loading the schema cache; requests get 503 PGRST002 until it is loaded."""
+        self._spawn(self._load_until_ready())
+        runtime_dir = os.environ.get(RUNTIME_DIR_ENV)
+        if runtime_dir:
+            self._spawn(admin.heartbeat(Path(runtime_dir), lambda: self.ready))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def shutdown(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await self.pool.close()
+
+    async def reload(self) -> None:
+        """Introspect again and swap the engine (the seam for NOTIFY-driven reloads and snapshots)."""
+        from restpg._core import Engine, SchemaCache, Settings
+
+        config = self.config
+        document = await load_document(
+            config.db_uri, schemas=config.db_schemas, extra_search_path=config.db_extra_search_path
+        )
+        settings = Settings(
+            db_schemas=list(config.db_schemas),
+            db_extra_search_path=list(config.db_extra_search_path),
+            db_max_rows=config.db_max_rows,
+            db_aggregates_enabled=config.db_aggregates_enabled,
+            db_plan_enabled=config.db_plan_enabled,
+            db_tx_end=config.db_tx_end,
+            db_pre_request=config.db_pre_request,
+            url_use_legacy_target_names=config.url_use_legacy_target_names,
+        )
+        self.engine = Engine(SchemaCache(document), settings)
+
+    @property
+    def ready(self) -> bool:
+        return self.engine is not None and self.pool.healthy
+
+    async def _load_until_ready(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await self.pool.open()
+                await self.reload()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure is retried: the database may come up later
+                print(f"restpg: schema cache not loaded yet ({_first_line(exc)}); retrying", file=sys.stderr)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 32.0)
+
+    # --- ASGI ------------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            result = await self.handle(scope, receive)
+            await send({"type": "http.response.start", "status": result.status, "headers": result.headers})
+            await send({"type": "http.response.body", "body": result.body})
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.startup()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def handle(self, scope: Scope, receive: Receive) -> Response:
+        method: str = scope["method"]
+        found: dict[bytes, bytes] = {}
+        request_headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            if name in _WANTED:
+                if name == b"prefer" and name in found:
+                    found[name] += b"," + value  # repeated Prefer headers merge
+                else:
+                    found[name] = value
+            if name != b"cookie":
+                request_headers[name.decode("latin-1")] = value.decode("latin-1")
+        origin = _text(found.get(b"origin"))
+
+        result = await self._respond(scope, receive, method, found, request_headers)
+        if origin is not None and self.cors is not None:
+            result.headers.extend(self.cors.response_headers(origin, self.config.server_cors_allowed_origins))
+        return result
+
+    async def _respond(
+        self,
+        scope: Scope,
+        receive: Receive,
+        method: str,
+        found: dict[bytes, bytes],
+        request_headers: dict[str, str],
+    ) -> Response:
+        origin = _text(found.get(b"origin"))
+        if method == "OPTIONS" and origin is not None and self.cors is not None:
+            requested = _text(found.get(b"access-control-request-method"))
+            if requested is not None:
+                preflight = self.cors.preflight_headers(
+                    origin,
+                    requested,
+                    _text(found.get(b"access-control-request-headers")),
+                    self.config.server_cors_allowed_origins,
+                )
+                if preflight is not None:
+                    return Response(200, list(preflight))
+
+        engine = self.engine
+        if engine is None:
+            return errors.pgrst(503, "PGRST002", _SCHEMA_CACHE_NOT_READY)
+        from restpg._core import ApiError
+
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        path = raw_path.decode("latin-1")
+        if self.base_path and path.startswith(self.base_path):
+            path = path[len(self.base_path) :] or "/"
+        body = await _read_body(receive)
+        try:
+            prepared = engine.prepare(
+                method,
+                path,
+                scope["query_string"].decode("latin-1"),
+                body,
+                accept=_text(found.get(b"accept")),
+                prefer=_text(found.get(b"prefer")),
+                range=_text(found.get(b"range")),
+                content_type=_text(found.get(b"content-type")),
+                accept_profile=_text(found.get(b"accept-profile")),
+                content_profile=_text(found.get(b"content-profile")),
+            )
+        except ApiError as exc:
+            return errors.from_api_error(exc)
+        if prepared.kind == "options":
+            return Response(prepared.status, _encode_headers(prepared.headers))
+
+        authorization = _text(found.get(b"authorization"))
+        try:
+            auth = self.authenticator.authenticate(authorization)
+        except self.auth_error as exc:
+            return errors.from_auth_error(exc)  # type: ignore[arg-type]
+
+        settings = RequestSettings(
+            search_path=prepared.search_path.encode(),
+            role=auth.role.encode(),
+            claims=auth.claims,
+            method=method.encode(),
+            path=scope["path"].encode(),
+            headers=msgspec.json.encode(request_headers),
+            cookies=msgspec.json.encode(_cookies(found.get(b"cookie"))),
+        )
+        return await self._execute(prepared, settings, authenticated=authorization is not None)
+
+    async def _execute(
+        self, prepared: Prepared, settings: RequestSettings, *, authenticated: bool
+    ) -> Response:
+        pool = self.pool
+        try:
+            connection = await pool.acquire()
+        except PoolTimeout:
+            return errors.pgrst(504, "PGRST003", _POOL_TIMEOUT)
+        except ConnectError as exc:
+            return errors.pgrst(503, "PGRST000", _CONNECTION_ERROR, str(exc))
+        commit_if = _singular_commit if prepared.singular and not prepared.read_only else None
+        try:
+            outcome = await self.executor.run(connection, prepared, settings, commit_if=commit_if)
+        except StatementError as exc:
+            return errors.from_pg_error(exc.error, authenticated=authenticated)
+        except ConnectionLost as exc:
+            return errors.pgrst(503, "PGRST001", _CLIENT_ERROR, str(exc))
+        finally:
+            pool.release(connection)
+        profile = None
+        if self.many_schemas and not any(name.lower() == "content-profile" for name, _ in prepared.headers):
+            profile = prepared.schema.encode()
+        return response.build(prepared, outcome, content_profile=profile)
+
+
+def _singular_commit(outcome: Outcome) -> bool:
+    return response.singular_ok(outcome.page_total)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body"):
+        return body
+    chunks = [body]
+    while message.get("more_body"):
+        message = await receive()
+        chunks.append(message.get("body", b""))
+    return b"".join(chunks)
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
+def _encode_headers(headers: list[tuple[str, str]]) -> Headers:
+    return [(name.lower().encode(), value.encode()) for name, value in headers]
+
+
+def _cookies(header: bytes | None) -> dict[str, str]:
+    if not header:
+        return {}
+    cookies: dict[str, str] = {}
+    for part in header.decode("latin-1").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name:
+            cookies[name] = value
+    return cookies
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

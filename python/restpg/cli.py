@@ -1,0 +1,183 @@
+"""The ``restpg`` command line.
+
+    restpg [CONFIG_FILE]                         serve, as ``postgrest CONFIG_FILE`` does
+    restpg serve [CONFIG_FILE] [--workers N] [--port P]
+    restpg sql [CONFIG_FILE] METHOD 'PATH?QUERY' [-H 'Name: value']...
+    restpg enable [CONFIG_FILE] ...              install roles, grants and auth functions
+    restpg doctor [CONFIG_FILE] [--json]         report the security status
+    restpg --version | --dump-config [CONFIG_FILE]
+
+Every failure the user can fix (bad config, unreachable database) is one line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from restpg import __version__
+from restpg.config import Config, ConfigError, load, replace
+
+__all__ = ["main", "run"]
+
+_COMMANDS = ("serve", "sql", "enable", "doctor")
+
+
+class CliError(Exception):
+    """A message for stderr; the command exits with status 1."""
+
+
+def main() -> None:
+    raise SystemExit(run(sys.argv[1:]))
+
+
+def run(argv: Sequence[str]) -> int:
+    argv = list(argv)
+    if not argv or (argv[0] not in _COMMANDS and not argv[0].startswith("-")):
+        argv.insert(0, "serve")  # `restpg app.conf` as `postgrest app.conf`
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.version:
+            print(f"restpg {__version__}")
+            return 0
+        command = args.command or "serve"
+        config = load(getattr(args, "config", None), os.environ)
+        if args.dump_config:
+            sys.stdout.write(config.dump())
+            return 0
+        if command == "serve":
+            return _serve(config, args)
+        if command == "sql":
+            return _sql(config, args)
+        if command == "enable":
+            enable = importlib.import_module("restpg.security.enable")
+            return int(enable.run(config, args))
+        doctor = importlib.import_module("restpg.security.doctor")
+        return int(doctor.run(config, bool(args.json)))
+    except (ConfigError, CliError) as exc:
+        print(f"restpg: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="restpg", description="A PostgREST-compatible REST API for PostgreSQL."
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "--dump-config", action="store_true", help="print the resolved configuration and exit"
+    )
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser("serve", help="serve the API (the default)")
+    serve.add_argument("config", nargs="?", help="PostgREST-style config file")
+    serve.add_argument("--workers", type=int, help="Granian worker processes (default: one per CPU)")
+    serve.add_argument("--port", type=int, help="HTTP port (overrides server-port)")
+
+    sql = commands.add_parser("sql", help="print the SQL and parameters built for a request")
+    sql.add_argument("words", nargs="+", metavar="[CONFIG] METHOD PATH?QUERY")
+    sql.add_argument("-H", "--header", action="append", default=[], help="request header 'Name: value'")
+    sql.add_argument("-d", "--data", default="", help="request body")
+
+    enable = commands.add_parser("enable", help="install roles, grants and the auth.* functions")
+    enable.add_argument("config", nargs="?")
+    enable.add_argument("--dry-run", action="store_true", help="print the SQL instead of running it")
+
+    doctor = commands.add_parser("doctor", help="report exposed tables without RLS and other risks")
+    doctor.add_argument("config", nargs="?")
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _serve(config: Config, args: argparse.Namespace) -> int:
+    # Overrides travel to the workers through the environment they inherit (see server.py).
+    if args.workers is not None:
+        if args.workers < 1:
+            raise CliError("--workers must be at least 1.")
+        os.environ["RESTPG_WORKERS"] = str(args.workers)
+        config = replace(config, restpg_workers=args.workers)
+    if args.port is not None:
+        os.environ["PGRST_SERVER_PORT"] = str(args.port)
+        config = replace(config, server_port=args.port)
+    asyncio.run(_check_database(config))
+    from restpg.server import serve
+
+    serve(config, args.config)
+    return 0
+
+
+async def _check_database(config: Config) -> None:
+    from psycopg.conninfo import make_conninfo
+
+    from restpg.db.pool import ConnectError, connect
+
+    try:
+        async with asyncio.timeout(max(config.db_pool_acquisition_timeout, 1.0)):
+            pgconn = await connect(make_conninfo(config.db_uri).encode())
+    except (ConnectError, TimeoutError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "timed out"
+        raise CliError(
+            f"Cannot connect to the database ({reason}): check db-uri and that PostgreSQL is running."
+        ) from None
+    pgconn.finish()
+
+
+def _sql(config: Config, args: argparse.Namespace) -> int:
+    words: list[str] = args.words
+    if len(words) == 3:
+        config = load(words[0], os.environ)
+        words = words[1:]
+    if len(words) != 2:
+        raise CliError("usage: restpg sql [CONFIG] METHOD 'PATH?QUERY'")
+    method, target = words[0].upper(), words[1]
+    path, _, query = target.partition("?")
+    headers: dict[str, str] = {}
+    for header in args.header:
+        name, sep, value = header.partition(":")
+        if not sep:
+            raise CliError(f"-H {header!r}: write headers as 'Name: value'.")
+        headers[name.strip().lower()] = value.strip()
+    return asyncio.run(_print_sql(config, method, path or "/", query, headers, args.data.encode()))
+
+
+async def _print_sql(
+    config: Config, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+) -> int:
+    from restpg._core import ApiError
+    from restpg.app import App
+
+    await _check_database(config)
+    app = App(config)
+    await app.reload()
+    assert app.engine is not None
+    try:
+        prepared = app.engine.prepare(
+            method,
+            path,
+            query,
+            body,
+            accept=headers.get("accept"),
+            prefer=headers.get("prefer"),
+            range=headers.get("range"),
+            content_type=headers.get("content-type"),
+            accept_profile=headers.get("accept-profile"),
+            content_profile=headers.get("content-profile"),
+        )
+    except ApiError as exc:
+        print(exc.body().decode(), file=sys.stderr)
+        return 1
+    print(f"-- search_path: {prepared.search_path}")
+    if prepared.count_sql is not None:
+        print(prepared.count_sql + ";")
+    print(prepared.sql + ";")
+    for index, value in enumerate(prepared.params, start=1):
+        shown = "NULL" if value is None else "'" + value.decode().replace("'", "''") + "'"
+        print(f"-- ${index} = {shown}")
+    return 0

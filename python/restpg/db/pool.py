@@ -1,0 +1,276 @@
+"""A per-worker pool of libpq connections driven directly through ``psycopg.pq``.
+
+Checkout is a ``deque.pop`` when a connection is idle, so the hot path costs microseconds (psycopg_pool's
+``connection()`` context costs ~35 µs, see DESIGN.md "Where the time goes"). Idle connections are reused
+last-in first-out: the hot ones stay hot and the surplus ages out through ``db-pool-max-idletime``.
+
+Connections open lazily up to ``db-pool`` with ``connect_start`` + ``connect_poll`` on the event loop, so a
+dead database never blocks the loop: the request fails fast with 503 ``PGRST000`` instead. A connection whose
+socket broke (``status != OK``) or that outlived ``db-pool-max-lifetime`` is dropped at check-in or checkout
+and replaced on demand; every connection the pool hands out is in pipeline mode and non-blocking, ready for
+``db.execute``. Waiters queue FIFO and give up after ``db-pool-acquisition-timeout`` with 504 ``PGRST003``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from psycopg import pq
+from psycopg.conninfo import make_conninfo
+
+from restpg import __version__ as _version
+
+__all__ = ["ConnectError", "Connection", "Pool", "PoolTimeout"]
+
+_OK = pq.ConnStatus.OK
+_POLL = pq.PollingStatus
+
+
+class PoolTimeout(Exception):
+    """No connection became free within ``db-pool-acquisition-timeout``."""
+
+
+class ConnectError(Exception):
+    """The database could not be reached; the message is libpq's, for the error ``details``."""
+
+
+class Connection:
+    """A pooled libpq connection plus what the execute stage remembers about it."""
+
+    __slots__ = ("born", "broken", "last_used", "pgconn", "prepared")
+
+    def __init__(self, pgconn: pq.abc.PGconn, now: float) -> None:
+        self.pgconn = pgconn
+        self.prepared: set[bytes] = set()  # statement names prepared on this connection
+        self.born = now
+        self.last_used = now
+        self.broken = False  # set by the execute stage when the socket failed mid-request
+
+
+@dataclass(frozen=True, slots=True)
+class PoolOptions:
+    size: int = 10
+    acquisition_timeout: float = 10.0
+    max_lifetime: float = 1800.0
+    max_idletime: float = 30.0
+    # Past this many prepared statements a connection is retired rather than grown without bound.
+    max_prepared: int = 1000
+
+
+class Pool:
+    def __init__(self, conninfo: str, options: PoolOptions) -> None:
+        self.conninfo = make_conninfo(conninfo, application_name=f"restpg {_version}").encode()
+        self.options = options
+        self._idle: deque[Connection] = deque()
+        self._waiters: deque[asyncio.Future[Connection]] = deque()
+        self._size = 0  # connections open or opening
+        self._closed = False
+        self._sweeper: asyncio.Task[None] | None = None
+        # False after a failed connection attempt until one succeeds (readiness, 503 fast paths).
+        self.healthy = True
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def idle(self) -> int:
+        return len(self._idle)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    async def open(self) -> None:
+        """Check that the database is reachable by opening one connection; raises ``ConnectError``."""
+        self._size += 1
+        try:
+            connection = await self._connect()
+        except BaseException:
+            self._size -= 1
+            raise
+        self._idle.append(connection)
+        if self.options.max_idletime > 0:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+
+    async def acquire(self) -> Connection:
+        """A ready connection, or ``ConnectError`` / ``PoolTimeout``."""
+        idle = self._idle
+        if idle:
+            now = time.monotonic()
+            while idle:
+                connection = idle.pop()
+                if self._fresh(connection, now):
+                    return connection
+                self._drop(connection)
+        if self._size < self.options.size:
+            self._size += 1
+            try:
+                return await self._connect()
+            except BaseException:
+                self._size -= 1
+                self._wake_next()
+                raise
+        return await self._wait()
+
+    def release(self, connection: Connection) -> None:
+        """Give a connection back (clean: transaction closed, pipeline drained)."""
+        now = time.monotonic()
+        connection.last_used = now
+        if self._closed or not self._fresh(connection, now):
+            self._drop(connection)
+            self._wake_next()
+            return
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return
+        self._idle.append(connection)
+
+    def discard(self, connection: Connection) -> None:
+        """Drop a connection that must not be reused (broken socket, unknown state)."""
+        self._drop(connection)
+        self._wake_next()
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        while self._idle:
+            self._drop(self._idle.pop())
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(ConnectError("the connection pool is closed"))
+
+    # -----------------------------------------------------------------------------------------------------
+
+    def _fresh(self, connection: Connection, now: float) -> bool:
+        options = self.options
+        return not (
+            connection.broken
+            or connection.pgconn.status != _OK
+            or now - connection.born > options.max_lifetime
+            or (options.max_idletime > 0 and now - connection.last_used > options.max_idletime)
+            or len(connection.prepared) > options.max_prepared
+        )
+
+    def _drop(self, connection: Connection) -> None:
+        self._size -= 1
+        connection.pgconn.finish()
+
+    def _wake_next(self) -> None:
+        """A slot freed up: open a connection for the oldest waiter, if any."""
+        if self._closed or not self._waiters or self._size >= self.options.size:
+            return
+        self._size += 1
+        asyncio.get_running_loop().create_task(self._connect_for_waiter())
+
+    async def _connect_for_waiter(self) -> None:
+        try:
+            connection = await self._connect()
+        except ConnectError as exc:
+            self._size -= 1
+            # Every waiter would fail the same way: tell them now instead of at their timeout.
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done():
+                    waiter.set_exception(ConnectError(str(exc)))
+            return
+        self.release(connection)
+
+    async def _wait(self) -> Connection:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Connection] = loop.create_future()
+        self._waiters.append(waiter)
+        timer = loop.call_later(self.options.acquisition_timeout, _expire, waiter)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            if waiter.cancelled() and self._waiters:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+
+    async def _connect(self) -> Connection:
+        try:
+            async with asyncio.timeout(self.options.acquisition_timeout):
+                pgconn = await connect(self.conninfo)
+        except TimeoutError:
+            self.healthy = False
+            raise ConnectError("timeout expired while connecting") from None
+        except ConnectError:
+            self.healthy = False
+            raise
+        self.healthy = True
+        return Connection(pgconn, time.monotonic())
+
+    async def _sweep(self) -> None:
+        """Close connections idle past ``db-pool-max-idletime`` (the LIFO bottom is the oldest)."""
+        interval = max(self.options.max_idletime / 2, 0.5)
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            while self._idle and not self._fresh(self._idle[0], now):
+                self._drop(self._idle.popleft())
+
+
+def _expire(waiter: asyncio.Future[Connection]) -> None:
+    if not waiter.done():
+        waiter.set_exception(PoolTimeout())
+
+
+async def connect(conninfo: bytes) -> pq.abc.PGconn:
+    """Open a connection without blocking the loop, ready for pipelined requests."""
+    pgconn = pq.PGconn.connect_start(conninfo)
+    try:
+        loop = asyncio.get_running_loop()
+        while True:
+            status = pgconn.connect_poll()
+            if status == _POLL.OK:
+                break
+            if status == _POLL.FAILED:
+                raise ConnectError(_libpq_message(pgconn))
+            # The socket can change between polls (multiple hosts, SSL retry): read it every time.
+            await wait_socket(loop, pgconn.socket, writable=status == _POLL.WRITING)
+        pgconn.nonblocking = 1
+        pgconn.enter_pipeline_mode()
+    except BaseException:
+        pgconn.finish()
+        raise
+    return pgconn
+
+
+def wait_socket(loop: asyncio.AbstractEventLoop, fd: int, *, writable: bool = False) -> asyncio.Future[None]:
+    """A future resolved when ``fd`` becomes readable (or writable)."""
+    future: asyncio.Future[None] = loop.create_future()
+    remove = loop.remove_writer if writable else loop.remove_reader
+
+    def ready() -> None:
+        remove(fd)
+        if not future.done():
+            future.set_result(None)
+
+    def cleanup(done: asyncio.Future[None]) -> None:
+        # A cancelled wait (client gone, timeout) must not leave a callback on the descriptor.
+        if done.cancelled():
+            remove(fd)
+
+    if writable:
+        loop.add_writer(fd, ready)
+    else:
+        loop.add_reader(fd, ready)
+    future.add_done_callback(cleanup)
+    return future
+
+
+def _libpq_message(pgconn: pq.abc.PGconn) -> str:
+    return pgconn.get_error_message().strip() or "connection failed"

@@ -1,0 +1,146 @@
+"""Error responses in PostgREST's shape, from every source of failure.
+
+Every error body is ``{"code","message","details","hint"}`` with all four keys present, sent with
+``Content-Type: application/json; charset=utf-8`` and ``Proxy-Status: restpg; error=<code>``; a 401 carries
+``WWW-Authenticate``. Only what PostgreSQL reports in the error's code/message/detail/hint fields reaches the
+client, never connection strings, SQL text or Python internals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import msgspec
+
+from restpg.db.sqlstate import http_status
+from restpg.http import JSON_UTF8, Headers, Response, override
+
+__all__ = [
+    "PgError",
+    "from_api_error",
+    "from_auth_error",
+    "from_pg_error",
+    "pgrst",
+]
+
+
+class _CoreError(Protocol):
+    """What ``_core.ApiError`` offers (kept structural so this module imports without the compiled core)."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    def body(self) -> bytes: ...
+
+
+class _AuthError(Protocol):
+    """What ``restpg.auth.AuthError`` offers."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def details(self) -> object: ...
+    @property
+    def hint(self) -> object: ...
+    @property
+    def headers(self) -> list[tuple[str, str]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PgError:
+    """The client-visible fields of a PostgreSQL error result."""
+
+    sqlstate: str
+    message: str
+    details: str | None = None
+    hint: str | None = None
+
+
+def _encode(code: str, message: str, details: object, hint: object) -> bytes:
+    return msgspec.json.encode({"code": code, "message": message, "details": details, "hint": hint})
+
+
+def _headers(code: str, status: int) -> Headers:
+    headers = [(b"content-type", JSON_UTF8), (b"proxy-status", b"restpg; error=" + code.encode())]
+    if status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    return headers
+
+
+def pgrst(status: int, code: str, message: str, details: object = None, hint: object = None) -> Response:
+    """An error restpg raises itself (PGRST000, PGRST003, PGRST103, PGRST111, …)."""
+    return Response(status, _headers(code, status), _encode(code, message, details, hint))
+
+
+def from_api_error(error: _CoreError) -> Response:
+    """A parse/plan error from the core: its body is already encoded."""
+    return Response(error.status, _headers(error.code, error.status), error.body())
+
+
+def from_auth_error(error: _AuthError) -> Response:
+    """A JWT error: the authenticator supplies the exact ``WWW-Authenticate`` challenge when there is one."""
+    headers = [(b"content-type", JSON_UTF8), (b"proxy-status", b"restpg; error=" + error.code.encode())]
+    extra = [(name.lower().encode(), value.encode()) for name, value in error.headers]
+    if error.status == 401 and not any(name == b"www-authenticate" for name, _ in extra):
+        extra.append((b"www-authenticate", b"Bearer"))
+    body = _encode(error.code, error.message, error.details, error.hint)
+    return Response(error.status, headers + extra, body)
+
+
+def from_pg_error(error: PgError, *, authenticated: bool) -> Response:
+    """A PostgreSQL error, mapped by SQLSTATE; ``RAISE SQLSTATE 'PGRST'`` gives the function full control."""
+    if error.sqlstate == "PGRST":
+        return _raised(error)
+    status = http_status(error.sqlstate, error.message, authenticated=authenticated)
+    body = _encode(error.sqlstate, error.message, error.details, error.hint)
+    return Response(status, _headers(error.sqlstate, status), body)
+
+
+_MESSAGE_HINT = "MESSAGE must be a JSON object with obligatory keys: 'code', 'message' and optional keys: 'details', 'hint'."
+_DETAIL_HINT = (
+    "DETAIL must be a JSON object with obligatory keys: 'status', 'headers' and optional key: 'status_text'."
+)
+_RAISE_PARSE = "Could not parse JSON in the \"RAISE SQLSTATE 'PGRST'\" error"
+
+
+class _RaisedBody(msgspec.Struct, forbid_unknown_fields=False):
+    code: str
+    message: str
+    details: str | None = None
+    hint: str | None = None
+
+
+class _RaisedEnvelope(msgspec.Struct, forbid_unknown_fields=False):
+    status: int
+    headers: dict[str, str]
+    status_text: str | None = None
+
+
+def _raised(error: PgError) -> Response:
+    """``RAISE SQLSTATE 'PGRST' USING MESSAGE = '<body json>', DETAIL = '<status/headers json>'``."""
+    try:
+        body = msgspec.json.decode(error.message, type=_RaisedBody)
+    except msgspec.DecodeError:
+        details = f"Invalid JSON value for MESSAGE: '{error.message}'"
+        return pgrst(500, "PGRST121", _RAISE_PARSE, details, _MESSAGE_HINT)
+    if error.details is None:
+        return pgrst(500, "PGRST121", _RAISE_PARSE, "DETAIL is missing in the RAISE statement", _DETAIL_HINT)
+    try:
+        envelope = msgspec.json.decode(error.details, type=_RaisedEnvelope)
+    except msgspec.DecodeError:
+        details = f"Invalid JSON value for DETAIL: '{error.details}'"
+        return pgrst(500, "PGRST121", _RAISE_PARSE, details, _DETAIL_HINT)
+    # A reason phrase (status_text) cannot travel over ASGI; the status code does.
+    headers = override(_headers(body.code, 0), _header_pairs(envelope.headers))
+    return Response(envelope.status, headers, _encode(body.code, body.message, body.details, body.hint))
+
+
+def _header_pairs(headers: Mapping[str, str]) -> Headers:
+    return [(name.lower().encode(), value.encode()) for name, value in headers.items()]

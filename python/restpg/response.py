@@ -1,0 +1,123 @@
+"""The response stage: status, ``Content-Range`` and headers from the prepared request and its result row.
+
+The body bytes PostgreSQL built are passed through untouched. What may still change here is decided by the
+numbers in the row (page size, total) and by the ``response.headers``/``response.status`` GUCs a function,
+trigger or pre-request hook set during the transaction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from restpg import errors
+from restpg.db.execute import Outcome
+from restpg.http import Headers, Response, override
+
+if TYPE_CHECKING:
+    from restpg._core import Prepared
+
+__all__ = ["build", "singular_ok"]
+
+_GUC_HEADERS_MESSAGE = (
+    "response.headers guc must be a JSON array composed of objects with a single key and a string value"
+)
+_GUC_STATUS_MESSAGE = "response.status guc must be a valid status code"
+_RANGED = frozenset(("read", "call"))
+
+
+def build(prepared: Prepared, outcome: Outcome, *, content_profile: bytes | None = None) -> Response:
+    """The HTTP response for a request whose transaction succeeded."""
+    total = outcome.total if outcome.total is not None else outcome.planned_total
+    if prepared.singular and outcome.page_total != 1:
+        return singular_error(outcome.page_total)
+
+    status = prepared.status
+    if prepared.kind in _RANGED:
+        first = prepared.offset
+        last = first + outcome.page_total - 1
+        if total is not None and first > total:
+            error = errors.pgrst(
+                416,
+                "PGRST103",
+                "Requested range not satisfiable",
+                f"An offset of {first} was requested, but there are only {total} rows.",
+            )
+            error.headers.append((b"content-range", f"*/{total}".encode()))
+            return error
+        if status == 200 and total is not None and outcome.page_total < total:
+            status = 206
+    elif prepared.kind == "update":
+        first, last = 0, outcome.page_total - 1
+    else:  # create, upsert and delete report only the total
+        first, last = 1, 0
+
+    headers: Headers = []
+    if prepared.content_type is not None and status != 204:
+        headers.append((b"content-type", prepared.content_type.encode()))
+    if prepared.kind not in ("root", "options"):
+        headers.append((b"content-range", content_range(first, last, total)))
+    headers.extend((name.lower().encode(), value.encode()) for name, value in prepared.headers)
+    if not any(name == b"vary" for name, _ in headers):
+        headers.append((b"vary", b"Accept, Prefer, Range"))
+    if content_profile is not None:
+        headers.append((b"content-profile", content_profile))
+
+    if outcome.response_headers is not None:
+        extra = guc_headers(outcome.response_headers)
+        if extra is None:
+            return errors.pgrst(500, "PGRST111", _GUC_HEADERS_MESSAGE)
+        headers = override(headers, extra)
+    if outcome.response_status is not None:
+        guc_status = guc_status_code(outcome.response_status)
+        if guc_status is None:
+            return errors.pgrst(500, "PGRST112", _GUC_STATUS_MESSAGE)
+        status = guc_status
+
+    body = b"" if prepared.head or outcome.body is None else outcome.body
+    return Response(status, headers, body)
+
+
+def singular_ok(page_total: int) -> bool:
+    """Whether a ``vnd.pgrst.object`` request may succeed (and its transaction commit)."""
+    return page_total == 1
+
+
+def singular_error(page_total: int) -> Response:
+    return errors.pgrst(
+        406,
+        "PGRST116",
+        "Cannot coerce the result to a single JSON object",
+        f"The result contains {page_total} rows",
+    )
+
+
+def content_range(first: int, last: int, total: int | None) -> bytes:
+    """``first-last/total``; ``*`` for an empty range (or a zero total), ``*`` for an unknown total."""
+    shown = "*" if total == 0 or first > last else f"{first}-{last}"
+    return f"{shown}/{'*' if total is None else total}".encode()
+
+
+def guc_headers(raw: bytes) -> Headers | None:
+    """Parse ``response.headers``: a JSON array of single-key objects with string values; None when invalid."""
+    try:
+        items = msgspec.json.decode(raw, type=list[dict[str, str]])
+    except msgspec.DecodeError:
+        return None
+    headers: Headers = []
+    for item in items:
+        if len(item) != 1:
+            return None
+        ((name, value),) = item.items()
+        headers.append((name.lower().encode(), value.encode()))
+    return headers
+
+
+def guc_status_code(raw: bytes) -> int | None:
+    """Parse ``response.status``: an integer HTTP status; None when invalid."""
+    text = raw.strip()
+    if not text.isdigit():
+        return None
+    status = int(text)
+    return status if 100 <= status <= 599 else None

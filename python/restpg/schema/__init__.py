@@ -1,0 +1,1 @@
+"""The schema cache: introspection queries and loading them into the core."""

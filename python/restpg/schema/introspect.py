@@ -1,0 +1,73 @@
+"""Introspection: run the catalog queries in one read-only transaction and build the core's schema cache.
+
+Each ``queries/<stem>.sql`` returns one row with one json column and may use the named placeholders
+``%(schemas)s`` and ``%(extra_search_path)s`` (text arrays; a literal ``%`` is written ``%%``). The results
+are assembled into ``{"<stem>": <json>, ...}`` byte for byte, without being parsed in Python, and handed to
+``_core.SchemaCache``. This is not the hot path, so psycopg's ordinary connection API is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+from psycopg.adapt import Loader
+
+from restpg import __version__
+
+if TYPE_CHECKING:
+    from restpg._core import SchemaCache
+
+__all__ = ["QUERIES", "build_cache", "load_document"]
+
+QUERIES = Path(__file__).with_name("queries")
+
+
+class _RawLoader(Loader):
+    """Keep the column's text as bytes: the document is parsed once, in Rust."""
+
+    def load(self, data: psycopg.abc.Buffer) -> bytes:
+        return bytes(data)
+
+
+async def load_document(
+    conninfo: str,
+    *,
+    schemas: Sequence[str],
+    extra_search_path: Sequence[str],
+    queries: Path = QUERIES,
+) -> bytes:
+    """Run every query in ``queries`` (sorted by name) and return the introspection document."""
+    files = sorted(queries.glob("*.sql"))
+    params = {"schemas": list(schemas), "extra_search_path": list(extra_search_path)}
+    parts: list[bytes] = []
+    conn = await psycopg.AsyncConnection.connect(conninfo, application_name=f"restpg {__version__}")
+    try:
+        for type_name in ("json", "jsonb", "text"):
+            conn.adapters.register_loader(type_name, _RawLoader)
+        await conn.set_read_only(True)
+        async with conn.cursor() as cursor:
+            for path in files:
+                await cursor.execute(path.read_text(encoding="utf-8"), params)
+                row = await cursor.fetchone()
+                value = b"null" if row is None or row[0] is None else row[0]
+                parts.append(_json_key(path.stem) + b":" + value)
+        await conn.rollback()
+    finally:
+        await conn.close()
+    return b"{" + b",".join(parts) + b"}"
+
+
+def build_cache(document: bytes) -> SchemaCache:
+    from restpg._core import SchemaCache
+
+    return SchemaCache(document)
+
+
+def _json_key(stem: str) -> bytes:
+    # Stems are file names chosen by the project (letters, digits, _): no escaping needed, but be strict.
+    if not stem.replace("_", "").isalnum():
+        raise ValueError(f"introspection query file name {stem!r} must be letters, digits and '_'")
+    return b'"' + stem.encode() + b'"'

@@ -1,0 +1,62 @@
+"""Run Granian: N ASGI workers on uvloop, each building the app from the same configuration.
+
+Workers are separate processes started by Granian; they rebuild the configuration from the same source
+(``RESTPG_CONFIG_FILE`` plus the environment, where the command line's overrides are placed as ``PGRST_*``/
+``RESTPG_*`` variables) rather than receiving a pickled object, so secrets read through ``@file`` are read
+by each worker and never copied into the environment. Granian's supervisor handles SIGINT/SIGTERM: workers
+finish their requests and run the ASGI lifespan shutdown (closing their pools).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from restpg.admin import AdminServer
+from restpg.app import CONFIG_FILE_ENV, RUNTIME_DIR_ENV
+from restpg.config import Config
+
+__all__ = ["bind_address", "serve"]
+
+
+def bind_address(host: str) -> str:
+    """PostgREST's host specials: ``*``/``*4``/``!4`` any IPv4, ``*6``/``!6`` any IPv6."""
+    return {"*": "0.0.0.0", "*4": "0.0.0.0", "!4": "0.0.0.0", "*6": "::", "!6": "::"}.get(host, host)
+
+
+def serve(config: Config, config_path: str | None) -> None:
+    """Serve until interrupted. Blocks."""
+    from granian.constants import Interfaces, Loops
+    from granian.server import Server
+
+    os.environ[CONFIG_FILE_ENV] = os.path.abspath(config_path) if config_path else ""
+    runtime_dir = Path(config.restpg_runtime_dir or tempfile.mkdtemp(prefix="restpg-"))
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    os.environ[RUNTIME_DIR_ENV] = str(runtime_dir)
+    admin: AdminServer | None = None
+    if config.admin_server_port is not None:
+        admin = AdminServer(
+            bind_address(config.admin_server_host or config.server_host),
+            config.admin_server_port,
+            runtime_dir,
+        )
+        admin.start()
+    try:
+        Server(
+            "restpg.app:create_app",
+            address=bind_address(config.server_host),
+            port=config.server_port,
+            interface=Interfaces.ASGI,
+            workers=config.workers,
+            loop=Loops.uvloop,
+            factory=True,
+            log_access=False,
+            process_name="restpg",
+        ).serve()
+    finally:
+        if admin is not None:
+            admin.stop()
+        if config.restpg_runtime_dir is None:
+            shutil.rmtree(runtime_dir, ignore_errors=True)

@@ -1,0 +1,296 @@
+"""The pipelined execute path and the pool, against a real PostgreSQL (``RESTPG_TEST_DSN``)."""
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import psycopg
+import pytest
+
+from restpg.db.execute import ConnectionLost, Executor, Outcome, RequestSettings, StatementError
+from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
+
+T = TypeVar("T")
+
+# The main statement's shape, as the core builds it: one row of five columns.
+MAIN = (
+    "SELECT null::bigint AS total_result_set, pg_catalog.count(t) AS page_total,"
+    " coalesce(json_agg(t), '[]')::text AS body,"
+    " nullif(current_setting('response.headers', true), '') AS response_headers,"
+    " nullif(current_setting('response.status', true), '') AS response_status"
+    " FROM (SELECT $1::text AS role, current_setting('request.method') AS method,"
+    " current_setting('request.headers')::json->>'x-test' AS header,"
+    " current_setting('request.cookies')::json->>'sid' AS cookie,"
+    " current_setting('request.jwt.claims')::json->>'role' AS claim,"
+    " current_setting('app.settings.tenant', true) AS tenant,"
+    " current_setting('search_path') AS search_path,"
+    " current_setting('transaction_read_only') AS read_only) t"
+)
+
+
+@dataclass(frozen=True)
+class FakePrepared:
+    sql: str
+    params: list[bytes | None] = field(default_factory=list)
+    count_sql: str | None = None
+    count_name: bytes | None = None
+    read_only: bool = True
+    rollback: bool = False
+
+    @property
+    def name(self) -> bytes:
+        return b"t_" + hashlib.sha1(self.sql.encode()).hexdigest()[:16].encode()
+
+
+SETTINGS = RequestSettings(
+    search_path=b'"public"',
+    role=b"postgres",
+    claims=b'{"role":"postgres"}',
+    method=b"GET",
+    path=b"/things",
+    headers=b'{"x-test":"hello","accept":"*/*"}',
+    cookies=b'{"sid":"abc"}',
+)
+
+
+def run(factory: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(factory())  # type: ignore[arg-type]
+
+
+async def with_pool(dsn: str, work: Callable[[Pool], Awaitable[T]], **options: float) -> T:
+    pool = Pool(dsn, PoolOptions(**options))  # type: ignore[arg-type]
+    await pool.open()
+    try:
+        return await work(pool)
+    finally:
+        await pool.close()
+
+
+async def execute(pool: Pool, executor: Executor, prepared: FakePrepared, **kw: object) -> Outcome:
+    connection = await pool.acquire()
+    try:
+        return await executor.run(connection, prepared, SETTINGS, **kw)  # type: ignore[arg-type]
+    finally:
+        pool.release(connection)
+
+
+@pytest.fixture
+def table(dsn: str) -> str:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS runtime_things")
+        conn.execute("CREATE TABLE runtime_things (id int PRIMARY KEY, name text NOT NULL)")
+        conn.execute("INSERT INTO runtime_things SELECT i, 'thing ' || i FROM generate_series(1, 20) i")
+    return "runtime_things"
+
+
+def test_one_pipeline_sets_every_request_setting(dsn: str) -> None:
+    executor = Executor(app_settings={"tenant": "acme"})
+    prepared = FakePrepared(MAIN, [b"web"])
+
+    async def work(pool: Pool) -> tuple[Outcome, Outcome]:
+        first = await execute(pool, executor, prepared)
+        second = await execute(pool, executor, prepared)  # now from the per-connection prepared set
+        return first, second
+
+    first, second = run(lambda: with_pool(dsn, work, size=1))
+    assert first == second
+    assert first.page_total == 1 and first.total is None
+    (row,) = json.loads(first.body or b"")
+    assert row == {
+        "role": "web",
+        "method": "GET",
+        "header": "hello",
+        "cookie": "abc",
+        "claim": "postgres",
+        "tenant": "acme",
+        "search_path": '"public"',
+        "read_only": "on",
+    }
+
+
+def test_statements_are_prepared_once_per_connection(dsn: str) -> None:
+    executor = Executor()
+    prepared = FakePrepared(MAIN, [b"x"])
+
+    async def work(pool: Pool) -> set[bytes]:
+        await execute(pool, executor, prepared)
+        connection = await pool.acquire()
+        names = set(connection.prepared)
+        pool.release(connection)
+        return names
+
+    names = run(lambda: with_pool(dsn, work, size=1))
+    assert prepared.name in names
+    assert b"restpg_begin_ro" in names and b"restpg_commit" in names
+
+
+def test_unprepared_mode_runs_without_named_statements(dsn: str) -> None:
+    executor = Executor(prepared_statements=False)
+
+    async def work(pool: Pool) -> tuple[Outcome, set[bytes]]:
+        result = await execute(pool, executor, FakePrepared(MAIN, [b"x"]))
+        connection = await pool.acquire()
+        names = set(connection.prepared)
+        pool.release(connection)
+        return result, names
+
+    result, names = run(lambda: with_pool(dsn, work, size=1))
+    assert result.page_total == 1
+    assert names == set()
+
+
+def test_writes_commit_and_rollback(dsn: str, table: str) -> None:
+    insert = (
+        "WITH ins AS (INSERT INTO runtime_things VALUES ($1::int, 'new') RETURNING *)"
+        " SELECT null::bigint, count(*), null::text, null::text, null::text FROM ins"
+    )
+    executor = Executor()
+
+    async def work(pool: Pool) -> None:
+        await execute(pool, executor, FakePrepared(insert, [b"100"], read_only=False))
+        await execute(pool, executor, FakePrepared(insert, [b"101"], read_only=False, rollback=True))
+
+    run(lambda: with_pool(dsn, work, size=1))
+    with psycopg.connect(dsn) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM runtime_things WHERE id >= 100 ORDER BY id")]
+    assert ids == [100]
+
+
+def test_commit_if_rolls_back_a_rejected_result(dsn: str, table: str) -> None:
+    delete = (
+        "WITH del AS (DELETE FROM runtime_things WHERE id <= $1::int RETURNING *)"
+        " SELECT null::bigint, count(*), null::text, null::text, null::text FROM del"
+    )
+    executor = Executor()
+
+    async def work(pool: Pool) -> Outcome:
+        return await execute(
+            pool,
+            executor,
+            FakePrepared(delete, [b"3"], read_only=False),
+            commit_if=lambda outcome: outcome.page_total == 1,
+        )
+
+    assert run(lambda: with_pool(dsn, work, size=1)).page_total == 3
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM runtime_things").fetchone() == (20,)
+
+
+def test_error_fields_and_connection_reuse(dsn: str, table: str) -> None:
+    executor = Executor()
+    failing = FakePrepared(
+        "SELECT null::bigint, 1::bigint, (SELECT name FROM runtime_things WHERE id = 1/$1::int),"
+        " null::text, null::text",
+        [b"0"],
+    )
+    duplicate = FakePrepared(
+        "WITH ins AS (INSERT INTO runtime_things VALUES (1, 'dup') RETURNING *)"
+        " SELECT null::bigint, count(*), null::text, null::text, null::text FROM ins",
+        read_only=False,
+    )
+
+    async def work(pool: Pool) -> tuple[StatementError, StatementError, Outcome]:
+        with pytest.raises(StatementError) as division:
+            await execute(pool, executor, failing)
+        with pytest.raises(StatementError) as unique:
+            await execute(pool, executor, duplicate)
+        # The single connection was rolled back and is usable again.
+        after = await execute(pool, executor, FakePrepared(MAIN, [b"ok"]))
+        return division.value, unique.value, after
+
+    division, unique, after = run(lambda: with_pool(dsn, work, size=1))
+    assert division.error.sqlstate == "22012"
+    assert division.error.message == "division by zero"
+    assert unique.error.sqlstate == "23505"
+    assert unique.error.details == "Key (id)=(1) already exists."
+    assert after.page_total == 1
+
+
+def test_prepare_failure_is_a_statement_error(dsn: str) -> None:
+    executor = Executor()
+    broken = FakePrepared("SELECT no_such_column FROM pg_class")
+
+    async def work(pool: Pool) -> StatementError:
+        with pytest.raises(StatementError) as caught:
+            await execute(pool, executor, broken)
+        connection = await pool.acquire()
+        assert broken.name not in connection.prepared
+        pool.release(connection)
+        return caught.value
+
+    assert run(lambda: with_pool(dsn, work, size=1)).error.sqlstate == "42703"
+
+
+def test_pre_request_runs_inside_the_transaction(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "CREATE OR REPLACE FUNCTION public.runtime_pre() RETURNS void LANGUAGE sql AS "
+            "$$ SELECT set_config('response.status', '299', true) $$"
+        )
+    executor = Executor(pre_request="public.runtime_pre")
+    result = run(lambda: with_pool(dsn, lambda pool: execute(pool, executor, FakePrepared(MAIN, [b"x"]))))
+    assert result.response_status == b"299"
+
+
+def test_planned_count_from_explain(dsn: str, table: str) -> None:
+    executor = Executor()
+    prepared = FakePrepared(
+        MAIN, [b"x"], count_sql="EXPLAIN (FORMAT JSON) SELECT * FROM runtime_things WHERE name <> $1"
+    )
+    result = run(lambda: with_pool(dsn, lambda pool: execute(pool, executor, prepared)))
+    assert result.planned_total is not None and result.planned_total > 0
+
+
+def test_pool_times_out_when_exhausted(dsn: str) -> None:
+    async def work(pool: Pool) -> None:
+        held = await pool.acquire()
+        with pytest.raises(PoolTimeout):
+            await pool.acquire()
+        pool.release(held)
+        again = await pool.acquire()  # a released connection goes to the next caller
+        pool.release(again)
+
+    run(lambda: with_pool(dsn, work, size=1, acquisition_timeout=0.2))
+
+
+def test_waiter_receives_released_connection(dsn: str) -> None:
+    async def work(pool: Pool) -> bool:
+        held = await pool.acquire()
+        waiter = asyncio.ensure_future(pool.acquire())
+        await asyncio.sleep(0.01)
+        pool.release(held)
+        got = await waiter
+        pool.release(got)
+        return got is held
+
+    assert run(lambda: with_pool(dsn, work, size=1))
+
+
+def test_broken_connection_is_replaced(dsn: str) -> None:
+    executor = Executor()
+
+    async def work(pool: Pool) -> Outcome:
+        connection = await pool.acquire()
+        pid = connection.pgconn.backend_pid
+        pool.release(connection)
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        await asyncio.sleep(0.05)
+        with pytest.raises(ConnectionLost):
+            await execute(pool, executor, FakePrepared(MAIN, [b"x"]))
+        return await execute(pool, executor, FakePrepared(MAIN, [b"x"]))
+
+    assert run(lambda: with_pool(dsn, work, size=1)).page_total == 1
+
+
+def test_unreachable_database_fails_fast() -> None:
+    async def work() -> None:
+        pool = Pool("host=127.0.0.1 port=1 connect_timeout=2", PoolOptions(size=1))
+        with pytest.raises(ConnectError):
+            await pool.open()
+        assert not pool.healthy
+
+    asyncio.run(work())
