@@ -9,8 +9,6 @@ held in ``self.engine`` and replaced wholesale by ``reload``: requests in flight
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
@@ -19,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from restpg import admin, errors, response
-from restpg.anonymous import load_authenticator
+from restpg import admin, cors, errors, response
+from restpg.auth import Authenticator, AuthError
 from restpg.config import Config, load
 from restpg.db.execute import ConnectionLost, Executor, Outcome, RequestSettings, StatementError
 from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
@@ -86,10 +84,9 @@ class App:
             pre_request=config.db_pre_request,
             prepared_statements=config.db_prepared_statements,
         )
-        self.authenticator, self.auth_error = load_authenticator(config)
-        self.cors: Any = None
-        if importlib.util.find_spec("restpg.cors") is not None:
-            self.cors = importlib.import_module("restpg.cors")
+        self.authenticator = authenticator_for(config)
+        # With a JWKS URL, a token with an unknown `kid` waits for the key-set refetch instead of failing.
+        self.wait_for_keys = config.jwt_jwks_url is not None
         self.base_path = config.restpg_base_path
         self.many_schemas = len(config.db_schemas) > 1
         self._background: set[asyncio.Task[None]] = set()
@@ -98,6 +95,7 @@ class App:
 
     async def startup(self) -> None:
         """Start loading the schema cache; requests get 503 PGRST002 until it is loaded."""
+        await self.authenticator.start()
         self._spawn(self._load_until_ready())
         runtime_dir = os.environ.get(RUNTIME_DIR_ENV)
         if runtime_dir:
@@ -111,6 +109,7 @@ class App:
     async def shutdown(self) -> None:
         for task in list(self._background):
             task.cancel()
+        await self.authenticator.close()
         await self.pool.close()
 
     async def reload(self) -> None:
@@ -188,8 +187,8 @@ class App:
         origin = _text(found.get(b"origin"))
 
         result = await self._respond(scope, receive, method, found, request_headers)
-        if origin is not None and self.cors is not None:
-            result.headers.extend(self.cors.response_headers(origin, self.config.server_cors_allowed_origins))
+        if origin is not None:
+            result.headers.extend(cors.response_headers(origin, self.config.server_cors_allowed_origins))
         return result
 
     async def _respond(
@@ -201,10 +200,10 @@ class App:
         request_headers: dict[str, str],
     ) -> Response:
         origin = _text(found.get(b"origin"))
-        if method == "OPTIONS" and origin is not None and self.cors is not None:
+        if method == "OPTIONS" and origin is not None:
             requested = _text(found.get(b"access-control-request-method"))
             if requested is not None:
-                preflight = self.cors.preflight_headers(
+                preflight = cors.preflight_headers(
                     origin,
                     requested,
                     _text(found.get(b"access-control-request-headers")),
@@ -243,9 +242,12 @@ class App:
 
         authorization = _text(found.get(b"authorization"))
         try:
-            auth = self.authenticator.authenticate(authorization)
-        except self.auth_error as exc:
-            return errors.from_auth_error(exc)  # type: ignore[arg-type]
+            if self.wait_for_keys:
+                auth = await self.authenticator.authenticate_async(authorization)
+            else:
+                auth = self.authenticator.authenticate(authorization)
+        except AuthError as exc:
+            return errors.from_auth_error(exc)
 
         settings = RequestSettings(
             search_path=prepared.search_path.encode(),
@@ -281,6 +283,19 @@ class App:
         if self.many_schemas and not any(name.lower() == "content-profile" for name, _ in prepared.headers):
             profile = prepared.schema.encode()
         return response.build(prepared, outcome, content_profile=profile)
+
+
+def authenticator_for(config: Config) -> Authenticator:
+    """The JWT authenticator for ``config``; raises ``ValueError`` for an unusable key configuration."""
+    return Authenticator(
+        secret=config.jwt_secret,
+        secret_is_base64=config.jwt_secret_is_base64,
+        audience=config.jwt_aud,
+        role_claim_key=config.jwt_role_claim_key,
+        anon_role=config.db_anon_role,
+        cache_max_entries=config.jwt_cache_max_entries,
+        jwks_url=config.jwt_jwks_url,
+    )
 
 
 def _singular_commit(outcome: Outcome) -> bool:

@@ -106,11 +106,21 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     if args.port is not None:
         os.environ["PGRST_SERVER_PORT"] = str(args.port)
         config = replace(config, server_port=args.port)
+    _check_keys(config)
     asyncio.run(_check_database(config))
     from restpg.server import serve
 
     serve(config, args.config)
     return 0
+
+
+def _check_keys(config: Config) -> None:
+    from restpg.app import authenticator_for
+
+    try:
+        authenticator_for(config)
+    except ValueError as exc:
+        raise CliError(f"Invalid JWT configuration: {exc}") from None
 
 
 async def _check_database(config: Config) -> None:

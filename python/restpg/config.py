@@ -78,6 +78,7 @@ class Config:
     jwt_aud: str | None = None
     jwt_role_claim_key: str = "$.role"
     jwt_cache_max_entries: int = 1000
+    jwt_jwks_url: str | None = None
     log_level: str = "error"
     log_query: bool = False
     openapi_mode: str = "follow-privileges"
@@ -275,6 +276,7 @@ _SPEC_LIST = [
     _Spec("jwt-aud", _optional_text),
     _Spec("jwt-role-claim-key", _text, aliases=("role-claim-key",)),
     _Spec("jwt-cache-max-entries", _natural),
+    _Spec("jwt-jwks-url", _optional_text),
     _Spec("log-level", _choice("crit", "error", "warn", "info", "debug")),
     _Spec("log-query", _boolean),
     _Spec("openapi-mode", _choice("follow-privileges", "ignore-privileges", "disabled")),
