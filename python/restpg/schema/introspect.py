@@ -49,6 +49,9 @@ async def load_document(
             conn.adapters.register_loader(type_name, _RawLoader)
         await conn.set_read_only(True)
         async with conn.cursor() as cursor:
+            # An empty search_path makes format_type qualify every type outside pg_catalog, so type names in
+            # the document are unambiguous whatever the role's own search_path is.
+            await cursor.execute("SET LOCAL search_path = ''")
             for path in files:
                 await cursor.execute(path.read_text(encoding="utf-8"), params)
                 row = await cursor.fetchone()
