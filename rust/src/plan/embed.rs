@@ -1,0 +1,144 @@
+//! Pick the relationship an embed (`select=rel!hint(...)`) refers to (PostgREST's `findRel`):
+//! relationships from the parent to a relation of that name, narrowed by the hint; none is 400
+//! PGRST200, several is 300 PGRST201 listing the candidates.
+
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::schema_cache::{Cardinality, Relationship, SchemaCache, Table};
+
+pub fn resolve_relationship(
+    cache: &SchemaCache,
+    parent: &Table,
+    target: &str,
+    hint: Option<&str>,
+) -> ApiResult<Relationship> {
+    let candidates: Vec<&Relationship> = cache
+        .relationships(&parent.qi())
+        .iter()
+        .filter(|rel| match rel {
+            Relationship::ForeignKey { foreign_table, .. } => {
+                foreign_table.name == target && foreign_table.schema == parent.schema
+            }
+            // Computed relationships are named after their function.
+            Relationship::Computed { function, .. } => function.name == target,
+        })
+        .filter(|rel| hint.is_none_or(|h| matches_hint(rel, h)))
+        .collect();
+    match candidates.as_slice() {
+        [one] => match one {
+            Relationship::Computed { .. } => Err(ApiError::new(501, "PGRST127", "Feature not implemented")
+                .details("Computed relationships are not implemented yet")),
+            _ => Ok((*one).clone()),
+        },
+        [] => Err(not_found(parent, target, hint)),
+        many => Err(ambiguous(parent, target, many)),
+    }
+}
+
+/// A hint names the FK constraint, one of its columns (either side), or the junction of a many-to-many.
+fn matches_hint(rel: &Relationship, hint: &str) -> bool {
+    let Relationship::ForeignKey { cardinality, .. } = rel else {
+        return false;
+    };
+    match cardinality {
+        Cardinality::O2M { constraint, columns }
+        | Cardinality::M2O { constraint, columns }
+        | Cardinality::O2O {
+            constraint, columns, ..
+        } => constraint == hint || columns.iter().any(|(a, b)| a == hint || b == hint),
+        Cardinality::M2M(j) => {
+            j.table.name == hint || j.constraint_source == hint || j.constraint_target == hint
+        }
+    }
+}
+
+fn not_found(parent: &Table, target: &str, hint: Option<&str>) -> ApiError {
+    let details = match hint {
+        Some(h) => format!(
+            "Searched for a foreign key relationship between '{}' and '{target}' using the hint '{h}' in the schema '{}', but no matches were found.",
+            parent.name, parent.schema
+        ),
+        None => format!(
+            "Searched for a foreign key relationship between '{}' and '{target}' in the schema '{}', but no matches were found.",
+            parent.name, parent.schema
+        ),
+    };
+    ApiError::new(
+        400,
+        "PGRST200",
+        format!(
+            "Could not find a relationship between '{}' and '{target}' in the schema cache",
+            parent.name
+        ),
+    )
+    .details(details)
+}
+
+fn ambiguous(parent: &Table, target: &str, many: &[&Relationship]) -> ApiError {
+    let details: Vec<Value> = many.iter().map(|rel| describe(parent, target, rel)).collect();
+    let options: Vec<String> = many
+        .iter()
+        .map(|rel| format!("'{target}!{}'", hint_name(rel)))
+        .collect();
+    ApiError::new(
+        300,
+        "PGRST201",
+        format!("Could not embed because more than one relationship was found for '{}' and '{target}'", parent.name),
+    )
+    .details(details)
+    .hint(format!(
+        "Try changing '{target}' to one of the following: {}. Find the desired relationship in the 'details' key.",
+        options.join(", ")
+    ))
+}
+
+fn hint_name(rel: &Relationship) -> String {
+    match rel {
+        Relationship::ForeignKey { cardinality, .. } => match cardinality {
+            Cardinality::O2M { constraint, .. }
+            | Cardinality::M2O { constraint, .. }
+            | Cardinality::O2O { constraint, .. } => constraint.clone(),
+            Cardinality::M2M(j) => j.table.name.clone(),
+        },
+        Relationship::Computed { function, .. } => function.name.clone(),
+    }
+}
+
+fn describe(parent: &Table, target: &str, rel: &Relationship) -> Value {
+    let Relationship::ForeignKey { cardinality, .. } = rel else {
+        return json!({"cardinality": "computed", "embedding": format!("{} with {target}", parent.name)});
+    };
+    let cols = |pairs: &[(String, String)], left: bool| -> String {
+        pairs
+            .iter()
+            .map(|(a, b)| if left { a.as_str() } else { b.as_str() })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (name, relationship) = match cardinality {
+        Cardinality::M2O { constraint, columns } => ("many-to-one", (constraint, columns)),
+        Cardinality::O2M { constraint, columns } => ("one-to-many", (constraint, columns)),
+        Cardinality::O2O {
+            constraint, columns, ..
+        } => ("one-to-one", (constraint, columns)),
+        Cardinality::M2M(j) => {
+            return json!({
+                "cardinality": "many-to-many",
+                "embedding": format!("{} with {target}", parent.name),
+                "relationship": format!("{} using {}, {}", j.table, j.constraint_source, j.constraint_target),
+            })
+        }
+    };
+    let (constraint, columns) = relationship;
+    json!({
+        "cardinality": name,
+        "embedding": format!("{} with {target}", parent.name),
+        "relationship": format!(
+            "{constraint} using {}({}) and {target}({})",
+            parent.name,
+            cols(columns, true),
+            cols(columns, false)
+        ),
+    })
+}
