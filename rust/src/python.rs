@@ -321,7 +321,8 @@ impl PyEngine {
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // `setattr`, not `add`: a dunder does not belong in `__all__`.
+    m.setattr("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("ApiError", api_error_type(m.py())?.clone_ref(m.py()))?;
     m.add_class::<PySchemaCache>()?;
     m.add_class::<PySettings>()?;
