@@ -23,7 +23,7 @@ pub fn resolve_relationship(
             // Computed relationships are named after their function.
             Relationship::Computed { function, .. } => function.name == target,
         })
-        .filter(|rel| hint.is_none_or(|h| matches_hint(rel, h)))
+        .filter(|rel| hint.map_or(true, |h| matches_hint(rel, h)))
         .collect();
     match candidates.as_slice() {
         [one] => match one {

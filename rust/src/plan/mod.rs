@@ -34,12 +34,12 @@ pub fn plan(cache: &SchemaCache, settings: &Settings, req: &ApiRequest) -> ApiRe
         (Resource::Relation(name), Method::Get | Method::Head) => {
             let tree = read_plan::read_plan_tree(cache, settings, req, name)?;
             let media = negotiate::negotiate_read(&req.accept, settings)?;
-            Ok(ActionPlan::Read(ReadAction {
+            Ok(ActionPlan::Read(Box::new(ReadAction {
                 tree,
                 media,
                 count: req.preferences.count,
                 head: req.method == Method::Head,
-            }))
+            })))
         }
         (Resource::Relation(name), m) => {
             // Still 404 for an unknown table, as the finished write path will answer.

@@ -81,7 +81,7 @@ enum RootOrEmbed<'a> {
     Embed {
         name: &'a str,
         alias: Option<&'a str>,
-        rel: Relationship,
+        rel: Box<Relationship>,
         join_type: Option<crate::api_request::JoinType>,
         depth: usize,
     },
@@ -110,7 +110,7 @@ fn build_node(
             (
                 name.to_owned(),
                 alias.map(str::to_owned),
-                Some(rel),
+                Some(*rel),
                 join_type,
                 depth,
                 from_alias,
@@ -168,7 +168,7 @@ fn build_node(
                 let embed = RootOrEmbed::Embed {
                     name: relation,
                     alias: alias.as_deref(),
-                    rel,
+                    rel: Box::new(rel),
                     join_type: *join_type,
                     depth: depth + 1,
                 };

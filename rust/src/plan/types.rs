@@ -160,7 +160,7 @@ pub struct ReadAction {
 /// What the request will do (PostgREST's `ActionPlan`). Mutations and calls join as they are built.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionPlan {
-    Read(ReadAction),
+    Read(Box<ReadAction>),
     /// `OPTIONS`: answered without a database round trip.
     Options {
         allow: String,

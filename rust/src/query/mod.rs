@@ -5,3 +5,6 @@ pub mod fragment;
 pub mod sql;
 
 pub use builder::{read_statement, Statement};
+
+#[cfg(test)]
+mod tests;
