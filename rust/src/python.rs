@@ -280,7 +280,8 @@ impl PyEngine {
     }
 
     /// Parse, plan and build the SQL for one request, or raise `ApiError`. The GIL is kept: a call
-    /// takes a few microseconds, less than releasing and re-acquiring it would cost.
+    /// takes a few microseconds and measured no faster with `py.detach`, and a worker runs one event
+    /// loop thread, so there is nothing to overlap with.
     #[pyo3(signature = (
         method, path, query, body, *,
         accept = None, prefer = None, range = None, content_type = None,

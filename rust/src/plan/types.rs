@@ -3,7 +3,7 @@
 //! turns them into bound parameters.
 
 use crate::api_request::{
-    Field, JoinType, LogicTree, OrderDirection, OrderNulls, PreferCount, PreferTransaction, RowRange,
+    Field, JoinType, OrderDirection, OrderNulls, PreferCount, PreferTransaction, RowRange,
 };
 use crate::schema_cache::{QualifiedIdentifier, Relationship};
 
@@ -40,27 +40,6 @@ pub enum Condition {
         op: crate::api_request::LogicOperator,
         children: Vec<Condition>,
     },
-}
-
-impl Condition {
-    /// A plain tree from the parser, before embed resolution (used for levels without embeds).
-    pub fn from_tree(tree: &LogicTree, resolve: &impl Fn(&crate::api_request::Filter) -> Condition) -> Self {
-        match tree {
-            LogicTree::Stmnt(f) => resolve(f),
-            LogicTree::Expr {
-                negated,
-                op,
-                children,
-            } => Condition::Tree {
-                negated: *negated,
-                op: *op,
-                children: children
-                    .iter()
-                    .map(|c| Condition::from_tree(c, resolve))
-                    .collect(),
-            },
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
