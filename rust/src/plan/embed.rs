@@ -16,14 +16,7 @@ pub fn resolve_relationship(
     let candidates: Vec<&Relationship> = cache
         .relationships(&parent.qi())
         .iter()
-        .filter(|rel| match rel {
-            Relationship::ForeignKey { foreign_table, .. } => {
-                foreign_table.name == target && foreign_table.schema == parent.schema
-            }
-            // Computed relationships are named after their function.
-            Relationship::Computed { function, .. } => function.name == target,
-        })
-        .filter(|rel| hint.map_or(true, |h| matches_hint(rel, h)))
+        .filter(|rel| matches(rel, &parent.schema, target, hint))
         .collect();
     match candidates.as_slice() {
         [one] => match one {
@@ -36,19 +29,50 @@ pub fn resolve_relationship(
     }
 }
 
-/// A hint names the FK constraint, one of its columns (either side), or the junction of a many-to-many.
-fn matches_hint(rel: &Relationship, hint: &str) -> bool {
-    let Relationship::ForeignKey { cardinality, .. } = rel else {
-        return false;
+/// PostgREST's `findRel` rules. The target is the related table's name (or, without a hint and for
+/// tables only, the FK constraint or the FK's single column); a hint narrows it to a constraint, a
+/// single FK column of either side, or the junction of a many-to-many. A self-reference has one FK but
+/// two relationships: the table name (with the referenced column as hint) picks the one-to-many,
+/// the FK column as target picks the many-to-one.
+fn matches(rel: &Relationship, schema: &str, target: &str, hint: Option<&str>) -> bool {
+    let (foreign_table, is_self, cardinality, foreign_is_view) = match rel {
+        Relationship::Computed { function, .. } => return function.name == target,
+        Relationship::ForeignKey {
+            foreign_table,
+            is_self,
+            cardinality,
+            foreign_table_is_view,
+            ..
+        } => (foreign_table, *is_self, cardinality, *foreign_table_is_view),
     };
-    match cardinality {
+    if foreign_table.schema != schema {
+        return false;
+    }
+    let names_table = foreign_table.name == target;
+    let (constraint, single) = match cardinality {
         Cardinality::O2M { constraint, columns }
         | Cardinality::M2O { constraint, columns }
         | Cardinality::O2O {
             constraint, columns, ..
-        } => constraint == hint || columns.iter().any(|(a, b)| a == hint || b == hint),
-        Cardinality::M2M(j) => {
-            j.table.name == hint || j.constraint_source == hint || j.constraint_target == hint
+        } => (
+            Some(constraint.as_str()),
+            if columns.len() == 1 { columns.first() } else { None },
+        ),
+        Cardinality::M2M(_) => (None, None),
+    };
+    let own_column = |name: &str| single.is_some_and(|(own, _)| own == name);
+    let referenced_column = |name: &str| single.is_some_and(|(_, other)| other == name);
+    let is_o2m = matches!(cardinality, Cardinality::O2M { .. });
+    let is_m2o = matches!(cardinality, Cardinality::M2O { .. });
+    match (is_self, hint) {
+        (true, None) => (names_table && is_o2m) || (own_column(target) && is_m2o),
+        (true, Some(h)) => names_table && is_o2m && referenced_column(h),
+        (false, None) => {
+            names_table || (!foreign_is_view && (constraint == Some(target) || own_column(target)))
+        }
+        (false, Some(h)) => {
+            let junction = matches!(cardinality, Cardinality::M2M(j) if j.table.name == h);
+            names_table && (constraint == Some(h) || own_column(h) || referenced_column(h) || junction)
         }
     }
 }
