@@ -129,6 +129,7 @@ fn build_node(
         rel_to_parent,
         join_type,
         hidden: items.is_empty() && depth > 0,
+        spread: false,
         depth,
     };
     let mut children = Vec::new();
@@ -161,26 +162,75 @@ fn build_node(
                 join_type,
                 children: sub,
             } => {
-                let rel = resolve_relationship(cache, table, relation, hint.as_deref())?;
-                let target = cache
-                    .table(foreign_table(&rel))
-                    .ok_or_else(|| no_relationship(table, relation))?;
-                let embed = RootOrEmbed::Embed {
-                    name: relation,
+                let embed = Embed {
+                    relation,
                     alias: alias.as_deref(),
-                    rel: Box::new(rel),
+                    hint: hint.as_deref(),
                     join_type: *join_type,
-                    depth: depth + 1,
                 };
-                children.push(build_node(cache, settings, target, sub, embed, next_alias)?);
+                children.push(embed_node(
+                    cache, settings, table, embed, sub, depth, false, next_alias,
+                )?);
             }
-            SelectItem::Spread { .. } => {
-                return Err(ApiError::new(501, "PGRST127", "Feature not implemented")
-                    .details("Spread embeds (...rel) are not implemented yet"))
+            SelectItem::Spread {
+                relation,
+                hint,
+                join_type,
+                children: sub,
+            } => {
+                let embed = Embed {
+                    relation,
+                    alias: None,
+                    hint: hint.as_deref(),
+                    join_type: *join_type,
+                };
+                let child = embed_node(cache, settings, table, embed, sub, depth, true, next_alias)?;
+                if !is_to_one(child.node.rel_to_parent.as_ref()) {
+                    return Err(ApiError::new(501, "PGRST127", "Feature not implemented").details(format!(
+                        "Spreading the to-many relationship between '{}' and '{relation}' is not implemented yet",
+                        table.name
+                    )));
+                }
+                children.push(child);
             }
         }
     }
     Ok(ReadPlanTree { node, children })
+}
+
+/// An embed as written in `select=`.
+struct Embed<'a> {
+    relation: &'a str,
+    alias: Option<&'a str>,
+    hint: Option<&'a str>,
+    join_type: Option<crate::api_request::JoinType>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn embed_node(
+    cache: &SchemaCache,
+    settings: &Settings,
+    parent: &Table,
+    embed: Embed<'_>,
+    items: &[SelectItem],
+    depth: usize,
+    spread: bool,
+    next_alias: &mut usize,
+) -> ApiResult<ReadPlanTree> {
+    let rel = resolve_relationship(cache, parent, embed.relation, embed.hint)?;
+    let target = cache
+        .table(foreign_table(&rel))
+        .ok_or_else(|| no_relationship(parent, embed.relation))?;
+    let at = RootOrEmbed::Embed {
+        name: embed.relation,
+        alias: embed.alias,
+        rel: Box::new(rel),
+        join_type: embed.join_type,
+        depth: depth + 1,
+    };
+    let mut child = build_node(cache, settings, target, items, at, next_alias)?;
+    child.node.spread = spread;
+    Ok(child)
 }
 
 fn foreign_table(rel: &Relationship) -> &QualifiedIdentifier {

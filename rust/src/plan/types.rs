@@ -80,6 +80,8 @@ pub struct ReadPlan {
     pub join_type: Option<JoinType>,
     /// True for an embed with no columns (`rel()`): it filters but adds no key.
     pub hidden: bool,
+    /// `...rel(cols)`: the embed's columns are lifted into the parent row (to-one only).
+    pub spread: bool,
     pub depth: usize,
 }
 

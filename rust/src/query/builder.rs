@@ -170,6 +170,11 @@ fn select_list(out: &mut String, params: &mut Params, tree: &ReadPlanTree, quali
     }
     for child in tree.children.iter().filter(|c| !c.node.hidden) {
         sep(out);
+        if child.node.spread {
+            out.push_str(&lateral_alias(child));
+            out.push_str(".*");
+            continue;
+        }
         let body = format!(
             "{}.\"body\"",
             sql::ident(&format!(
@@ -245,6 +250,19 @@ fn range(out: &mut String, params: &mut Params, range: RowRange) {
 fn lateral_join(out: &mut String, params: &mut Params, child: &ReadPlanTree, parent_qualifier: &str) {
     let alias = child.node.from_alias.as_deref().unwrap_or_default();
     let inner = child.node.join_type == Some(crate::api_request::JoinType::Inner);
+    if child.node.spread {
+        // A spread (to-one) embed is its row itself; the parent selects `"<alias>_j".*`.
+        out.push_str(if inner {
+            " INNER JOIN LATERAL ( "
+        } else {
+            " LEFT JOIN LATERAL ( "
+        });
+        child_rows(out, params, child, parent_qualifier);
+        out.push_str(" ) AS ");
+        out.push_str(&lateral_alias(child));
+        out.push_str(" ON TRUE");
+        return;
+    }
     let row = sql::ident(&format!("{alias}_r"));
     out.push_str(if inner {
         " INNER JOIN LATERAL ( SELECT "
@@ -268,6 +286,14 @@ fn lateral_join(out: &mut String, params: &mut Params, child: &ReadPlanTree, par
         sql::push_ident(out, &format!("{alias}_j"));
         out.push_str(".\"body\" IS NOT NULL");
     }
+}
+
+/// `"pgrst_1_j"`: the name of an embed's LATERAL subquery in its parent.
+fn lateral_alias(child: &ReadPlanTree) -> String {
+    sql::ident(&format!(
+        "{}_j",
+        child.node.from_alias.as_deref().unwrap_or_default()
+    ))
 }
 
 /// The rows of an embed, correlated to its parent row.
