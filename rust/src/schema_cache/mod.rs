@@ -9,6 +9,8 @@ mod document;
 mod relationship;
 mod routine;
 mod suggest;
+#[cfg(test)]
+mod tests;
 pub mod types;
 mod view_keys;
 mod view_rule;
@@ -45,15 +47,20 @@ impl SchemaCache {
         let exposed_views: Vec<u32> = doc.tables.iter().filter(|t| is_view(t)).map(|t| t.oid).collect();
         let key_deps = view_key_dependencies(&doc.keys.views, &doc.keys.constraints, &exposed_views);
 
+        // A view's key: the first view column showing each column of a base table's primary key.
+        let mut view_pks: HashMap<(&str, &str), Vec<String>> = HashMap::new();
+        for dep in key_deps.iter().filter(|d| d.kind == KeyDepKind::Pk) {
+            let cols = view_pks
+                .entry((dep.view.schema.as_str(), dep.view.name.as_str()))
+                .or_default();
+            cols.extend(dep.columns.iter().filter_map(|(_, shown)| shown.first().cloned()));
+        }
         let mut tables = HashMap::with_capacity(doc.tables.len());
         for t in &doc.tables {
             let pk_cols = if is_view(t) {
-                // A view's key: the first view column showing each column of a base table's primary key.
-                key_deps
-                    .iter()
-                    .filter(|d| d.kind == KeyDepKind::Pk && d.view.schema == t.schema && d.view.name == t.name)
-                    .flat_map(|d| d.columns.iter().filter_map(|(_, shown)| shown.first().cloned()))
-                    .collect()
+                view_pks
+                    .remove(&(t.schema.as_str(), t.name.as_str()))
+                    .unwrap_or_default()
             } else {
                 pk_by_rel.get(&t.oid).cloned().unwrap_or_default()
             };
@@ -63,17 +70,29 @@ impl SchemaCache {
         let mut table_order: Vec<QualifiedIdentifier> = tables.keys().cloned().collect();
         table_order.sort();
 
-        let computed = doc.routines.iter().filter_map(routine::computed_relationship).collect();
+        let computed = doc
+            .routines
+            .iter()
+            .filter_map(routine::computed_relationship)
+            .collect();
         let relationships = relationship::infer(&tables, &doc.keys.constraints, &key_deps, computed);
 
         let mut routines: HashMap<QualifiedIdentifier, Vec<Routine>> = HashMap::new();
         for r in doc.routines.iter().filter_map(routine::routine) {
-            routines.entry(QualifiedIdentifier::new(&r.schema, &r.name)).or_default().push(r);
+            routines
+                .entry(QualifiedIdentifier::new(&r.schema, &r.name))
+                .or_default()
+                .push(r);
         }
         for overloads in routines.values_mut() {
             overloads.sort_by_key(|r| r.params.len());
         }
-        Ok(SchemaCache { tables, table_order, relationships, routines })
+        Ok(SchemaCache {
+            tables,
+            table_order,
+            relationships,
+            routines,
+        })
     }
 
     pub fn table(&self, qi: &QualifiedIdentifier) -> Option<&Table> {
@@ -97,15 +116,22 @@ impl SchemaCache {
 
     /// The table of `schema` whose name is most similar to `name` (see `suggest.rs`).
     pub fn suggest_table(&self, schema: &str, name: &str) -> Option<&Table> {
-        let candidates = self.tables().filter(|t| t.schema == schema).map(|t| (t.name.as_str(), t));
+        let candidates = self
+            .tables()
+            .filter(|t| t.schema == schema)
+            .map(|t| (t.name.as_str(), t));
         suggest::best_match(name, candidates)
     }
 
     /// The function of `schema` whose name is most similar to `name`, its overload with the fewest
     /// parameters.
     pub fn suggest_routine(&self, schema: &str, name: &str) -> Option<&Routine> {
-        let mut candidates: Vec<&Routine> =
-            self.routines.values().filter_map(|o| o.first()).filter(|r| r.schema == schema).collect();
+        let mut candidates: Vec<&Routine> = self
+            .routines
+            .values()
+            .filter_map(|o| o.first())
+            .filter(|r| r.schema == schema)
+            .collect();
         candidates.sort_by(|a, b| a.name.cmp(&b.name));
         suggest::best_match(name, candidates.into_iter().map(|r| (r.name.as_str(), r)))
     }
@@ -134,8 +160,15 @@ impl SchemaCache {
         routine_keys.sort();
         let dump = Dump {
             tables: self.tables().collect(),
-            relationships: self.table_order.iter().flat_map(|qi| self.relationships(qi)).collect(),
-            routines: routine_keys.into_iter().flat_map(|qi| &self.routines[qi]).collect(),
+            relationships: self
+                .table_order
+                .iter()
+                .flat_map(|qi| self.relationships(qi))
+                .collect(),
+            routines: routine_keys
+                .into_iter()
+                .flat_map(|qi| &self.routines[qi])
+                .collect(),
         };
         serde_json::to_string(&dump).unwrap_or_else(|_| "{}".to_string())
     }

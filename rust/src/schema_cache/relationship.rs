@@ -16,6 +16,9 @@ use super::document::DocConstraint;
 use super::types::{Cardinality, ColumnPair, Junction, QualifiedIdentifier, Relationship, Table};
 use super::view_keys::{KeyDepKind, ViewKeyDependency};
 
+/// Key dependencies by (table, constraint, kind).
+type DepsByKey<'a> = HashMap<(&'a QualifiedIdentifier, &'a str, KeyDepKind), Vec<&'a ViewKeyDependency>>;
+
 /// A relationship before its inverse is added: always seen from the referencing side.
 struct Forward {
     table: QualifiedIdentifier,
@@ -36,7 +39,17 @@ pub fn infer(
     computed: Vec<Relationship>,
 ) -> HashMap<QualifiedIdentifier, Vec<Relationship>> {
     let mut forward = foreign_key_relationships(constraints);
-    let view_rels: Vec<Forward> = forward.iter().flat_map(|rel| view_relationships(rel, key_deps)).collect();
+    let mut deps_by_key: DepsByKey = HashMap::new();
+    for dep in key_deps {
+        deps_by_key
+            .entry((&dep.table, dep.constraint.as_str(), dep.kind))
+            .or_default()
+            .push(dep);
+    }
+    let view_rels: Vec<Forward> = forward
+        .iter()
+        .flat_map(|rel| view_relationships(rel, &deps_by_key))
+        .collect();
     forward.extend(view_rels);
 
     let exposed = |qi: &QualifiedIdentifier| tables.contains_key(qi);
@@ -47,9 +60,16 @@ pub fn infer(
             foreign_table: rel.foreign_table.clone(),
             is_self: rel.table == rel.foreign_table,
             cardinality: if rel.one_to_one {
-                Cardinality::O2O { constraint: rel.constraint.clone(), columns: rel.columns.clone(), is_parent: false }
+                Cardinality::O2O {
+                    constraint: rel.constraint.clone(),
+                    columns: rel.columns.clone(),
+                    is_parent: false,
+                }
             } else {
-                Cardinality::M2O { constraint: rel.constraint.clone(), columns: rel.columns.clone() }
+                Cardinality::M2O {
+                    constraint: rel.constraint.clone(),
+                    columns: rel.columns.clone(),
+                }
             },
             table_is_view: rel.table_is_view,
             foreign_table_is_view: rel.foreign_table_is_view,
@@ -60,9 +80,16 @@ pub fn infer(
             foreign_table: rel.table.clone(),
             is_self: rel.table == rel.foreign_table,
             cardinality: if rel.one_to_one {
-                Cardinality::O2O { constraint: rel.constraint.clone(), columns: swapped, is_parent: true }
+                Cardinality::O2O {
+                    constraint: rel.constraint.clone(),
+                    columns: swapped,
+                    is_parent: true,
+                }
             } else {
-                Cardinality::O2M { constraint: rel.constraint.clone(), columns: swapped }
+                Cardinality::O2M {
+                    constraint: rel.constraint.clone(),
+                    columns: swapped,
+                }
             },
             table_is_view: rel.foreign_table_is_view,
             foreign_table_is_view: rel.table_is_view,
@@ -82,13 +109,17 @@ pub fn infer(
     let mut by_table: HashMap<QualifiedIdentifier, Vec<Relationship>> = HashMap::new();
     for rel in all.into_iter().chain(computed) {
         let (table, foreign_table) = match &rel {
-            Relationship::ForeignKey { table, foreign_table, .. } => {
+            Relationship::ForeignKey {
+                table, foreign_table, ..
+            } => {
                 if overridden.contains(&(table.clone(), foreign_table.clone())) {
                     continue;
                 }
                 (table, foreign_table)
             }
-            Relationship::Computed { table, foreign_table, .. } => (table, foreign_table),
+            Relationship::Computed {
+                table, foreign_table, ..
+            } => (table, foreign_table),
         };
         if exposed(table) && exposed(foreign_table) {
             by_table.entry(table.clone()).or_default().push(rel);
@@ -101,7 +132,10 @@ fn foreign_key_relationships(constraints: &[DocConstraint]) -> Vec<Forward> {
     // Column sets of the primary and unique keys of each relation.
     let mut unique_keys: HashMap<u32, Vec<HashSet<&str>>> = HashMap::new();
     for con in constraints.iter().filter(|c| c.kind == "p" || c.kind == "u") {
-        unique_keys.entry(con.rel).or_default().push(con.columns.iter().map(String::as_str).collect());
+        unique_keys
+            .entry(con.rel)
+            .or_default()
+            .push(con.columns.iter().map(String::as_str).collect());
     }
     constraints
         .iter()
@@ -109,12 +143,22 @@ fn foreign_key_relationships(constraints: &[DocConstraint]) -> Vec<Forward> {
         .filter_map(|con| {
             let foreign_columns = con.foreign_columns.as_ref()?;
             let fk_cols: HashSet<&str> = con.columns.iter().map(String::as_str).collect();
-            let one_to_one = unique_keys.get(&con.rel).is_some_and(|keys| keys.iter().any(|k| *k == fk_cols));
+            let one_to_one = unique_keys
+                .get(&con.rel)
+                .is_some_and(|keys| keys.contains(&fk_cols));
             Some(Forward {
                 table: QualifiedIdentifier::new(&con.schema, &con.table),
-                foreign_table: QualifiedIdentifier::new(con.foreign_schema.as_ref()?, con.foreign_table.as_ref()?),
+                foreign_table: QualifiedIdentifier::new(
+                    con.foreign_schema.as_ref()?,
+                    con.foreign_table.as_ref()?,
+                ),
                 constraint: con.name.clone(),
-                columns: con.columns.iter().cloned().zip(foreign_columns.iter().cloned()).collect(),
+                columns: con
+                    .columns
+                    .iter()
+                    .cloned()
+                    .zip(foreign_columns.iter().cloned())
+                    .collect(),
                 one_to_one,
                 // Only tables have foreign keys.
                 table_is_view: false,
@@ -125,13 +169,20 @@ fn foreign_key_relationships(constraints: &[DocConstraint]) -> Vec<Forward> {
 }
 
 /// The relationships a table-to-table foreign key gives to the views over either table.
-fn view_relationships(rel: &Forward, key_deps: &[ViewKeyDependency]) -> Vec<Forward> {
+fn view_relationships(rel: &Forward, deps_by_key: &DepsByKey<'_>) -> Vec<Forward> {
     let deps = |table: &QualifiedIdentifier, kind: KeyDepKind| -> Vec<&ViewKeyDependency> {
-        key_deps.iter().filter(|d| d.table == *table && d.constraint == rel.constraint && d.kind == kind).collect()
+        deps_by_key
+            .get(&(table, rel.constraint.as_str(), kind))
+            .cloned()
+            .unwrap_or_default()
     };
     let referencing = deps(&rel.table, KeyDepKind::Fk);
     let referenced = deps(&rel.foreign_table, KeyDepKind::FkRef);
-    let make = |table: &QualifiedIdentifier, foreign_table: &QualifiedIdentifier, columns, table_is_view, ft_is_view| {
+    let make = |table: &QualifiedIdentifier,
+                foreign_table: &QualifiedIdentifier,
+                columns,
+                table_is_view,
+                ft_is_view| {
         Forward {
             table: table.clone(),
             foreign_table: foreign_table.clone(),
@@ -145,13 +196,22 @@ fn view_relationships(rel: &Forward, key_deps: &[ViewKeyDependency]) -> Vec<Forw
     let mut out = Vec::new();
     for dep in &referencing {
         for view_cols in expand(&dep.columns) {
-            let columns = view_cols.iter().cloned().zip(rel.columns.iter().map(|(_, f)| f.clone())).collect();
+            let columns = view_cols
+                .iter()
+                .cloned()
+                .zip(rel.columns.iter().map(|(_, f)| f.clone()))
+                .collect();
             out.push(make(&dep.view, &rel.foreign_table, columns, true, false));
         }
     }
     for dep in &referenced {
         for view_cols in expand(&dep.columns) {
-            let columns = rel.columns.iter().map(|(t, _)| t.clone()).zip(view_cols.iter().cloned()).collect();
+            let columns = rel
+                .columns
+                .iter()
+                .map(|(t, _)| t.clone())
+                .zip(view_cols.iter().cloned())
+                .collect();
             out.push(make(&rel.table, &dep.view, columns, false, true));
         }
     }
@@ -159,7 +219,11 @@ fn view_relationships(rel: &Forward, key_deps: &[ViewKeyDependency]) -> Vec<Forw
         for source_cols in expand(&source.columns) {
             for target in &referenced {
                 for target_cols in expand(&target.columns) {
-                    let columns = source_cols.iter().cloned().zip(target_cols.iter().cloned()).collect();
+                    let columns = source_cols
+                        .iter()
+                        .cloned()
+                        .zip(target_cols.iter().cloned())
+                        .collect();
                     out.push(make(&source.view, &target.view, columns, true, true));
                 }
             }
@@ -188,11 +252,16 @@ fn many_to_many(tables: &HashMap<QualifiedIdentifier, Table>, forward: &[Forward
     for rel in forward.iter().filter(|r| !r.one_to_one) {
         by_junction.entry(&rel.table).or_default().push(rel);
     }
-    let mut junctions: Vec<_> = by_junction.into_iter().filter(|(_, rels)| rels.len() > 1).collect();
+    let mut junctions: Vec<_> = by_junction
+        .into_iter()
+        .filter(|(_, rels)| rels.len() > 1)
+        .collect();
     junctions.sort_by(|a, b| a.0.cmp(b.0));
     let mut out = Vec::new();
     for (junction, rels) in junctions {
-        let Some(pk) = tables.get(junction).map(|t| t.pk_cols.iter().map(String::as_str).collect::<HashSet<_>>())
+        let Some(pk) = tables
+            .get(junction)
+            .map(|t| t.pk_cols.iter().map(String::as_str).collect::<HashSet<_>>())
         else {
             continue;
         };
@@ -201,8 +270,11 @@ fn many_to_many(tables: &HashMap<QualifiedIdentifier, Table>, forward: &[Forward
                 if source.constraint == target.constraint {
                     continue;
                 }
-                let covered =
-                    source.columns.iter().chain(&target.columns).all(|(jcol, _)| pk.contains(jcol.as_str()));
+                let covered = source
+                    .columns
+                    .iter()
+                    .chain(&target.columns)
+                    .all(|(jcol, _)| pk.contains(jcol.as_str()));
                 if !covered {
                     continue;
                 }

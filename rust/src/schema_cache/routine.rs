@@ -17,7 +17,8 @@ pub fn routine(doc: &DocRoutine) -> Option<Routine> {
     let callable = match unnamed.as_slice() {
         [] => true,
         [only] => {
-            doc.params.len() == 1 && ["json", "jsonb", "text", "xml", "bytea"].contains(&only.data_type.as_str())
+            doc.params.len() == 1
+                && ["json", "jsonb", "text", "xml", "bytea"].contains(&only.data_type.as_str())
         }
         _ => false,
     };
@@ -26,11 +27,20 @@ pub fn routine(doc: &DocRoutine) -> Option<Routine> {
     }
     let rt = &doc.return_type;
     let returns = if rt.type_kind == "c" {
-        let is_table = rt.relation_kind.as_deref().is_some_and(|k| RELATION_KINDS.contains(&k));
-        ReturnType::Composite { qi: QualifiedIdentifier::new(&rt.schema, &rt.name), is_table }
+        let is_table = rt
+            .relation_kind
+            .as_deref()
+            .is_some_and(|k| RELATION_KINDS.contains(&k));
+        ReturnType::Composite {
+            qi: QualifiedIdentifier::new(&rt.schema, &rt.name),
+            is_table,
+        }
     } else if doc.out_params {
         // OUT/INOUT/TABLE parameters: an anonymous record with those columns.
-        ReturnType::Composite { qi: QualifiedIdentifier::new(&rt.schema, &rt.name), is_table: false }
+        ReturnType::Composite {
+            qi: QualifiedIdentifier::new(&rt.schema, &rt.name),
+            is_table: false,
+        }
     } else {
         ReturnType::Scalar(rt.data_type.clone())
     };
@@ -69,10 +79,20 @@ pub fn routine(doc: &DocRoutine) -> Option<Routine> {
 /// row type and returning rows of a table. Single row unless set-returning with an estimate other than
 /// `ROWS 1`.
 pub fn computed_relationship(doc: &DocRoutine) -> Option<Relationship> {
-    let [param] = doc.params.as_slice() else { return None };
-    let table = param.relation.as_ref().filter(|r| RELATION_KINDS.contains(&r.kind.as_str()))?;
+    let [param] = doc.params.as_slice() else {
+        return None;
+    };
+    let table = param
+        .relation
+        .as_ref()
+        .filter(|r| RELATION_KINDS.contains(&r.kind.as_str()))?;
     let rt = &doc.return_type;
-    if rt.type_kind != "c" || !rt.relation_kind.as_deref().is_some_and(|k| RELATION_KINDS.contains(&k)) {
+    if rt.type_kind != "c"
+        || !rt
+            .relation_kind
+            .as_deref()
+            .is_some_and(|k| RELATION_KINDS.contains(&k))
+    {
         return None;
     }
     Some(Relationship::Computed {

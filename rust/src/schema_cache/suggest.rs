@@ -12,8 +12,10 @@
 pub const THRESHOLD: f64 = 0.4;
 
 pub fn bigrams(name: &str) -> Vec<(char, char)> {
-    let padded: Vec<char> =
-        std::iter::once(' ').chain(name.chars().flat_map(char::to_lowercase)).chain(std::iter::once(' ')).collect();
+    let padded: Vec<char> = std::iter::once(' ')
+        .chain(name.chars().flat_map(char::to_lowercase))
+        .chain(std::iter::once(' '))
+        .collect();
     let mut grams: Vec<(char, char)> = padded.windows(2).map(|w| (w[0], w[1])).collect();
     grams.sort_unstable();
     grams
@@ -75,7 +77,10 @@ mod tests {
     #[test]
     fn picks_the_best_above_threshold() {
         let names = ["clients", "projects", "project_names", "tasks"];
-        assert_eq!(best_match("projcts", names.iter().map(|n| (*n, *n))), Some("projects"));
+        assert_eq!(
+            best_match("projcts", names.iter().map(|n| (*n, *n))),
+            Some("projects")
+        );
         assert_eq!(best_match("task", names.iter().map(|n| (*n, *n))), Some("tasks"));
         assert_eq!(best_match("zzz", names.iter().map(|n| (*n, *n))), None);
         assert_eq!(best_match("x", std::iter::empty::<(&str, ())>()), None);

@@ -8,7 +8,7 @@ use super::document::{DocConstraint, DocView};
 use super::types::QualifiedIdentifier;
 use super::view_rule::target_entries;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyDepKind {
     /// The view carries the table's primary key.
     Pk,
@@ -58,6 +58,15 @@ pub fn view_key_dependencies(
         }
         None
     };
+    // Constraints by the relation they constrain, and foreign keys by the relation they reference.
+    let mut by_rel: HashMap<u32, Vec<&DocConstraint>> = HashMap::new();
+    let mut by_foreign_rel: HashMap<u32, Vec<&DocConstraint>> = HashMap::new();
+    for con in constraints {
+        by_rel.entry(con.rel).or_default().push(con);
+        if let (Some(rel), "f") = (con.foreign_rel, con.kind.as_str()) {
+            by_foreign_rel.entry(rel).or_default().push(con);
+        }
+    }
     let mut deps = Vec::new();
     for view in views.iter().filter(|v| exposed_views.contains(&v.oid)) {
         // (base relation, attnum) -> view columns showing it, in view column order
@@ -72,36 +81,32 @@ pub fn view_key_dependencies(
             continue;
         }
         let view_qi = QualifiedIdentifier::new(&view.schema, &view.name);
-        for con in constraints {
-            let referencing = match con.kind.as_str() {
-                "p" => Some(KeyDepKind::Pk),
-                "f" => Some(KeyDepKind::Fk),
-                _ => None,
-            };
-            if let Some(kind) = referencing {
-                let table = QualifiedIdentifier::new(&con.schema, &con.table);
+        let mut rels: Vec<u32> = shown.keys().map(|(rel, _)| *rel).collect();
+        rels.sort_unstable();
+        rels.dedup();
+        for rel in rels {
+            for con in by_rel.get(&rel).into_iter().flatten() {
+                let kind = match con.kind.as_str() {
+                    "p" => KeyDepKind::Pk,
+                    "f" => KeyDepKind::Fk,
+                    _ => continue,
+                };
                 if let Some(columns) = carried(&shown, con.rel, &con.attnums, &con.columns) {
+                    let table = QualifiedIdentifier::new(&con.schema, &con.table);
                     deps.push(dependency(table, &view_qi, con, kind, columns));
                 }
             }
-            if let (
-                "f",
-                Some(rel),
-                Some(attnums),
-                Some(names),
-                Some(schema),
-                Some(table),
-            ) = (
-                con.kind.as_str(),
-                con.foreign_rel,
-                &con.foreign_attnums,
-                &con.foreign_columns,
-                &con.foreign_schema,
-                &con.foreign_table,
-            ) {
-                if let Some(columns) = carried(&shown, rel, attnums, names) {
-                    let table = QualifiedIdentifier::new(schema, table);
-                    deps.push(dependency(table, &view_qi, con, KeyDepKind::FkRef, columns));
+            for con in by_foreign_rel.get(&rel).into_iter().flatten() {
+                if let (Some(attnums), Some(names), Some(schema), Some(table)) = (
+                    &con.foreign_attnums,
+                    &con.foreign_columns,
+                    &con.foreign_schema,
+                    &con.foreign_table,
+                ) {
+                    if let Some(columns) = carried(&shown, rel, attnums, names) {
+                        let table = QualifiedIdentifier::new(schema, table);
+                        deps.push(dependency(table, &view_qi, con, KeyDepKind::FkRef, columns));
+                    }
                 }
             }
         }
@@ -116,7 +121,13 @@ fn dependency(
     kind: KeyDepKind,
     columns: Vec<(String, Vec<String>)>,
 ) -> ViewKeyDependency {
-    ViewKeyDependency { table, view: view.clone(), constraint: con.name.clone(), kind, columns }
+    ViewKeyDependency {
+        table,
+        view: view.clone(),
+        constraint: con.name.clone(),
+        kind,
+        columns,
+    }
 }
 
 /// The view columns for every key column, or None when the view misses one of them.

@@ -93,7 +93,11 @@ fn read_target_list(tokens: &mut Tokens<'_>) -> Vec<TargetEntry> {
     }
     // Inside the list (depth 1) each entry is a `{TARGETENTRY …}` node whose fields are at depth 2.
     let mut depth = 1usize;
-    let mut current = TargetEntry { resno: 0, orig_rel: 0, orig_col: 0 };
+    let mut current = TargetEntry {
+        resno: 0,
+        orig_rel: 0,
+        orig_col: 0,
+    };
     let mut junk = false;
     let mut field: Option<&str> = None;
     for token in tokens.by_ref() {
@@ -101,7 +105,11 @@ fn read_target_list(tokens: &mut Tokens<'_>) -> Vec<TargetEntry> {
             Token::Open => {
                 depth += 1;
                 if depth == 2 {
-                    current = TargetEntry { resno: 0, orig_rel: 0, orig_col: 0 };
+                    current = TargetEntry {
+                        resno: 0,
+                        orig_rel: 0,
+                        orig_col: 0,
+                    };
                     junk = false;
                 }
                 field = None;
@@ -144,8 +152,16 @@ mod tests {
         assert_eq!(
             target_entries(rule),
             vec![
-                TargetEntry { resno: 1, orig_rel: 16410, orig_col: 1 },
-                TargetEntry { resno: 2, orig_rel: 0, orig_col: 0 },
+                TargetEntry {
+                    resno: 1,
+                    orig_rel: 16410,
+                    orig_col: 1
+                },
+                TargetEntry {
+                    resno: 2,
+                    orig_rel: 0,
+                    orig_col: 0
+                },
             ]
         );
     }

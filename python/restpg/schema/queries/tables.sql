@@ -26,10 +26,10 @@ cols as (
                         and coalesce(nullif(t.typtypmod, -1), a.atttypmod) >= 0
                       then coalesce(nullif(t.typtypmod, -1), a.atttypmod) - 4 end,
       'default', pg_get_expr(ad.adbin, ad.adrelid),
-      'enum_values', coalesce(
+      'enum_values', case when coalesce(bt.typtype, t.typtype) = 'e' then
         (select json_agg(e.enumlabel order by e.enumsortorder)
-         from pg_enum e where e.enumtypid = coalesce(bt.oid, t.oid)),
-        '[]'),
+         from pg_enum e where e.enumtypid = coalesce(bt.oid, t.oid))
+        else '[]' end,
       'generated', a.attgenerated <> ''
     ) order by a.attnum) as columns
   from pg_attribute a
