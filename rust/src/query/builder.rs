@@ -27,44 +27,58 @@ pub struct Statement {
     pub count_sql: Option<String>,
 }
 
-/// The statement for a GET/HEAD on a table or view.
-pub fn read_statement(action: &ReadAction) -> Statement {
-    let mut params = Params::default();
-    let root = &action.tree;
-    let qualifier = qualifier(root);
+/// The SELECT over a read plan's root, before it is wrapped into the response row. `from` and
+/// `qualifier` name the root's rows: the table for reads; for writes and calls (to come) the CTE of
+/// `INSERT … RETURNING` or the function call, so every action shapes its result with this same code.
+pub struct ReadQuery {
+    /// `SELECT <columns and embeds> FROM … WHERE … ORDER BY … LIMIT …`
+    pub source: String,
+    /// `SELECT 1 FROM … WHERE …`: the rows a count counts (no order, no window, no output embeds).
+    pub count_source: String,
+    /// The count query uses exactly the parameters `$1..$count_params`.
+    pub count_params: usize,
+}
 
+pub fn read_query(params: &mut Params, root: &ReadPlanTree, from: &str, qualifier: &str) -> ReadQuery {
     // Filtering joins and WHERE first (see the module comment).
     let (filtering, others): (Vec<&ReadPlanTree>, Vec<&ReadPlanTree>) =
         root.children.iter().partition(|c| filters_parent(root, c));
     let mut filtering_joins = String::new();
     for child in &filtering {
-        lateral_join(&mut filtering_joins, &mut params, child, &qualifier);
+        lateral_join(&mut filtering_joins, params, child, qualifier);
     }
     let mut where_clause = String::new();
-    conditions(
-        &mut where_clause,
-        &mut params,
-        &qualifier,
-        &root.node.conditions,
-        None,
-    );
+    conditions(&mut where_clause, params, qualifier, &root.node.conditions, None);
     let count_params = params.len();
 
     let mut source = String::from("SELECT ");
-    select_list(&mut source, &mut params, root, &qualifier);
+    select_list(&mut source, params, root, qualifier);
     source.push_str(" FROM ");
-    source.push_str(&sql::qualified(&root.node.from));
+    source.push_str(from);
     source.push_str(&filtering_joins);
     for child in others.iter().filter(|c| !c.node.hidden) {
-        lateral_join(&mut source, &mut params, child, &qualifier);
+        lateral_join(&mut source, params, child, qualifier);
     }
     source.push_str(&where_clause);
-    order_and_range(&mut source, &mut params, root, &qualifier);
+    order_and_range(&mut source, params, root, qualifier);
 
-    let count_source = format!(
-        "SELECT 1 FROM {}{filtering_joins}{where_clause}",
-        sql::qualified(&root.node.from)
-    );
+    let count_source = format!("SELECT 1 FROM {from}{filtering_joins}{where_clause}");
+    ReadQuery {
+        source,
+        count_source,
+        count_params,
+    }
+}
+
+/// The statement for a GET/HEAD on a table or view.
+pub fn read_statement(action: &ReadAction) -> Statement {
+    let mut params = Params::default();
+    let table = sql::qualified(&action.tree.node.from);
+    let ReadQuery {
+        source,
+        count_source,
+        count_params,
+    } = read_query(&mut params, &action.tree, &table, &table);
     let exact = matches!(action.count, Some(PreferCount::Exact | PreferCount::Estimated));
 
     let mut out = String::with_capacity(source.len() + 400);
