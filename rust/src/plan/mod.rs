@@ -3,6 +3,7 @@
 
 pub mod embed;
 pub mod negotiate;
+pub mod range;
 pub mod read_plan;
 pub mod types;
 
