@@ -19,11 +19,7 @@ pub fn resolve_relationship(
         .filter(|rel| matches(rel, &parent.schema, target, hint))
         .collect();
     match candidates.as_slice() {
-        [one] => match one {
-            Relationship::Computed { .. } => Err(ApiError::new(501, "PGRST127", "Feature not implemented")
-                .details("Computed relationships are not implemented yet")),
-            _ => Ok((*one).clone()),
-        },
+        [one] => Ok((*one).clone()),
         [] => Err(not_found(parent, target, hint)),
         many => Err(ambiguous(parent, target, many)),
     }

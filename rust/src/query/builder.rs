@@ -39,13 +39,21 @@ pub struct ReadQuery {
     pub count_params: usize,
 }
 
-pub fn read_query(params: &mut Params, root: &ReadPlanTree, from: &str, qualifier: &str) -> ReadQuery {
+/// How the rows of one level are referenced: `qualifier` before a column name, `row` as a whole-row
+/// value (the argument of a computed relationship's function).
+pub struct Level<'a> {
+    pub qualifier: &'a str,
+    pub row: &'a str,
+}
+
+pub fn read_query(params: &mut Params, root: &ReadPlanTree, from: &str, level: &Level<'_>) -> ReadQuery {
+    let qualifier = level.qualifier;
     // Filtering joins and WHERE first (see the module comment).
     let (filtering, others): (Vec<&ReadPlanTree>, Vec<&ReadPlanTree>) =
         root.children.iter().partition(|c| filters_parent(root, c));
     let mut filtering_joins = String::new();
     for child in &filtering {
-        lateral_join(&mut filtering_joins, params, child, qualifier);
+        lateral_join(&mut filtering_joins, params, child, level);
     }
     let mut where_clause = String::new();
     conditions(&mut where_clause, params, qualifier, &root.node.conditions, None);
@@ -57,10 +65,10 @@ pub fn read_query(params: &mut Params, root: &ReadPlanTree, from: &str, qualifie
     source.push_str(from);
     source.push_str(&filtering_joins);
     for child in others.iter().filter(|c| !c.node.hidden) {
-        lateral_join(&mut source, params, child, qualifier);
+        lateral_join(&mut source, params, child, level);
     }
     source.push_str(&where_clause);
-    order_and_range(&mut source, params, root, qualifier);
+    order_and_range(&mut source, params, root, level);
 
     let count_source = format!("SELECT 1 FROM {from}{filtering_joins}{where_clause}");
     ReadQuery {
@@ -74,11 +82,17 @@ pub fn read_query(params: &mut Params, root: &ReadPlanTree, from: &str, qualifie
 pub fn read_statement(action: &ReadAction) -> Statement {
     let mut params = Params::default();
     let table = sql::qualified(&action.tree.node.from);
+    // `FROM "s"."t"` names its rows `"t"`: that is the whole-row reference.
+    let row = sql::ident(&action.tree.node.from.name);
+    let level = Level {
+        qualifier: &table,
+        row: &row,
+    };
     let ReadQuery {
         source,
         count_source,
         count_params,
-    } = read_query(&mut params, &action.tree, &table, &table);
+    } = read_query(&mut params, &action.tree, &table, &level);
     let exact = matches!(action.count, Some(PreferCount::Exact | PreferCount::Estimated));
 
     let mut out = String::with_capacity(source.len() + 400);
@@ -146,14 +160,6 @@ fn explain_count(count_source: &str, own: usize, total: usize) -> String {
     }
     out.push_str(&count_source["SELECT 1".len()..]);
     out
-}
-
-/// How a level's columns are referenced: the qualified table at the top, its alias in embeds.
-fn qualifier(tree: &ReadPlanTree) -> String {
-    match &tree.node.from_alias {
-        Some(alias) => sql::ident(alias),
-        None => sql::qualified(&tree.node.from),
-    }
 }
 
 /// An embed restricts its parent's rows when it is `!inner` or tested with `rel=[not.]is.null`.
@@ -231,14 +237,14 @@ fn conditions(
     }
 }
 
-fn order_and_range(out: &mut String, params: &mut Params, tree: &ReadPlanTree, qualifier: &str) {
+fn order_and_range(out: &mut String, params: &mut Params, tree: &ReadPlanTree, level: &Level<'_>) {
     if !tree.node.order.is_empty() {
         out.push_str(" ORDER BY ");
         for (i, term) in tree.node.order.iter().enumerate() {
             if i > 0 {
                 out.push_str(", ");
             }
-            fragment::order_term(out, params, qualifier, term);
+            fragment::order_term(out, params, level, term);
         }
     }
     range(out, params, tree.node.range);
@@ -261,7 +267,7 @@ fn range(out: &mut String, params: &mut Params, range: RowRange) {
 /// The embed as `LEFT|INNER JOIN LATERAL (SELECT <json> AS body FROM (<child rows>) r) AS "<alias>_j"`:
 /// a to-one embed is its row as an object, a to-many embed the `json_agg` of its rows (NULL when
 /// there are none, so `!inner` and `is.null` test `body`, and the select list coalesces it to `[]`).
-fn lateral_join(out: &mut String, params: &mut Params, child: &ReadPlanTree, parent_qualifier: &str) {
+fn lateral_join(out: &mut String, params: &mut Params, child: &ReadPlanTree, parent: &Level<'_>) {
     let alias = child.node.from_alias.as_deref().unwrap_or_default();
     let inner = child.node.join_type == Some(crate::api_request::JoinType::Inner);
     if child.node.spread {
@@ -271,7 +277,7 @@ fn lateral_join(out: &mut String, params: &mut Params, child: &ReadPlanTree, par
         } else {
             " LEFT JOIN LATERAL ( "
         });
-        child_rows(out, params, child, parent_qualifier);
+        child_rows(out, params, child, parent);
         out.push_str(" ) AS ");
         out.push_str(&lateral_alias(child));
         out.push_str(" ON TRUE");
@@ -290,7 +296,7 @@ fn lateral_join(out: &mut String, params: &mut Params, child: &ReadPlanTree, par
     });
     out.push_str(&row);
     out.push_str(") AS \"body\" FROM ( ");
-    child_rows(out, params, child, parent_qualifier);
+    child_rows(out, params, child, parent);
     out.push_str(" ) AS ");
     out.push_str(&row);
     out.push_str(" ) AS ");
@@ -311,12 +317,20 @@ fn lateral_alias(child: &ReadPlanTree) -> String {
 }
 
 /// The rows of an embed, correlated to its parent row.
-fn child_rows(out: &mut String, params: &mut Params, tree: &ReadPlanTree, parent_qualifier: &str) {
-    let qualifier = qualifier(tree);
+fn child_rows(out: &mut String, params: &mut Params, tree: &ReadPlanTree, parent: &Level<'_>) {
+    let alias = tree.node.from_alias.as_deref().unwrap_or_default();
+    let qualifier = sql::ident(alias);
+    let level = Level {
+        qualifier: &qualifier,
+        row: &qualifier,
+    };
     out.push_str("SELECT ");
     select_list(out, params, tree, &qualifier);
     out.push_str(" FROM ");
-    out.push_str(&sql::qualified(&tree.node.from));
+    match &tree.node.rel_to_parent {
+        Some(rel) => source(out, rel, &tree.node.from, parent.row),
+        None => out.push_str(&sql::qualified(&tree.node.from)),
+    }
     out.push_str(" AS ");
     out.push_str(&qualifier);
     if let Some(Relationship::ForeignKey {
@@ -324,10 +338,7 @@ fn child_rows(out: &mut String, params: &mut Params, tree: &ReadPlanTree, parent
         ..
     }) = &tree.node.rel_to_parent
     {
-        let jt = sql::ident(&format!(
-            "{}_jt",
-            tree.node.from_alias.as_deref().unwrap_or_default()
-        ));
+        let jt = sql::ident(&format!("{alias}_jt"));
         out.push_str(" INNER JOIN ");
         out.push_str(&sql::qualified(&j.table));
         out.push_str(" AS ");
@@ -340,18 +351,41 @@ fn child_rows(out: &mut String, params: &mut Params, tree: &ReadPlanTree, parent
         .iter()
         .filter(|c| !c.node.hidden || filters_parent(tree, c))
     {
-        lateral_join(out, params, child, &qualifier);
+        lateral_join(out, params, child, &level);
     }
-    let mut join = String::new();
-    if let Some(rel) = &tree.node.rel_to_parent {
-        join_condition(&mut join, rel, &qualifier, parent_qualifier);
-    }
-    conditions(out, params, &qualifier, &tree.node.conditions, Some(&join));
-    order_and_range(out, params, tree, &qualifier);
+    let join = tree
+        .node
+        .rel_to_parent
+        .as_ref()
+        .and_then(|rel| join_condition(rel, alias, parent.qualifier));
+    conditions(out, params, &qualifier, &tree.node.conditions, join.as_deref());
+    order_and_range(out, params, tree, &level);
 }
 
-/// `child.col = parent.col AND …` for a relationship seen from the parent.
-pub fn join_condition(out: &mut String, rel: &Relationship, child: &str, parent: &str) {
+/// Where an embed's rows come from: its table, or for a computed relationship the function applied
+/// to the parent row.
+pub fn source(
+    out: &mut String,
+    rel: &Relationship,
+    table: &crate::schema_cache::QualifiedIdentifier,
+    parent_row: &str,
+) {
+    match rel {
+        Relationship::Computed { function, .. } => {
+            out.push_str(&sql::qualified(function));
+            out.push('(');
+            out.push_str(parent_row);
+            out.push(')');
+        }
+        Relationship::ForeignKey { .. } => out.push_str(&sql::qualified(table)),
+    }
+}
+
+/// `child.col = parent.col AND …` for a relationship seen from the parent (`child` is the embed's
+/// unquoted alias); `None` for a computed relationship, whose function already did the correlation.
+pub fn join_condition(rel: &Relationship, child: &str, parent: &str) -> Option<String> {
+    let mut out = String::new();
+    let child_q = sql::ident(child);
     match rel {
         Relationship::ForeignKey { cardinality, .. } => match cardinality {
             Cardinality::O2M { columns, .. }
@@ -360,21 +394,20 @@ pub fn join_condition(out: &mut String, rel: &Relationship, child: &str, parent:
                 // (column of the parent, column of the child)
                 let flipped: Vec<(String, String)> =
                     columns.iter().map(|(p, c)| (c.clone(), p.clone())).collect();
-                pairs(out, &flipped, child, parent);
+                pairs(&mut out, &flipped, &child_q, parent);
             }
             Cardinality::M2M(j) => {
-                let jt = format!("{}_jt", child.trim_matches('"'));
                 let flipped: Vec<(String, String)> = j
                     .cols_source
                     .iter()
                     .map(|(p, jc)| (jc.clone(), p.clone()))
                     .collect();
-                pairs(out, &flipped, &sql::ident(&jt), parent);
+                pairs(&mut out, &flipped, &sql::ident(&format!("{child}_jt")), parent);
             }
         },
-        // Planning refuses computed relationships until they are built.
-        Relationship::Computed { .. } => out.push_str("FALSE"),
+        Relationship::Computed { .. } => return None,
     }
+    Some(out)
 }
 
 /// `left.a = right.b AND …` for pairs `(a, b)`.

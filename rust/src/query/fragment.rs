@@ -7,6 +7,7 @@ use crate::api_request::{
     OrderDirection, OrderNulls, QuantOperator, SimpleOperator,
 };
 use crate::plan::types::{Condition, OrderTerm, SelectField};
+use crate::query::builder::{self, Level};
 use crate::query::sql::{self, Params};
 
 /// `qualifier."col"->$1::text->>$2::integer`; `to_jsonb(...)` first for non-JSON columns.
@@ -247,19 +248,21 @@ fn simple_operator(op: SimpleOperator) -> &'static str {
 }
 
 /// `expr [ASC|DESC] [NULLS FIRST|LAST]`; a related order is a correlated lookup of the to-one row.
-pub fn order_term(out: &mut String, params: &mut Params, qualifier: &str, term: &OrderTerm) {
+pub fn order_term(out: &mut String, params: &mut Params, level: &Level<'_>, term: &OrderTerm) {
     match &term.relation {
-        None => field(out, params, qualifier, &term.field, term.needs_to_jsonb),
+        None => field(out, params, level.qualifier, &term.field, term.needs_to_jsonb),
         Some(related) => {
             let alias = sql::ident(&related.alias);
             out.push_str("(SELECT ");
             field(out, params, &alias, &term.field, term.needs_to_jsonb);
             out.push_str(" FROM ");
-            out.push_str(&sql::qualified(&related.from));
+            builder::source(out, &related.rel, &related.from, level.row);
             out.push_str(" AS ");
             out.push_str(&alias);
-            out.push_str(" WHERE ");
-            crate::query::builder::join_condition(out, &related.rel, &alias, qualifier);
+            if let Some(join) = builder::join_condition(&related.rel, &related.alias, level.qualifier) {
+                out.push_str(" WHERE ");
+                out.push_str(&join);
+            }
             out.push(')');
         }
     }
