@@ -75,19 +75,22 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
         kind: "read",
         rollback: info.rollback,
     };
-    if req.negotiated_by_profile {
-        prepared
-            .headers
-            .push(("Content-Profile".into(), info.schema.clone()));
-    }
+    // PostgREST sends Content-Profile along with a Content-Type, so not on OPTIONS.
+    let profile = req
+        .negotiated_by_profile
+        .then(|| ("Content-Profile".to_owned(), info.schema.clone()));
     match action {
         ActionPlan::Options { allow } => {
             prepared.kind = "options";
+            prepared
+                .headers
+                .push(("Access-Control-Allow-Origin".into(), "*".into()));
             prepared.headers.push(("Allow".into(), allow));
         }
         ActionPlan::Root => {
             prepared.kind = "root";
             prepared.content_type = Some("application/openapi+json; charset=utf-8".into());
+            prepared.headers.extend(profile);
         }
         ActionPlan::Read(read) => {
             let statement = query::read_statement(&read);
@@ -101,9 +104,9 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
             prepared.has_limit = read.tree.node.range.limit.is_some();
             prepared.count = read.count.map(count_name);
             prepared.singular = matches!(read.media, Media::Singular { .. });
-            prepared
-                .headers
-                .push(("Content-Location".into(), content_location(req)));
+            let location = content_location(req, &read.tree.node.from.name);
+            prepared.headers.push(("Content-Location".into(), location));
+            prepared.headers.extend(profile);
             let applied = preference_applied(req, read.count, info.tx_applied);
             if !applied.is_empty() {
                 prepared.headers.push(("Preference-Applied".into(), applied));
@@ -113,12 +116,13 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
     Ok(prepared)
 }
 
-/// `/<table>?<canonical query>` (no `?` without a query), as PostgREST sends on GET/HEAD.
-fn content_location(req: &ApiRequest) -> String {
+/// `/<table>?<canonical query>` (no `?` without a query), as PostgREST sends on GET/HEAD: the
+/// table's name as the schema cache spells it, not the path as received.
+fn content_location(req: &ApiRequest, table: &str) -> String {
     if req.query.canonical.is_empty() {
-        req.path.clone()
+        format!("/{table}")
     } else {
-        format!("{}?{}", req.path, req.query.canonical)
+        format!("/{table}?{}", req.query.canonical)
     }
 }
 
@@ -147,6 +151,9 @@ fn preference_applied(req: &ApiRequest, count: Option<PreferCount>, tx: Option<P
                 "lenient"
             }
         ));
+    }
+    if let Some(tz) = &req.preferences.timezone {
+        applied.push(format!("timezone={tz}"));
     }
     applied.join(", ")
 }
