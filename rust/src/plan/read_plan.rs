@@ -9,7 +9,9 @@ use crate::api_request::{
 use crate::error::{ApiError, ApiResult};
 use crate::plan::embed::resolve_relationship;
 use crate::plan::range::{cap_to_many, intersect, restrict};
-use crate::plan::types::{Condition, OrderTerm, ReadPlan, ReadPlanTree, RelatedOrder, SelectField};
+use crate::plan::types::{
+    AggregateField, Condition, OrderTerm, ReadPlan, ReadPlanTree, RelatedOrder, SelectField,
+};
 use crate::query::sql;
 use crate::schema_cache::{Cardinality, QualifiedIdentifier, Relationship, SchemaCache, Table};
 use crate::settings::Settings;
@@ -146,8 +148,17 @@ fn build_node(
                 cast,
                 alias,
             } => {
-                if aggregate.is_some() || aggregate_cast.is_some() {
-                    return Err(aggregate_error(settings, *aggregate));
+                if let Some(function) = aggregate {
+                    if !settings.db_aggregates_enabled {
+                        return Err(ApiError::new(
+                            400,
+                            "PGRST123",
+                            "Use of aggregate functions is not allowed",
+                        ));
+                    }
+                    let agg = resolve_aggregate(table, *function, field, aggregate_cast, cast, alias)?;
+                    node.select.push(SelectField::Aggregate(Box::new(agg)));
+                    continue;
                 }
                 node.select.push(resolve_select_field(
                     table,
@@ -196,7 +207,9 @@ fn build_node(
             }
         }
     }
-    Ok(ReadPlanTree { node, children })
+    let tree = ReadPlanTree { node, children };
+    check_aggregates(&tree)?;
+    Ok(tree)
 }
 
 /// An embed as written in `select=`.
@@ -253,13 +266,41 @@ fn no_relationship(table: &Table, relation: &str) -> ApiError {
     )
 }
 
-fn aggregate_error(settings: &Settings, _agg: Option<AggregateFunction>) -> ApiError {
-    if settings.db_aggregates_enabled {
-        ApiError::new(501, "PGRST127", "Feature not implemented")
-            .details("Aggregates are not implemented yet")
-    } else {
-        ApiError::new(400, "PGRST123", "Use of aggregate functions is not allowed")
+fn resolve_aggregate(
+    table: &Table,
+    function: AggregateFunction,
+    field: &Field,
+    input_cast: &Option<String>,
+    cast: &Option<String>,
+    alias: &Option<String>,
+) -> ApiResult<AggregateField> {
+    let name = match function {
+        AggregateFunction::Sum => "sum",
+        AggregateFunction::Avg => "avg",
+        AggregateFunction::Max => "max",
+        AggregateFunction::Min => "min",
+        AggregateFunction::Count => "count",
+    };
+    Ok(AggregateField {
+        function,
+        field: (!field.name.is_empty()).then(|| field.clone()),
+        input_cast: input_cast.as_deref().map(checked_cast).transpose()?,
+        cast: cast.as_deref().map(checked_cast).transpose()?,
+        alias: alias.clone().unwrap_or_else(|| name.to_owned()),
+        needs_to_jsonb: needs_to_jsonb(table, field),
+    })
+}
+
+/// Aggregates group by the level's other columns; `*` and embeds beside them are not built yet.
+fn check_aggregates(tree: &ReadPlanTree) -> ApiResult<()> {
+    let node = &tree.node;
+    if node.select.iter().any(|s| matches!(s, SelectField::Aggregate(_)))
+        && (node.select.contains(&SelectField::Star) || tree.children.iter().any(|c| !c.node.hidden))
+    {
+        return Err(ApiError::new(501, "PGRST127", "Feature not implemented")
+            .details("Aggregates together with '*' or embedded resources are not implemented yet"));
     }
+    Ok(())
 }
 
 /// True when a JSON path on this column must go through `to_jsonb` (arrays, composites).
@@ -279,20 +320,7 @@ fn resolve_select_field(
     if field.name == "*" && field.json_path.is_empty() {
         return Ok(SelectField::Star);
     }
-    let cast = match cast {
-        None => None,
-        Some(c) => Some(
-            sql::type_name(c)
-                .ok_or_else(|| {
-                    ApiError::new(
-                        400,
-                        "PGRST100",
-                        format!("\"failed to parse select parameter ({c})\""),
-                    )
-                })?
-                .to_owned(),
-        ),
-    };
+    let cast = cast.map(checked_cast).transpose()?;
     let alias = alias
         .map(str::to_owned)
         .or_else(|| derived_alias(field, cast.is_some()));
@@ -301,6 +329,17 @@ fn resolve_select_field(
         cast,
         alias,
         needs_to_jsonb: needs_to_jsonb(table, field),
+    })
+}
+
+/// A cast type name that may go into SQL (see [`sql::type_name`]).
+fn checked_cast(c: &str) -> ApiResult<String> {
+    sql::type_name(c).map(str::to_owned).ok_or_else(|| {
+        ApiError::new(
+            400,
+            "PGRST100",
+            format!("\"failed to parse select parameter ({c})\""),
+        )
     })
 }
 

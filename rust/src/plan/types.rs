@@ -3,7 +3,7 @@
 //! turns them into bound parameters.
 
 use crate::api_request::{
-    Field, JoinType, OrderDirection, OrderNulls, PreferCount, PreferTransaction, RowRange,
+    AggregateFunction, Field, JoinType, OrderDirection, OrderNulls, PreferCount, PreferTransaction, RowRange,
 };
 use crate::schema_cache::{QualifiedIdentifier, Relationship};
 
@@ -22,6 +22,23 @@ pub enum SelectField {
         /// The column is neither `json` nor `jsonb` (array, composite…), so a JSON path needs `to_jsonb`.
         needs_to_jsonb: bool,
     },
+    /// An aggregate; the level's other columns become its GROUP BY.
+    Aggregate(Box<AggregateField>),
+}
+
+/// `col.sum()`, `total:amount.sum()::int`, `count()` (only with `db-aggregates-enabled`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregateField {
+    pub function: AggregateFunction,
+    /// `None` for `count()`.
+    pub field: Option<Field>,
+    /// Cast of the input (`col::numeric.sum()`).
+    pub input_cast: Option<String>,
+    /// Cast of the result (`col.avg()::int`).
+    pub cast: Option<String>,
+    /// The output key: the alias, else the function's name, as PostgREST names it.
+    pub alias: String,
+    pub needs_to_jsonb: bool,
 }
 
 /// A filter condition, resolved.

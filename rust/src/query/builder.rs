@@ -68,6 +68,7 @@ pub fn read_query(params: &mut Params, root: &ReadPlanTree, from: &str, level: &
         lateral_join(&mut source, params, child, level);
     }
     source.push_str(&where_clause);
+    fragment::group_by(&mut source, &root.node.select);
     order_and_range(&mut source, params, root, level);
 
     let count_source = format!("SELECT 1 FROM {from}{filtering_joins}{where_clause}");
@@ -361,6 +362,7 @@ fn child_rows(out: &mut String, params: &mut Params, tree: &ReadPlanTree, parent
         .as_ref()
         .and_then(|rel| join_condition(rel, alias, parent.qualifier));
     conditions(out, params, &qualifier, &tree.node.conditions, join.as_deref());
+    fragment::group_by(out, &tree.node.select);
     order_and_range(out, params, tree, &level);
 }
 

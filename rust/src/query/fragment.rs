@@ -3,10 +3,10 @@
 //! operators and `IS` values come from the fixed tables below.
 
 use crate::api_request::{
-    Field, FtsOperator, IsValue, JsonOperand, JsonOperation, LogicOperator, OpExpr, OpQuantifier, Operation,
-    OrderDirection, OrderNulls, QuantOperator, SimpleOperator,
+    AggregateFunction, Field, FtsOperator, IsValue, JsonOperand, JsonOperation, LogicOperator, OpExpr,
+    OpQuantifier, Operation, OrderDirection, OrderNulls, QuantOperator, SimpleOperator,
 };
-use crate::plan::types::{Condition, OrderTerm, SelectField};
+use crate::plan::types::{AggregateField, Condition, OrderTerm, SelectField};
 use crate::query::builder::{self, Level};
 use crate::query::sql::{self, Params};
 
@@ -68,6 +68,62 @@ pub fn select_field(out: &mut String, params: &mut Params, qualifier: &str, item
                 out.push_str(" AS ");
                 sql::push_ident(out, alias);
             }
+        }
+        SelectField::Aggregate(agg) => aggregate(out, params, qualifier, agg),
+    }
+}
+
+/// `CAST(pg_catalog.sum(CAST(col AS numeric)) AS int) AS "sum"`
+fn aggregate(out: &mut String, params: &mut Params, qualifier: &str, agg: &AggregateField) {
+    if agg.cast.is_some() {
+        out.push_str("CAST(");
+    }
+    out.push_str(match agg.function {
+        AggregateFunction::Sum => "pg_catalog.sum(",
+        AggregateFunction::Avg => "pg_catalog.avg(",
+        AggregateFunction::Max => "pg_catalog.max(",
+        AggregateFunction::Min => "pg_catalog.min(",
+        AggregateFunction::Count => "pg_catalog.count(",
+    });
+    match &agg.field {
+        None => out.push('*'),
+        Some(f) => {
+            if agg.input_cast.is_some() {
+                out.push_str("CAST(");
+            }
+            field(out, params, qualifier, f, agg.needs_to_jsonb);
+            if let Some(c) = &agg.input_cast {
+                out.push_str(" AS ");
+                out.push_str(c);
+                out.push(')');
+            }
+        }
+    }
+    out.push(')');
+    if let Some(c) = &agg.cast {
+        out.push_str(" AS ");
+        out.push_str(c);
+        out.push(')');
+    }
+    out.push_str(" AS ");
+    sql::push_ident(out, &agg.alias);
+}
+
+/// ` GROUP BY 1, 3`: the positions of a level's plain columns when it also has aggregates (by
+/// position, because re-rendering a JSON path would bind new parameters and no longer match).
+pub fn group_by(out: &mut String, select: &[SelectField]) {
+    if !select.iter().any(|s| matches!(s, SelectField::Aggregate(_))) {
+        return;
+    }
+    let mut first = true;
+    for (i, item) in select.iter().enumerate() {
+        if matches!(item, SelectField::Column { .. }) {
+            out.push_str(if std::mem::take(&mut first) {
+                " GROUP BY "
+            } else {
+                ", "
+            });
+            out.push_str(&(i + 1).to_string());
         }
     }
 }
