@@ -128,7 +128,7 @@ pub fn group_by(out: &mut String, select: &[SelectField]) {
     }
 }
 
-/// A condition of this level. `embed_body` maps an embed's alias to its lateral body column.
+/// A condition of this level; an embed null test reads the `body` of the embed's LATERAL subquery.
 pub fn condition(out: &mut String, params: &mut Params, qualifier: &str, cond: &Condition) {
     match cond {
         Condition::Filter {
