@@ -9,7 +9,8 @@ workers through a runtime folder:
 - a file older than ``STALE_AFTER`` seconds belongs to a worker that died or hung and is ignored.
 
 ``/live`` is 200 while at least one worker is publishing (500 otherwise); ``/ready`` is 200 when every live
-worker has its schema cache loaded and reaches the database (503 otherwise). Other paths are 404.
+worker has its schema cache loaded and reaches the database (503 otherwise). ``/metrics`` is the workers'
+metrics summed, in Prometheus text (see ``restpg.metrics``). Other paths are 404.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
+
+from restpg import metrics
 
 __all__ = ["STALE_AFTER", "AdminServer", "publish", "status"]
 
@@ -104,10 +107,18 @@ class AdminServer:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=5)
             request_line = head.split(b"\r\n", 1)[0].split()
             method, target = [*request_line, b"", b""][:2]
-            code = self.route(method.decode("latin-1"), target.decode("latin-1").split("?", 1)[0])
+            path = target.decode("latin-1").split("?", 1)[0]
+            body, content_type = b"", ""
+            if method in (b"GET", b"HEAD") and path == "/metrics":
+                code, body = 200, metrics.render(self.runtime_dir)
+                content_type = "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+            else:
+                code = self.route(method.decode("latin-1"), path)
             reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable"}
             writer.write(
-                f"HTTP/1.1 {code} {reason[code]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+                f"HTTP/1.1 {code} {reason[code]}\r\n{content_type}Content-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n".encode()
+                + (body if method == b"GET" else b"")
             )
             await writer.drain()
         writer.close()

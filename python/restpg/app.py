@@ -11,19 +11,23 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from restpg import admin, cors, errors, response
+from restpg import admin, cors, errors, metrics, response
 from restpg.auth import Authenticator, AuthError
 from restpg.config import Config, load
 from restpg.db.execute import ConnectionLost, Executor, Outcome, RequestSettings, StatementError
 from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
 from restpg.http import Headers, Response
+from restpg.limits import BodyTooLarge, Limits, read_body
+from restpg.log import AccessLog
 from restpg.schema.introspect import load_document
+from restpg.timing import Timing
 
 if TYPE_CHECKING:
     from restpg._core import Engine, Prepared
@@ -54,8 +58,14 @@ _WANTED = frozenset(
         b"cookie",
         b"access-control-request-method",
         b"access-control-request-headers",
+        b"content-length",
     )
 )
+# A request still running after this long starts watching for its client to disconnect (cancelling the
+# query when it does). Fast requests never pay for the watcher: scheduling and cancelling a timer is ~1 µs.
+DISCONNECT_WATCH_AFTER = 0.2
+# The status logged and counted for a request whose client went away (nginx's convention; never sent).
+CLIENT_CLOSED = 499
 
 
 def create_app(config: Config | None = None) -> App:
@@ -89,6 +99,14 @@ class App:
         self.wait_for_keys = config.jwt_jwks_url is not None
         self.base_path = config.restpg_base_path
         self.many_schemas = len(config.db_schemas) > 1
+        self.limits = Limits(
+            max_url_bytes=config.restpg_max_url_bytes,
+            max_header_bytes=config.restpg_max_header_bytes,
+            max_body_bytes=config.restpg_max_body_bytes,
+        )
+        self.metrics = metrics.Metrics()
+        self.access_log = AccessLog(config.log_level, config.restpg_log_format)
+        self.server_timing = config.server_timing_enabled
         self._background: set[asyncio.Task[None]] = set()
 
     # --- lifecycle -------------------------------------------------------------------------------------
@@ -100,6 +118,7 @@ class App:
         runtime_dir = os.environ.get(RUNTIME_DIR_ENV)
         if runtime_dir:
             self._spawn(admin.heartbeat(Path(runtime_dir), lambda: self.ready))
+            self._spawn(metrics.publish_loop(Path(runtime_dir), self.metrics_snapshot))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -117,9 +136,15 @@ class App:
         from restpg._core import Engine, SchemaCache, Settings
 
         config = self.config
-        document = await load_document(
-            config.db_uri, schemas=config.db_schemas, extra_search_path=config.db_extra_search_path
-        )
+        started = time.perf_counter()
+        try:
+            document = await load_document(
+                config.db_uri, schemas=config.db_schemas, extra_search_path=config.db_extra_search_path
+            )
+        except Exception:
+            self.metrics.schema_failed()
+            raise
+        self.metrics.schema_loaded(time.perf_counter() - started)
         settings = Settings(
             db_schemas=list(config.db_schemas),
             db_extra_search_path=list(config.db_extra_search_path),
@@ -131,6 +156,15 @@ class App:
             url_use_legacy_target_names=config.url_use_legacy_target_names,
         )
         self.engine = Engine(SchemaCache(document), settings)
+
+    def metrics_snapshot(self) -> metrics.Snapshot:
+        snap = self.metrics.snapshot()
+        pool = self.pool
+        snap.pool_max, snap.pool_size, snap.pool_available = pool.max_size, pool.size, pool.idle
+        snap.pool_waiting, snap.pool_timeouts = pool.waiting, pool.timeouts
+        stats = self.authenticator.cache_stats
+        snap.jwt_hits, snap.jwt_misses, snap.jwt_evictions = stats.hits, stats.misses, stats.evictions
+        return snap
 
     @property
     def ready(self) -> bool:
@@ -155,9 +189,17 @@ class App:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
+            started = time.perf_counter()
             result = await self.handle(scope, receive)
-            await send({"type": "http.response.start", "status": result.status, "headers": result.headers})
-            await send({"type": "http.response.body", "body": result.body})
+            if result.status != CLIENT_CLOSED:
+                await send(
+                    {"type": "http.response.start", "status": result.status, "headers": result.headers}
+                )
+                await send({"type": "http.response.body", "body": result.body})
+            elapsed = time.perf_counter() - started
+            self.metrics.observe(scope["method"], result.status, elapsed)
+            if self.access_log.wants(result.status):
+                self.access_log.write(scope, result.status, len(result.body), elapsed)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
@@ -174,9 +216,15 @@ class App:
 
     async def handle(self, scope: Scope, receive: Receive) -> Response:
         method: str = scope["method"]
+        timing = Timing() if self.server_timing else None
+        too_long = self.limits.check_url(scope.get("raw_path") or b"", scope["query_string"])
+        if too_long is not None:
+            return too_long
         found: dict[bytes, bytes] = {}
         request_headers: dict[str, str] = {}
+        header_bytes = 0
         for name, value in scope["headers"]:
+            header_bytes += len(name) + len(value)
             if name in _WANTED:
                 if name == b"prefer" and name in found:
                     found[name] += b"," + value  # repeated Prefer headers merge
@@ -185,10 +233,17 @@ class App:
             if name != b"cookie":
                 request_headers[name.decode("latin-1")] = value.decode("latin-1")
         origin = _text(found.get(b"origin"))
-
-        result = await self._respond(scope, receive, method, found, request_headers)
+        limits = self.limits
+        result = (
+            limits.check_header_bytes(header_bytes)
+            or limits.check_content_length(found.get(b"content-length"))
+            or await self._respond(scope, receive, method, found, request_headers, timing)
+        )
         if origin is not None:
             result.headers.extend(cors.response_headers(origin, self.config.server_cors_allowed_origins))
+        if timing is not None:
+            timing.mark("response")
+            result.headers.append(timing.header())
         return result
 
     async def _respond(
@@ -198,6 +253,7 @@ class App:
         method: str,
         found: dict[bytes, bytes],
         request_headers: dict[str, str],
+        timing: Timing | None,
     ) -> Response:
         origin = _text(found.get(b"origin"))
         if method == "OPTIONS" and origin is not None:
@@ -221,7 +277,12 @@ class App:
         path = raw_path.decode("latin-1")
         if self.base_path and path.startswith(self.base_path):
             path = path[len(self.base_path) :] or "/"
-        body = await _read_body(receive)
+        try:
+            body = await read_body(receive, self.limits.max_body_bytes)
+        except BodyTooLarge:
+            return self.limits.body_too_large()
+        if timing is not None:
+            timing.mark("parse")
         try:
             prepared = engine.prepare(
                 method,
@@ -237,6 +298,8 @@ class App:
             )
         except ApiError as exc:
             return errors.from_api_error(exc)
+        if timing is not None:
+            timing.mark("plan")
         if prepared.kind == "options":
             return Response(prepared.status, _encode_headers(prepared.headers))
 
@@ -248,6 +311,8 @@ class App:
                 auth = self.authenticator.authenticate(authorization)
         except AuthError as exc:
             return errors.from_auth_error(exc)
+        if timing is not None:
+            timing.mark("jwt")
 
         settings = RequestSettings(
             search_path=prepared.search_path.encode(),
@@ -258,27 +323,48 @@ class App:
             headers=msgspec.json.encode(request_headers),
             cookies=msgspec.json.encode(_cookies(found.get(b"cookie"))),
         )
-        return await self._execute(prepared, settings, authenticated=authorization is not None)
+        watch = _DisconnectWatch(receive)
+        try:
+            return await self._execute(prepared, settings, timing, authenticated=authorization is not None)
+        except asyncio.CancelledError:
+            if not watch.disconnected:
+                raise
+            # Our own cancellation: the client is gone and the query was cancelled on the server.
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            return Response(CLIENT_CLOSED)
+        finally:
+            watch.stop()
 
     async def _execute(
-        self, prepared: Prepared, settings: RequestSettings, *, authenticated: bool
+        self, prepared: Prepared, settings: RequestSettings, timing: Timing | None, *, authenticated: bool
     ) -> Response:
         pool = self.pool
-        try:
-            connection = await pool.acquire()
-        except PoolTimeout:
-            return errors.pgrst(504, "PGRST003", _POOL_TIMEOUT)
-        except ConnectError as exc:
-            return errors.pgrst(503, "PGRST000", _CONNECTION_ERROR, str(exc))
         commit_if = _singular_commit if prepared.singular and not prepared.read_only else None
-        try:
-            outcome = await self.executor.run(connection, prepared, settings, commit_if=commit_if)
-        except StatementError as exc:
-            return errors.from_pg_error(exc.error, authenticated=authenticated)
-        except ConnectionLost as exc:
-            return errors.pgrst(503, "PGRST001", _CLIENT_ERROR, str(exc))
-        finally:
-            pool.release(connection)
+        # A read-only transaction is retried once on a fresh connection when its connection turns out to
+        # be broken (the database restarted since it was opened); a write is never replayed.
+        attempts = 2 if prepared.read_only else 1
+        while True:
+            attempts -= 1
+            try:
+                connection = await pool.acquire()
+            except PoolTimeout:
+                return errors.pgrst(504, "PGRST003", _POOL_TIMEOUT)
+            except ConnectError as exc:
+                return _unavailable("PGRST000", _CONNECTION_ERROR, str(exc), pool.retry_after())
+            try:
+                outcome = await self.executor.run(connection, prepared, settings, commit_if=commit_if)
+            except StatementError as exc:
+                return errors.from_pg_error(exc.error, authenticated=authenticated)
+            except ConnectionLost as exc:
+                pool.purge()
+                if attempts:
+                    continue
+                return _unavailable("PGRST001", _CLIENT_ERROR, str(exc), pool.retry_after())
+            finally:
+                pool.release(connection)
+            break
+        if timing is not None:
+            timing.mark("transaction")
         profile = None
         if self.many_schemas and not any(name.lower() == "content-profile" for name, _ in prepared.headers):
             profile = prepared.schema.encode()
@@ -298,20 +384,43 @@ def authenticator_for(config: Config) -> Authenticator:
     )
 
 
+class _DisconnectWatch:
+    """Cancels the current task when the client disconnects, watching only once the request is slow."""
+
+    __slots__ = ("_receive", "_task", "_timer", "_watcher", "disconnected")
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._task = asyncio.current_task()
+        self._watcher: asyncio.Task[None] | None = None
+        self.disconnected = False
+        self._timer = asyncio.get_running_loop().call_later(DISCONNECT_WATCH_AFTER, self._start)
+
+    def _start(self) -> None:
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        # The body has been read, so the next ASGI message can only be the disconnect.
+        message = await self._receive()
+        if message["type"] == "http.disconnect" and self._task is not None:
+            self.disconnected = True
+            self._task.cancel()
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
+
+
+def _unavailable(code: str, message: str, details: str, retry_after: int) -> Response:
+    """503 while the database is unreachable, with PostgREST's ``Retry-After``."""
+    result = errors.pgrst(503, code, message, details)
+    result.headers.append((b"retry-after", str(retry_after).encode()))
+    return result
+
+
 def _singular_commit(outcome: Outcome) -> bool:
     return response.singular_ok(outcome.page_total)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body"):
-        return body
-    chunks = [body]
-    while message.get("more_body"):
-        message = await receive()
-        chunks.append(message.get("body", b""))
-    return b"".join(chunks)
 
 
 def _text(value: bytes | None) -> str | None:

@@ -91,6 +91,11 @@ class Config:
     restpg_workers: int | None = None
     restpg_base_path: str = ""
     restpg_runtime_dir: str | None = None
+    restpg_max_url_bytes: int = 32 * 1024
+    restpg_max_header_bytes: int = 64 * 1024
+    restpg_max_body_bytes: int = 64 * 1024 * 1024
+    restpg_log_format: str = "combined"
+    restpg_shutdown_grace: float = 30.0
 
     @property
     def workers(self) -> int:
@@ -287,6 +292,11 @@ _SPEC_LIST = [
     _Spec("restpg-workers", _optional_natural),
     _Spec("restpg-base-path", _base_path),
     _Spec("restpg-runtime-dir", _optional_text),
+    _Spec("restpg-max-url-bytes", _natural),
+    _Spec("restpg-max-header-bytes", _natural),
+    _Spec("restpg-max-body-bytes", _natural),
+    _Spec("restpg-log-format", _choice("combined", "json")),
+    _Spec("restpg-shutdown-grace", _seconds),
 ]
 _SPECS = {spec.key: spec for spec in _SPEC_LIST}
 _ALIASES = {alias: spec.key for spec in _SPEC_LIST for alias in (spec.key, *spec.aliases)}

@@ -54,6 +54,11 @@ def serve(config: Config, config_path: str | None) -> None:
             factory=True,
             log_access=False,
             process_name="restpg",
+            # A worker that crashes is replaced; on SIGTERM workers get the grace period to finish
+            # their in-flight requests before they are killed.
+            respawn_failed_workers=True,
+            respawn_interval=0.5,
+            workers_kill_timeout=max(1, round(config.restpg_shutdown_grace)),
         ).serve()
     finally:
         if admin is not None:

@@ -37,11 +37,12 @@ from restpg.errors import PgError
 if TYPE_CHECKING:
     from restpg._core import Prepared
 
-__all__ = ["ConnectionLost", "Executor", "Outcome", "RequestSettings", "StatementError"]
+__all__ = ["ConnectionLost", "Executor", "Outcome", "RequestSettings", "StatementError", "cancel"]
 
 _Status = pq.ExecStatus
 _Diag = pq.DiagnosticField
 _Tx = pq.TransactionStatus
+_POLL = pq.PollingStatus
 
 
 class StatementError(Exception):
@@ -168,9 +169,10 @@ class Executor:
             connection.broken = True
             raise ConnectionLost(str(exc).strip() or "connection lost") from None
         except asyncio.CancelledError:
-            # The client went away mid-pipeline: the connection's state is unknown, so it is not reused.
-            # (Sending a libpq cancel for a long statement belongs here.)
+            # The client went away mid-pipeline: the connection's state is unknown, so it is not reused,
+            # and the statement is cancelled on the server so it stops holding a backend and its locks.
             connection.broken = True
+            cancel(pg)
             raise
 
         outcome, error = _collect(connection, steps, results)
@@ -219,6 +221,36 @@ class Executor:
         error = await self._finish(connection, _ROLLBACK)
         if error is not None:
             connection.broken = True
+
+
+_cancels: set[asyncio.Task[None]] = set()  # cancel requests in flight (a task needs a strong reference)
+
+
+def cancel(pg: pq.abc.PGconn) -> None:
+    """Ask the server to cancel what ``pg`` is running, without blocking the loop (libpq's cancel API)."""
+    try:
+        request = pg.cancel_conn()
+        request.start()
+    except (psycopg.OperationalError, psycopg.NotSupportedError):
+        return  # the connection is already gone: nothing runs on it any more
+    task = asyncio.get_running_loop().create_task(_send_cancel(request))
+    _cancels.add(task)
+    task.add_done_callback(_cancels.discard)
+
+
+async def _send_cancel(request: pq.abc.PGcancelConn) -> None:
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(5.0):
+            while True:
+                status = request.poll()
+                if status in (_POLL.OK, _POLL.FAILED):
+                    return
+                await wait_socket(loop, request.socket, writable=status == _POLL.WRITING)
+    except (TimeoutError, psycopg.OperationalError, OSError):
+        return  # best effort: the backend still ends when it next notices the closed connection
+    finally:
+        request.finish()
 
 
 async def _round_trip(pg: pq.abc.PGconn) -> list[pq.abc.PGresult]:

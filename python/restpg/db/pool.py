@@ -9,18 +9,29 @@ dead database never blocks the loop: the request fails fast with 503 ``PGRST000`
 socket broke (``status != OK``) or that outlived ``db-pool-max-lifetime`` is dropped at check-in or checkout
 and replaced on demand; every connection the pool hands out is in pipeline mode and non-blocking, ready for
 ``db.execute``. Waiters queue FIFO and give up after ``db-pool-acquisition-timeout`` with 504 ``PGRST003``.
+
+When the database goes away the pool fails fast rather than hang: a connection lost mid-request makes every
+idle connection suspect (``purge``: they were opened to the same server and would fail the same way), and a
+failed connection attempt starts a short back-off during which requests get ``ConnectError`` at once instead
+of each paying for its own attempt. The back-off is capped at ``RECONNECT_MAX_DELAY`` so requests succeed
+again within a second of the database coming back; ``retry_after`` is the ``Retry-After`` hint for the 503.
+TCP keepalives (unless the connection string sets them) turn a silently cut network into an error instead
+of a request that waits forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import select
 import time
 from collections import deque
 from dataclasses import dataclass
 
+import psycopg
 from psycopg import pq
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from restpg import __version__ as _version
 
@@ -28,6 +39,15 @@ __all__ = ["ConnectError", "Connection", "Pool", "PoolTimeout"]
 
 _OK = pq.ConnStatus.OK
 _POLL = pq.PollingStatus
+
+# Back-off between connection attempts while the database is unreachable: doubling from the first value,
+# capped so that recovery is noticed within a second.
+RECONNECT_FIRST_DELAY = 0.05
+RECONNECT_MAX_DELAY = 0.5
+# How often idle connections are checked and, with none open, the database probed.
+CHECK_INTERVAL = 0.5
+# Detect a dead peer on an idle or busy socket in about 5 + 2 * 3 seconds (libpq keywords).
+_KEEPALIVES = {"keepalives": "1", "keepalives_idle": "5", "keepalives_interval": "2", "keepalives_count": "3"}
 
 
 class PoolTimeout(Exception):
@@ -63,7 +83,9 @@ class PoolOptions:
 
 class Pool:
     def __init__(self, conninfo: str, options: PoolOptions) -> None:
-        self.conninfo = make_conninfo(conninfo, application_name=f"restpg {_version}").encode()
+        given = conninfo_to_dict(conninfo)
+        defaults = {key: value for key, value in _KEEPALIVES.items() if key not in given}
+        self.conninfo = make_conninfo(conninfo, application_name=f"restpg {_version}", **defaults).encode()
         self.options = options
         self._idle: deque[Connection] = deque()
         self._waiters: deque[asyncio.Future[Connection]] = deque()
@@ -72,6 +94,10 @@ class Pool:
         self._sweeper: asyncio.Task[None] | None = None
         # False after a failed connection attempt until one succeeds (readiness, 503 fast paths).
         self.healthy = True
+        self._retry_at = 0.0  # no connection attempt before this monotonic time
+        self._delay = RECONNECT_FIRST_DELAY
+        self._last_error = ""
+        self.timeouts = 0  # acquisitions that gave up (pgrst_db_pool_timeouts_total)
 
     @property
     def size(self) -> int:
@@ -85,6 +111,45 @@ class Pool:
     def waiting(self) -> int:
         return len(self._waiters)
 
+    @property
+    def max_size(self) -> int:
+        return self.options.size
+
+    def retry_after(self) -> int:
+        """Whole seconds until the next connection attempt (at least 1), for ``Retry-After``."""
+        return max(1, math.ceil(self._retry_at - time.monotonic()))
+
+    def purge(self) -> None:
+        """Close every idle connection: one of their siblings was lost, so they are suspect too."""
+        self.healthy = False  # until a new connection succeeds
+        while self._idle:
+            self._drop(self._idle.pop())
+
+    async def check(self) -> None:
+        """Drop idle connections the server closed; with none open, probe the database (for ``/ready``).
+
+        An idle socket is readable only when the server said something unsolicited: a termination notice
+        before closing (restart, ``pg_terminate_backend``) or EOF. One ``select`` covers them all.
+        """
+        idle = self._idle
+        if idle:
+            readable = set(select.select([c.pgconn.socket for c in idle], [], [], 0)[0])
+            for connection in [c for c in idle if c.pgconn.socket in readable]:
+                with contextlib.suppress(psycopg.OperationalError):
+                    connection.pgconn.consume_input()
+                if connection.pgconn.status != _OK:
+                    idle.remove(connection)
+                    self._drop(connection)
+                    self.healthy = False
+        if self._size == 0 and not self._closed and time.monotonic() >= self._retry_at:
+            self._size += 1
+            try:
+                connection = await self._connect()
+            except ConnectError:
+                self._size -= 1
+                return
+            self.release(connection)
+
     async def open(self) -> None:
         """Check that the database is reachable by opening one connection; raises ``ConnectError``."""
         self._size += 1
@@ -94,7 +159,7 @@ class Pool:
             self._size -= 1
             raise
         self._idle.append(connection)
-        if self.options.max_idletime > 0:
+        if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
 
     async def acquire(self) -> Connection:
@@ -108,6 +173,8 @@ class Pool:
                     return connection
                 self._drop(connection)
         if self._size < self.options.size:
+            if not self.healthy and time.monotonic() < self._retry_at:
+                raise ConnectError(self._last_error)
             self._size += 1
             try:
                 return await self._connect()
@@ -194,6 +261,9 @@ class Pool:
         timer = loop.call_later(self.options.acquisition_timeout, _expire, waiter)
         try:
             return await waiter
+        except PoolTimeout:
+            self.timeouts += 1
+            raise
         finally:
             timer.cancel()
             if waiter.cancelled() and self._waiters:
@@ -205,22 +275,30 @@ class Pool:
             async with asyncio.timeout(self.options.acquisition_timeout):
                 pgconn = await connect(self.conninfo)
         except TimeoutError:
-            self.healthy = False
-            raise ConnectError("timeout expired while connecting") from None
-        except ConnectError:
-            self.healthy = False
+            self._failed("timeout expired while connecting")
+            raise ConnectError(self._last_error) from None
+        except ConnectError as exc:
+            self._failed(str(exc))
             raise
         self.healthy = True
+        self._delay = RECONNECT_FIRST_DELAY
         return Connection(pgconn, time.monotonic())
 
+    def _failed(self, message: str) -> None:
+        self.healthy = False
+        self._last_error = message
+        self._retry_at = time.monotonic() + self._delay
+        self._delay = min(self._delay * 2, RECONNECT_MAX_DELAY)
+
     async def _sweep(self) -> None:
-        """Close connections idle past ``db-pool-max-idletime`` (the LIFO bottom is the oldest)."""
-        interval = max(self.options.max_idletime / 2, 0.5)
+        """Every ``CHECK_INTERVAL``: close connections idle past ``db-pool-max-idletime`` (the LIFO bottom
+        is the oldest) and the ones the server closed."""
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(CHECK_INTERVAL)
             now = time.monotonic()
             while self._idle and not self._fresh(self._idle[0], now):
                 self._drop(self._idle.popleft())
+            await self.check()
 
 
 def _expire(waiter: asyncio.Future[Connection]) -> None:
