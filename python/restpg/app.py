@@ -23,6 +23,7 @@ from restpg.auth import Authenticator, AuthError
 from restpg.config import Config, load
 from restpg.db.execute import ConnectionLost, Executor, Outcome, RequestSettings, StatementError
 from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
+from restpg.db.role_settings import load_role_settings
 from restpg.http import Headers, Response
 from restpg.limits import BodyTooLarge, Limits, read_body
 from restpg.log import AccessLog
@@ -145,6 +146,8 @@ class App:
             self.metrics.schema_failed()
             raise
         self.metrics.schema_loaded(time.perf_counter() - started)
+        roles = await load_role_settings(config.db_uri, config.db_hoisted_tx_settings)
+        self.executor.set_role_settings(roles)
         settings = Settings(
             db_schemas=list(config.db_schemas),
             db_extra_search_path=list(config.db_extra_search_path),

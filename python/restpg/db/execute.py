@@ -120,11 +120,24 @@ class Executor:
             self._app_params += [f"app.settings.{key}".encode(), value.encode()]
         self._config = _config_statement(len(app), timezone=False)
         self._config_tz = _config_statement(len(app), timezone=True)
+        self._hoisted: dict[bytes, tuple[bytes, bytes, list[bytes | None]]] = {}
         self._pre_request = (
             None
             if pre_request is None
             else (b"restpg_pre_request", f"SELECT {_qualified(pre_request)}()".encode())
         )
+
+    def set_role_settings(self, roles: Mapping[str, Sequence[tuple[str, str]]]) -> None:
+        """Settings applied to each request of a role (``db-hoisted-tx-settings``), e.g. statement_timeout."""
+        hoisted: dict[bytes, tuple[bytes, bytes, list[bytes | None]]] = {}
+        for role, pairs in roles.items():
+            if not pairs:
+                continue
+            calls = ", ".join(f"set_config(${2 * i + 1}, ${2 * i + 2}, true)" for i in range(len(pairs)))
+            params: list[bytes | None] = [part.encode() for pair in pairs for part in pair]
+            name = f"restpg_role_config_{len(pairs)}".encode()
+            hoisted[role.encode()] = (name, f"SELECT {calls}".encode(), params)
+        self._hoisted = hoisted
 
     async def run(
         self,
@@ -154,6 +167,9 @@ class Executor:
                 config = self._config_tz
                 config_params.append(settings.timezone)
             send(connection, steps, _CONFIG, *config, config_params + self._app_params)
+            hoisted = self._hoisted.get(settings.role)
+            if hoisted is not None:
+                send(connection, steps, _CONFIG, *hoisted)
             if self._pre_request is not None:
                 send(connection, steps, _PRE_REQUEST, *self._pre_request, None)
             params = prepared.params

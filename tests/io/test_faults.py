@@ -1,0 +1,135 @@
+"""Database faults against real processes: a killed backend, a restarted server, per-role timeouts and
+clients that hang up. The restart test owns its PostgreSQL (``support.dedicated_pg``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import jwt
+import psycopg
+import pytest
+
+from support.dedicated_pg import DedicatedPostgres, dedicated_postgres
+from support.fix_server import ServerFactory, base_config
+from support.postgres import Database
+from support.server import Server, start_server
+
+SECRET = "reallyreallyreallyreallyverysafe-hardening"
+
+
+def restpg_backends(conn: psycopg.Connection[tuple[object, ...]], dbname: str) -> list[int]:
+    rows = conn.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name LIKE 'restpg %%'",
+        (dbname,),
+    ).fetchall()
+    return [int(row[0]) for row in rows]  # type: ignore[call-overload]
+
+
+def test_terminated_backends_are_replaced(
+    restpg_server: ServerFactory, database: Database, db_conn: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    server = restpg_server({"db-pool": 3})
+    with httpx.Client(base_url=server.url, timeout=5.0) as http:
+        for _ in range(5):
+            assert http.get("/items?id=eq.1").status_code == 200
+        killed = restpg_backends(db_conn, database.name)
+        assert killed
+        for pid in killed:
+            db_conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        # Reads are retried once on a fresh connection: not one of them notices.
+        statuses = [http.get("/items?id=eq.1").status_code for _ in range(20)]
+        assert statuses == [200] * 20
+        assert set(killed).isdisjoint(restpg_backends(db_conn, database.name))
+    assert httpx.get(f"{server.admin_url}/ready").status_code == 200
+
+
+@pytest.fixture(scope="module")
+def own_postgres() -> Iterator[DedicatedPostgres]:
+    with dedicated_postgres() as pg:
+        yield pg
+
+
+@pytest.fixture(scope="module")
+def fault_server(own_postgres: DedicatedPostgres) -> Iterator[Server]:
+    config = {**base_config(own_postgres.database), "db-pool": 4, "db-pool-acquisition-timeout": 5}
+    server = start_server(config)
+    yield server
+    server.stop()
+
+
+def wait_status(url: str, status: int, timeout: float) -> float:
+    """Seconds until ``url`` answers ``status``; fails after ``timeout``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            if httpx.get(url, timeout=2.0).status_code == status:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.02)
+    pytest.fail(f"{url} did not answer {status} within {timeout}s")
+
+
+def test_database_restart(own_postgres: DedicatedPostgres, fault_server: Server) -> None:
+    server = fault_server
+    with httpx.Client(base_url=server.url, timeout=10.0) as http:
+        assert http.get("/items?id=eq.1").status_code == 200
+        own_postgres.stop()
+        # While the database is down every request fails fast with a 503 and a Retry-After.
+        for _ in range(10):
+            started = time.monotonic()
+            response = http.get("/items?id=eq.1")
+            elapsed = time.monotonic() - started
+            assert response.status_code == 503, response.text
+            assert response.json()["code"] in ("PGRST000", "PGRST001")
+            assert int(response.headers["retry-after"]) >= 1
+            assert elapsed < 1.0, f"a 503 took {elapsed:.2f}s"
+        wait_status(f"{server.admin_url}/ready", 503, timeout=5.0)
+        own_postgres.start()
+        # Within a second of PostgreSQL accepting connections, requests succeed again: no restart.
+        recovery = wait_status(f"{server.url}/items?id=eq.1", 200, timeout=5.0)
+        assert recovery < 1.0, f"recovered after {recovery:.2f}s"
+        wait_status(f"{server.admin_url}/ready", 200, timeout=3.0)
+        assert [http.get("/items?id=eq.1").status_code for _ in range(10)] == [200] * 10
+
+
+def token(role: str) -> str:
+    return jwt.encode({"role": role}, SECRET, algorithm="HS256")
+
+
+def test_role_statement_timeout(restpg_server: ServerFactory) -> None:
+    server = restpg_server({"jwt-secret": SECRET})
+    with httpx.Client(base_url=server.url, timeout=10.0) as http:
+        impatient = {"Authorization": f"Bearer {token('restpg_test_impatient')}"}
+        response = http.get("/slow?ms=eq.1000", headers=impatient)
+        assert response.status_code == 500, response.text  # 57014 maps to 500, as PostgREST
+        assert response.json()["code"] == "57014"
+        assert http.get("/slow?ms=eq.50", headers=impatient).status_code == 200
+        # The anonymous role has no timeout of its own.
+        assert http.get("/slow?ms=eq.500").status_code == 200
+
+
+def test_client_disconnect_cancels_the_query(
+    restpg_server: ServerFactory, db_conn: psycopg.Connection[tuple[object, ...]], database: Database
+) -> None:
+    server = restpg_server({"db-pool": 1, "db-pool-acquisition-timeout": 3})
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.get(f"{server.url}/slow?ms=eq.30000", timeout=0.6)
+    deadline = time.monotonic() + 3.0
+    sleeping: list[tuple[object, ...]] = []
+    while time.monotonic() < deadline:
+        sleeping = db_conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND state = 'active'"
+            " AND query LIKE '%%test.slow%%' AND pid <> pg_backend_pid()",
+            (database.name,),
+        ).fetchall()
+        if not sleeping:
+            break
+        time.sleep(0.05)
+    assert not sleeping, "the 30 s query still runs after its client left"
+    # The only connection of the pool is free again.
+    started = time.monotonic()
+    assert httpx.get(f"{server.url}/items?id=eq.1", timeout=5.0).status_code == 200
+    assert time.monotonic() - started < 2.0
