@@ -122,7 +122,7 @@ def test_client_disconnect_cancels_the_query(
     while time.monotonic() < deadline:
         sleeping = db_conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND state = 'active'"
-            " AND query LIKE '%%test.slow%%' AND pid <> pg_backend_pid()",
+            " AND query LIKE '%%\"slow\"%%' AND pid <> pg_backend_pid()",
             (database.name,),
         ).fetchall()
         if not sleeping:
