@@ -32,9 +32,10 @@ def test_metrics_across_workers(restpg_server: ServerFactory) -> None:
     assert after[ok] - before.get(ok, 0) == 30
     assert after['restpg_http_requests_total{method="GET",status="404"}'] >= 1
     assert after["restpg_http_request_duration_seconds_count"] >= 31
-    assert after['restpg_http_request_duration_seconds_bucket{le="+Inf"}'] == after[
-        "restpg_http_request_duration_seconds_count"
-    ]
+    assert (
+        after['restpg_http_request_duration_seconds_bucket{le="+Inf"}']
+        == after["restpg_http_request_duration_seconds_count"]
+    )
     assert after["pgrst_db_pool_max"] == 6  # two workers of 3
     assert 1 <= after["pgrst_db_pool_size"] <= 6
     assert after['pgrst_schema_cache_loads_total{status="SUCCESS"}'] >= 2

