@@ -44,7 +44,6 @@ fn not_implemented_plan() -> ApiError {
         .details("The execution plan media type (application/vnd.pgrst.plan) is not implemented yet")
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
