@@ -94,8 +94,8 @@ def _run(args: argparse.Namespace, dsn: str, workloads: list[Workload]) -> dict[
         "seconds": args.seconds,
         "warmup_seconds": args.warmup,
         "http_generator": f"wrk -t{args.wrk_threads} (closed model, keep-alive)",
-        "ceiling": "pgbench -n -M prepared, same clients as HTTP connections, same duration, "
-        f"-j {os.cpu_count()}, the transaction restpg sends (captured with `restpg sql`)",
+        "ceiling": "pgbench -n -M prepared, the transaction restpg sends (captured with `restpg sql`), same "
+        f"duration, -j {os.cpu_count()}, clients = HTTP connections and = workers x db-pool; the higher TPS",
         "fixture_scale": args.scale,
     }
     results: list[dict[str, Any]] = []
@@ -212,27 +212,36 @@ def _workload(
         result["note"] = f"no ceiling: `restpg sql` failed: {exc}"
         return result
     script, defines = to_pgbench(tx, workload.ids)
-    pg_cpu = drivers.CpuMeter(postgres_pid)
-    pg_cpu.start()
-    ceiling = drivers.pgbench(
-        dsn_as(dsn, fixtures.AUTHENTICATOR),
-        script,
-        defines,
-        connections,
-        args.seconds,
-        jobs=os.cpu_count() or 1,
-    )
-    result["pgbench"] = {
-        "rate": round(ceiling.rate, 1),
-        "latency_ms": ceiling.latency_ms,
-        "errors": ceiling.errors,
-        "generator_cores": round(ceiling.generator_cpu_s / args.seconds, 2),
-        "postgres": pg_cpu.stop(),
-        "script": script,
-    }
-    result["ratio"] = round(http.rate / ceiling.rate, 3) if ceiling.rate else None
-    if workload.method != "GET":
-        _reset_writes(dsn)
+    # The ceiling is the best the database does for this transaction: with as many clients as HTTP
+    # connections (the rule) and with as many as restpg's pool holds (PostgREST's rule: on few
+    # cores, fewer backends can be faster). Both are recorded; the ratio uses the higher.
+    runs = []
+    for clients in sorted({connections, args.workers * args.db_pool}):
+        pg_cpu = drivers.CpuMeter(postgres_pid)
+        pg_cpu.start()
+        bench = drivers.pgbench(
+            dsn_as(dsn, fixtures.AUTHENTICATOR),
+            script,
+            defines,
+            clients,
+            args.seconds,
+            jobs=os.cpu_count() or 1,
+        )
+        runs.append(
+            {
+                "clients": clients,
+                "rate": round(bench.rate, 1),
+                "latency_ms": bench.latency_ms,
+                "errors": bench.errors,
+                "generator_cores": round(bench.generator_cpu_s / args.seconds, 2),
+                "postgres": pg_cpu.stop(),
+            }
+        )
+        if workload.method != "GET":
+            _reset_writes(dsn)
+    best = max(runs, key=lambda run: run["rate"])
+    result["pgbench"] = {**best, "runs": runs, "script": script}
+    result["ratio"] = round(http.rate / best["rate"], 3) if best["rate"] else None
     return result
 
 

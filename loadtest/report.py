@@ -108,7 +108,7 @@ def markdown(run: dict[str, Any]) -> str:
         ),
         "",
         (
-            "| workload | conns | req/s | p50 ms | p90 ms | p99 ms | errors | pgbench TPS | ratio | restpg CPU "
+            "| workload | conns | req/s | p50 ms | p90 ms | p99 ms | errors | pgbench TPS (clients) | ratio | restpg CPU "
             "| PG CPU | wrk CPU | restpg RSS MB |"
         ),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -124,7 +124,8 @@ def markdown(run: dict[str, Any]) -> str:
         lines.append(
             f"| {result['workload']} {result['title']} | {result['connections']} | {_fmt(http['rate'])} "
             f"| {_fmt(lat.get('p50'), 2)} | {_fmt(lat.get('p90'), 2)} | {_fmt(lat.get('p99'), 2)} "
-            f"| {sum(http['errors'].values())} | {_fmt(ceiling.get('rate'))} | {_fmt(result.get('ratio'), 2)} "
+            f"| {sum(http['errors'].values())} | {_fmt(ceiling.get('rate'))}"
+            f"{' (' + str(ceiling['clients']) + ')' if ceiling.get('clients') else ''} | {_fmt(result.get('ratio'), 2)} "
             f"| {_fmt((cpu.get('restpg') or {}).get('cores'), 2)} | {_fmt((cpu.get('postgres') or {}).get('cores'), 2)} "
             f"| {_fmt(http.get('generator_cores'), 2)} | {_fmt(rss.get('rss_mb_sum'), 0)} |"
         )
