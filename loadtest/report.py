@@ -58,16 +58,24 @@ def environment(dsn: str, restpg: list[str]) -> dict[str, Any]:
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
         "versions": {
-            "restpg": _output([*restpg, "--version"]),
+            "restpg": _strip(_output([*restpg, "--version"]), "restpg "),
             "postgresql": pg_version[0] if pg_version else None,
             "python": platform.python_version(),
             "granian": _package_version("granian"),
             "psycopg": _package_version("psycopg"),
-            "wrk": _output(["wrk", "--version"]),
-            "pgbench": _output(["pgbench", "--version"]),
+            "wrk": _strip(_output(["wrk", "--version"]), "wrk ", " Copyright"),
+            "pgbench": _strip(_output(["pgbench", "--version"]), "pgbench "),
         },
         "postgresql_settings": settings,
     }
+
+
+def _strip(text: str | None, prefix: str, cut: str | None = None) -> str | None:
+    """A version line without the program's name (and, for wrk, without its copyright)."""
+    if text is None:
+        return None
+    text = text.removeprefix(prefix)
+    return text.split(cut, 1)[0].strip() if cut else text
 
 
 def _package_version(name: str) -> str | None:
