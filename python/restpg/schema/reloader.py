@@ -17,11 +17,14 @@ import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from restpg.schema.snapshot import FileIdentity, SnapshotStore
 
-__all__ = ["Codec", "SchemaReloader"]
+if TYPE_CHECKING:
+    from restpg._core import SchemaCache
+
+__all__ = ["Codec", "CoreCodec", "SchemaReloader"]
 
 C = TypeVar("C")
 
@@ -122,3 +125,20 @@ class SchemaReloader(Generic[C]):
 
 def _log(message: str) -> None:
     print(f"restpg: {message}", file=sys.stderr)
+
+
+class CoreCodec:
+    """The production codec: ``restpg._core.SchemaCache``."""
+
+    def from_document(self, document: bytes) -> SchemaCache:
+        from restpg._core import SchemaCache
+
+        return SchemaCache(document)
+
+    def to_snapshot(self, cache: SchemaCache, fingerprint: str) -> bytes:
+        return cache.to_snapshot(fingerprint)
+
+    def from_snapshot(self, data: bytes) -> tuple[SchemaCache, str]:
+        from restpg._core import SchemaCache
+
+        return SchemaCache.from_snapshot(data)
