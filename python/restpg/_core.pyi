@@ -5,7 +5,9 @@ into Rust once per load; per request Python passes a few ``str``/``bytes`` and g
 ``Prepared`` (or an ``ApiError``).
 """
 
-from typing import Final, final
+from typing import Final, Self, final
+
+__all__ = ["ApiError", "Engine", "Prepared", "SchemaCache", "Settings"]
 
 __version__: Final[str]
 
@@ -25,7 +27,7 @@ class ApiError(Exception):
 class SchemaCache:
     """An immutable, shareable schema cache built from the introspection document."""
 
-    def __init__(self, document: bytes) -> None:
+    def __new__(cls, document: bytes) -> Self:
         """``document`` is the JSON object built by the introspection queries (see docs/schema-cache.md).
 
         Raises ``ValueError`` when the document is malformed.
@@ -51,8 +53,8 @@ class SchemaCache:
 class Settings:
     """The configuration the core needs, fixed for the life of an ``Engine``."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         db_schemas: list[str],
         db_extra_search_path: list[str],
@@ -62,7 +64,7 @@ class Settings:
         db_tx_end: str = "commit",
         db_pre_request: str | None = None,
         url_use_legacy_target_names: bool = True,
-    ) -> None: ...
+    ) -> Self: ...
 
 @final
 class Prepared:
@@ -128,7 +130,7 @@ class Prepared:
 class Engine:
     """A schema cache plus settings: the unit that is swapped atomically on reload."""
 
-    def __init__(self, cache: SchemaCache, settings: Settings) -> None: ...
+    def __new__(cls, cache: SchemaCache, settings: Settings) -> Self: ...
     @property
     def cache(self) -> SchemaCache: ...
     def prepare(

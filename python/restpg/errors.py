@@ -1,7 +1,7 @@
 """Error responses in PostgREST's shape, from every source of failure.
 
 Every error body is ``{"code","message","details","hint"}`` with all four keys present, sent with
-``Content-Type: application/json; charset=utf-8`` and ``Proxy-Status: restpg; error=<code>``; a 401 carries
+``Content-Type: application/json; charset=utf-8`` and ``Proxy-Status: PostgREST; error=<code>`` (the exact value clients of PostgREST see); a 401 carries
 ``WWW-Authenticate``. Only what PostgreSQL reports in the error's code/message/detail/hint fields reaches the
 client, never connection strings, SQL text or Python internals.
 """
@@ -68,7 +68,7 @@ def _encode(code: str, message: str, details: object, hint: object) -> bytes:
 
 
 def _headers(code: str, status: int) -> Headers:
-    headers = [(b"content-type", JSON_UTF8), (b"proxy-status", b"restpg; error=" + code.encode())]
+    headers = [(b"content-type", JSON_UTF8), (b"proxy-status", b"PostgREST; error=" + code.encode())]
     if status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
     return headers
@@ -86,7 +86,7 @@ def from_api_error(error: _CoreError) -> Response:
 
 def from_auth_error(error: _AuthError) -> Response:
     """A JWT error: the authenticator supplies the exact ``WWW-Authenticate`` challenge when there is one."""
-    headers = [(b"content-type", JSON_UTF8), (b"proxy-status", b"restpg; error=" + error.code.encode())]
+    headers = [(b"content-type", JSON_UTF8), (b"proxy-status", b"PostgREST; error=" + error.code.encode())]
     extra = [(name.lower().encode(), value.encode()) for name, value in error.headers]
     if error.status == 401 and not any(name == b"www-authenticate" for name, _ in extra):
         extra.append((b"www-authenticate", b"Bearer"))

@@ -8,6 +8,7 @@
 pub mod api_request;
 pub mod error;
 pub mod plan;
+pub mod prepare;
 pub mod query;
 pub mod schema_cache;
 pub mod settings;

@@ -77,7 +77,7 @@ def test_pg_error_body_and_headers() -> None:
         "hint": None,
     }
     assert headers(response)[b"content-type"] == b"application/json; charset=utf-8"
-    assert headers(response)[b"proxy-status"] == b"restpg; error=23505"
+    assert headers(response)[b"proxy-status"] == b"PostgREST; error=23505"
     assert b"www-authenticate" not in headers(response)
 
 

@@ -187,7 +187,11 @@ pub enum LogicOperator {
 /// `or=(a.eq.1,not.and(b.gt.2,c.is.null))`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogicTree {
-    Expr { negated: bool, op: LogicOperator, children: Vec<LogicTree> },
+    Expr {
+        negated: bool,
+        op: LogicOperator,
+        children: Vec<LogicTree>,
+    },
     Stmnt(Filter),
 }
 
@@ -206,9 +210,18 @@ pub enum OrderNulls {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderTerm {
     /// `col->path.desc.nullslast`
-    Field { field: Field, direction: Option<OrderDirection>, nulls: Option<OrderNulls> },
+    Field {
+        field: Field,
+        direction: Option<OrderDirection>,
+        nulls: Option<OrderNulls>,
+    },
     /// `rel(col).desc` — ordering by a to-one embed's column.
-    Relation { relation: String, field: Field, direction: Option<OrderDirection>, nulls: Option<OrderNulls> },
+    Relation {
+        relation: String,
+        field: Field,
+        direction: Option<OrderDirection>,
+        nulls: Option<OrderNulls>,
+    },
 }
 
 /// A window over the rows: `offset` and an optional `limit` (rows, not an upper index).
@@ -300,7 +313,9 @@ pub struct Preferences {
 pub enum MediaType {
     Json,
     /// `application/vnd.pgrst.object+json` (or without `+json`).
-    SingularJson { nulls_stripped: bool },
+    SingularJson {
+        nulls_stripped: bool,
+    },
     /// `application/vnd.pgrst.array+json;nulls=stripped`
     ArrayJsonStripped,
     GeoJson,
@@ -311,7 +326,11 @@ pub enum MediaType {
     UrlEncoded,
     OctetStream,
     /// `application/vnd.pgrst.plan[+json|+text]; for="..."; options=...`
-    Plan { text: bool, for_media: Option<Box<MediaType>>, options: Vec<String> },
+    Plan {
+        text: bool,
+        for_media: Option<Box<MediaType>>,
+        options: Vec<String>,
+    },
     Any,
     /// Anything else, kept verbatim (e.g. for custom media handlers and for PGRST107's message).
     Other(String),
@@ -321,7 +340,12 @@ pub enum MediaType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
     /// JSON text passed to PostgreSQL as one parameter, with the top-level keys found by scanning it.
-    Json { raw: String, keys: Vec<String>, is_array: bool, is_empty_array: bool },
+    Json {
+        raw: String,
+        keys: Vec<String>,
+        is_array: bool,
+        is_empty_array: bool,
+    },
     /// `application/x-www-form-urlencoded` or `text/csv`, already turned into a JSON array of objects.
     Converted { json: String, keys: Vec<String> },
     /// text/plain, text/xml, application/octet-stream bodies for a single unnamed RPC parameter.

@@ -15,7 +15,10 @@ pub struct QualifiedIdentifier {
 
 impl QualifiedIdentifier {
     pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
-        QualifiedIdentifier { schema: schema.into(), name: name.into() }
+        QualifiedIdentifier {
+            schema: schema.into(),
+            name: name.into(),
+        }
     }
 }
 
@@ -88,11 +91,21 @@ pub struct Junction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Cardinality {
     /// `table` is referenced by `foreign_table` (the embed is an array).
-    O2M { constraint: String, columns: Vec<ColumnPair> },
+    O2M {
+        constraint: String,
+        columns: Vec<ColumnPair>,
+    },
     /// `table` references `foreign_table` (the embed is an object or null).
-    M2O { constraint: String, columns: Vec<ColumnPair> },
+    M2O {
+        constraint: String,
+        columns: Vec<ColumnPair>,
+    },
     /// A FK whose columns are also a PK/UNIQUE key; `is_parent` is true on the referenced side.
-    O2O { constraint: String, columns: Vec<ColumnPair>, is_parent: bool },
+    O2O {
+        constraint: String,
+        columns: Vec<ColumnPair>,
+        is_parent: bool,
+    },
     M2M(Junction),
 }
 

@@ -1,0 +1,208 @@
+//! The whole core pipeline for one request: api_request (parse) → plan → query, and the
+//! [`Prepared`] result the Python execute and response stages consume (`_core.pyi`'s `Prepared`).
+
+use crate::api_request::{
+    self, ApiRequest, Method, PreferCount, PreferHandling, PreferTransaction, RequestHead,
+};
+use crate::error::ApiResult;
+use crate::plan::{self, ActionPlan, Media};
+use crate::query;
+use crate::query::sql;
+use crate::schema_cache::SchemaCache;
+use crate::settings::Settings;
+
+/// Everything the execute and response stages need for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// The main statement (empty for `root` and `options`, which run no statement here).
+    pub sql: String,
+    /// Text-format parameter values in `$n` order (`None` is NULL).
+    pub params: Vec<Option<Vec<u8>>>,
+    /// Prepared-statement name: a hash of `sql`, the same in every process.
+    pub name: String,
+    /// `EXPLAIN (FORMAT JSON)` of the count query for `count=planned|estimated`, same `params`.
+    pub count_sql: Option<String>,
+    pub count_name: Option<String>,
+    pub read_only: bool,
+    pub schema: String,
+    /// `"schema", "extra1", …` for `set_config('search_path', …)`.
+    pub search_path: String,
+    pub content_type: Option<String>,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub offset: u64,
+    pub has_limit: bool,
+    pub count: Option<&'static str>,
+    pub singular: bool,
+    pub head: bool,
+    /// `read`, `root` or `options` today; `create`, `update`, `upsert`, `delete`, `call` later.
+    pub kind: &'static str,
+    pub rollback: bool,
+}
+
+/// Parse, plan and build the SQL of one request.
+pub fn prepare(
+    cache: &SchemaCache,
+    settings: &Settings,
+    head: &RequestHead,
+    body: &[u8],
+) -> ApiResult<Prepared> {
+    let request = api_request::parse(head, body, settings)?;
+    prepare_request(cache, settings, &request)
+}
+
+/// [`prepare`] from an already parsed request.
+pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiRequest) -> ApiResult<Prepared> {
+    let action = plan::plan(cache, settings, req)?;
+    let info = plan::request_info(settings, req);
+    let mut prepared = Prepared {
+        sql: String::new(),
+        params: Vec::new(),
+        name: String::new(),
+        count_sql: None,
+        count_name: None,
+        read_only: true,
+        schema: info.schema.clone(),
+        search_path: search_path(&info.schema, &settings.db_extra_search_path),
+        content_type: None,
+        status: 200,
+        headers: Vec::new(),
+        offset: 0,
+        has_limit: false,
+        count: None,
+        singular: false,
+        head: req.method == Method::Head,
+        kind: "read",
+        rollback: info.rollback,
+    };
+    // PostgREST sends Content-Profile along with a Content-Type, so not on OPTIONS.
+    let profile = req
+        .negotiated_by_profile
+        .then(|| ("Content-Profile".to_owned(), info.schema.clone()));
+    match action {
+        ActionPlan::Options { allow } => {
+            prepared.kind = "options";
+            prepared
+                .headers
+                .push(("Access-Control-Allow-Origin".into(), "*".into()));
+            prepared.headers.push(("Allow".into(), allow));
+        }
+        ActionPlan::Root => {
+            prepared.kind = "root";
+            prepared.content_type = Some("application/openapi+json; charset=utf-8".into());
+            prepared.headers.extend(profile);
+        }
+        ActionPlan::Read(read) => {
+            let statement = query::read_statement(&read);
+            prepared.name = statement_name(&statement.sql);
+            prepared.count_name = statement.count_sql.as_deref().map(statement_name);
+            prepared.sql = statement.sql;
+            prepared.params = statement.params;
+            prepared.count_sql = statement.count_sql;
+            prepared.content_type = Some(read.media.content_type().into());
+            prepared.offset = read.tree.node.range.offset;
+            prepared.has_limit = read.tree.node.range.limit.is_some();
+            prepared.count = read.count.map(count_name);
+            prepared.singular = matches!(read.media, Media::Singular { .. });
+            let location = content_location(req, &read.tree.node.from.name);
+            prepared.headers.push(("Content-Location".into(), location));
+            prepared.headers.extend(profile);
+            let applied = preference_applied(req, read.count, info.tx_applied);
+            if !applied.is_empty() {
+                prepared.headers.push(("Preference-Applied".into(), applied));
+            }
+        }
+    }
+    Ok(prepared)
+}
+
+/// `/<table>?<canonical query>` (no `?` without a query), as PostgREST sends on GET/HEAD: the
+/// table's name as the schema cache spells it, not the path as received.
+fn content_location(req: &ApiRequest, table: &str) -> String {
+    if req.query.canonical.is_empty() {
+        format!("/{table}")
+    } else {
+        format!("/{table}?{}", req.query.canonical)
+    }
+}
+
+/// Honoured preferences, in PostgREST's order (… count, tx, handling, timezone …).
+fn preference_applied(req: &ApiRequest, count: Option<PreferCount>, tx: Option<PreferTransaction>) -> String {
+    let mut applied = Vec::new();
+    if let Some(c) = count {
+        applied.push(format!("count={}", count_name(c)));
+    }
+    if let Some(t) = tx {
+        applied.push(format!(
+            "tx={}",
+            if t == PreferTransaction::Commit {
+                "commit"
+            } else {
+                "rollback"
+            }
+        ));
+    }
+    if let Some(h) = req.preferences.handling {
+        applied.push(format!(
+            "handling={}",
+            if h == PreferHandling::Strict {
+                "strict"
+            } else {
+                "lenient"
+            }
+        ));
+    }
+    if let Some(tz) = &req.preferences.timezone {
+        applied.push(format!("timezone={tz}"));
+    }
+    applied.join(", ")
+}
+
+fn count_name(c: PreferCount) -> &'static str {
+    match c {
+        PreferCount::Exact => "exact",
+        PreferCount::Planned => "planned",
+        PreferCount::Estimated => "estimated",
+    }
+}
+
+/// The quoted schema, then the quoted extra search path schemas.
+pub fn search_path(schema: &str, extra: &[String]) -> String {
+    let mut out = sql::ident(schema);
+    for s in extra.iter().filter(|s| s.as_str() != schema) {
+        out.push_str(", ");
+        out.push_str(&sql::ident(s));
+    }
+    out
+}
+
+/// A prepared-statement name from 64-bit FNV-1a of the SQL text: deterministic across processes and
+/// builds (unlike std's randomly keyed hasher), ASCII, well under PostgreSQL's 63-byte name limit.
+pub fn statement_name(sql: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in sql.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("restpg_{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_stable() {
+        assert_eq!(statement_name(""), "restpg_cbf29ce484222325");
+        assert_ne!(statement_name("SELECT 1"), statement_name("SELECT 2"));
+    }
+
+    #[test]
+    fn search_path_quotes_and_dedups() {
+        assert_eq!(
+            search_path("api", &["public".into(), "ext\"x".into()]),
+            "\"api\", \"public\", \"ext\"\"x\""
+        );
+        assert_eq!(search_path("public", &["public".into()]), "\"public\"");
+    }
+}

@@ -1,0 +1,333 @@
+//! The Python binding, `restpg._core` (see `python/restpg/_core.pyi`, the contract). Only this file
+//! knows about Python. The schema cache crosses once per load and stays here behind an `Arc`; per
+//! request Python passes a few strings and gets one frozen [`PyPrepared`] back, or an `ApiError`.
+
+use std::sync::Arc;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
+
+use crate::api_request::RequestHead;
+use crate::error::ApiError;
+use crate::prepare::{prepare, Prepared};
+use crate::schema_cache::SchemaCache;
+use crate::settings::{Settings, TxEnd};
+
+/// `ApiError(Exception)`. PyO3 cannot subclass a native exception under the stable ABI (abi3), so the
+/// class is a few lines of Python defined when the module loads; Rust fills in the attributes.
+const API_ERROR_CLASS: &std::ffi::CStr = c"
+class ApiError(Exception):
+    \"\"\"A PostgREST-shaped error: ``status`` plus the four body keys.\"\"\"
+
+    def body(self):
+        \"\"\"The JSON body as PostgREST sends it.\"\"\"
+        return self._body
+";
+
+static API_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+fn api_error_type(py: Python<'_>) -> PyResult<&Py<PyType>> {
+    API_ERROR.get_or_try_init(py, || {
+        let module = PyModule::from_code(py, API_ERROR_CLASS, c"restpg/_core/api_error.py", c"restpg._core")?;
+        let class = module.getattr("ApiError")?.cast_into::<PyType>()?;
+        class.setattr("__module__", "restpg._core")?;
+        Ok(class.unbind())
+    })
+}
+
+fn api_error(py: Python<'_>, e: &ApiError) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let error = api_error_type(py)?.bind(py).call1((e.message.as_str(),))?;
+        error.setattr("status", e.status)?;
+        error.setattr("code", e.code)?;
+        error.setattr("message", e.message.as_str())?;
+        error.setattr("details", json_to_py(py, &e.details))?;
+        error.setattr("hint", json_to_py(py, &e.hint))?;
+        error.setattr("_body", PyBytes::new(py, e.body().as_bytes()))?;
+        Ok(PyErr::from_value(error))
+    };
+    build().unwrap_or_else(|err| err)
+}
+
+/// `details`/`hint` are strings, arrays, objects or null.
+fn json_to_py(py: Python<'_>, value: &serde_json::Value) -> Py<PyAny> {
+    use serde_json::Value;
+    let obj: Bound<'_, PyAny> = match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => pyo3::types::PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i
+                .into_pyobject(py)
+                .map(|o| o.into_any())
+                .unwrap_or_else(|_| py.None().into_bound(py)),
+            (None, Some(f)) => f
+                .into_pyobject(py)
+                .map(|o| o.into_any())
+                .unwrap_or_else(|_| py.None().into_bound(py)),
+            _ => py.None().into_bound(py),
+        },
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                // Appending to a fresh list cannot fail short of memory exhaustion.
+                let _ = list.append(json_to_py(py, item));
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                let _ = dict.set_item(k, json_to_py(py, v));
+            }
+            dict.into_any()
+        }
+    };
+    obj.unbind()
+}
+
+/// An immutable, shareable schema cache.
+#[pyclass(module = "restpg._core", name = "SchemaCache", frozen)]
+pub struct PySchemaCache {
+    inner: Arc<SchemaCache>,
+}
+
+#[pymethods]
+impl PySchemaCache {
+    #[new]
+    fn new(document: &[u8]) -> PyResult<Self> {
+        let cache = SchemaCache::from_document(document).map_err(PyValueError::new_err)?;
+        Ok(PySchemaCache {
+            inner: Arc::new(cache),
+        })
+    }
+
+    #[getter]
+    fn table_count(&self) -> usize {
+        self.inner.table_count()
+    }
+
+    #[getter]
+    fn relationship_count(&self) -> usize {
+        self.inner.relationship_count()
+    }
+
+    #[getter]
+    fn routine_count(&self) -> usize {
+        self.inner.routine_count()
+    }
+
+    fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+}
+
+/// The configuration the core needs.
+#[pyclass(module = "restpg._core", name = "Settings", frozen)]
+pub struct PySettings {
+    inner: Settings,
+}
+
+#[pymethods]
+impl PySettings {
+    #[new]
+    #[pyo3(signature = (
+        *,
+        db_schemas,
+        db_extra_search_path,
+        db_max_rows = None,
+        db_aggregates_enabled = false,
+        db_plan_enabled = false,
+        db_tx_end = "commit",
+        db_pre_request = None,
+        url_use_legacy_target_names = true,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        db_schemas: Vec<String>,
+        db_extra_search_path: Vec<String>,
+        db_max_rows: Option<u64>,
+        db_aggregates_enabled: bool,
+        db_plan_enabled: bool,
+        db_tx_end: &str,
+        db_pre_request: Option<String>,
+        url_use_legacy_target_names: bool,
+    ) -> PyResult<Self> {
+        if db_schemas.is_empty() {
+            return Err(PyValueError::new_err("db_schemas must name at least one schema"));
+        }
+        let db_tx_end = TxEnd::parse(db_tx_end)
+            .ok_or_else(|| PyValueError::new_err(format!("invalid db_tx_end: {db_tx_end}")))?;
+        Ok(PySettings {
+            inner: Settings {
+                db_schemas,
+                db_extra_search_path,
+                db_max_rows,
+                db_aggregates_enabled,
+                db_plan_enabled,
+                db_tx_end,
+                db_pre_request,
+                url_use_legacy_target_names,
+            },
+        })
+    }
+}
+
+/// The result of `Engine.prepare`. Python objects are built once, here, not on every attribute read.
+#[pyclass(module = "restpg._core", name = "Prepared", frozen)]
+pub struct PyPrepared {
+    #[pyo3(get)]
+    sql: Py<PyString>,
+    #[pyo3(get)]
+    params: Py<PyList>,
+    #[pyo3(get)]
+    name: Py<PyBytes>,
+    #[pyo3(get)]
+    count_sql: Option<Py<PyString>>,
+    #[pyo3(get)]
+    count_name: Option<Py<PyBytes>>,
+    #[pyo3(get)]
+    read_only: bool,
+    #[pyo3(get)]
+    schema: String,
+    #[pyo3(get)]
+    search_path: String,
+    #[pyo3(get)]
+    content_type: Option<String>,
+    #[pyo3(get)]
+    status: u16,
+    #[pyo3(get)]
+    headers: Py<PyList>,
+    #[pyo3(get)]
+    offset: u64,
+    #[pyo3(get)]
+    has_limit: bool,
+    #[pyo3(get)]
+    count: Option<&'static str>,
+    #[pyo3(get)]
+    singular: bool,
+    #[pyo3(get)]
+    head: bool,
+    #[pyo3(get)]
+    kind: &'static str,
+    #[pyo3(get)]
+    rollback: bool,
+}
+
+impl PyPrepared {
+    fn build(py: Python<'_>, p: Prepared) -> PyResult<Self> {
+        let params = PyList::empty(py);
+        for value in &p.params {
+            match value {
+                Some(bytes) => params.append(PyBytes::new(py, bytes))?,
+                None => params.append(py.None())?,
+            }
+        }
+        let headers = PyList::empty(py);
+        for (name, value) in &p.headers {
+            headers.append((name.as_str(), value.as_str()))?;
+        }
+        Ok(PyPrepared {
+            sql: PyString::new(py, &p.sql).unbind(),
+            params: params.unbind(),
+            name: PyBytes::new(py, p.name.as_bytes()).unbind(),
+            count_sql: p.count_sql.as_deref().map(|s| PyString::new(py, s).unbind()),
+            count_name: p
+                .count_name
+                .as_deref()
+                .map(|s| PyBytes::new(py, s.as_bytes()).unbind()),
+            read_only: p.read_only,
+            schema: p.schema,
+            search_path: p.search_path,
+            content_type: p.content_type,
+            status: p.status,
+            headers: headers.unbind(),
+            offset: p.offset,
+            has_limit: p.has_limit,
+            count: p.count,
+            singular: p.singular,
+            head: p.head,
+            kind: p.kind,
+            rollback: p.rollback,
+        })
+    }
+}
+
+/// A schema cache plus settings: swapped as a whole on reload.
+#[pyclass(module = "restpg._core", name = "Engine", frozen)]
+pub struct PyEngine {
+    cache_obj: Py<PySchemaCache>,
+    cache: Arc<SchemaCache>,
+    settings: Settings,
+}
+
+#[pymethods]
+impl PyEngine {
+    #[new]
+    fn new(cache: Bound<'_, PySchemaCache>, settings: PyRef<'_, PySettings>) -> Self {
+        PyEngine {
+            cache: Arc::clone(&cache.get().inner),
+            cache_obj: cache.unbind(),
+            settings: settings.inner.clone(),
+        }
+    }
+
+    #[getter]
+    fn cache(&self, py: Python<'_>) -> Py<PySchemaCache> {
+        self.cache_obj.clone_ref(py)
+    }
+
+    /// Parse, plan and build the SQL for one request, or raise `ApiError`. The GIL is kept: a call
+    /// takes a few microseconds and measured no faster with `py.detach`, and a worker runs one event
+    /// loop thread, so there is nothing to overlap with.
+    #[pyo3(signature = (
+        method, path, query, body, *,
+        accept = None, prefer = None, range = None, content_type = None,
+        accept_profile = None, content_profile = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn prepare(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: &[u8],
+        accept: Option<&str>,
+        prefer: Option<&str>,
+        range: Option<&str>,
+        content_type: Option<&str>,
+        accept_profile: Option<&str>,
+        content_profile: Option<&str>,
+    ) -> PyResult<PyPrepared> {
+        let head = RequestHead {
+            method,
+            path,
+            query,
+            accept,
+            prefer,
+            range,
+            content_type,
+            accept_profile,
+            content_profile,
+        };
+        match prepare(&self.cache, &self.settings, &head, body) {
+            Ok(p) => PyPrepared::build(py, p),
+            Err(e) => Err(api_error(py, &e)),
+        }
+    }
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // `setattr`, not `add`: a dunder does not belong in `__all__`.
+    m.setattr("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("ApiError", api_error_type(m.py())?.clone_ref(m.py()))?;
+    m.add_class::<PySchemaCache>()?;
+    m.add_class::<PySettings>()?;
+    m.add_class::<PyPrepared>()?;
+    m.add_class::<PyEngine>()?;
+    Ok(())
+}
