@@ -22,11 +22,17 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 }
 
 fn main() {
-    let path = std::env::args().nth(1).expect("usage: schema_scale <document.json>");
+    let path = std::env::args()
+        .nth(1)
+        .expect("usage: schema_scale <document.json>");
     let document = std::fs::read(&path).expect("read the document");
-    let (parse, cache) = best(5, || SchemaCache::from_document(&document).expect("document loads"));
+    let (parse, cache) = best(5, || {
+        SchemaCache::from_document(&document).expect("document loads")
+    });
     let (encode, snapshot) = best(5, || cache.to_snapshot("bench"));
-    let (decode, _) = best(5, || SchemaCache::from_snapshot(&snapshot).expect("snapshot loads"));
+    let (decode, _) = best(5, || {
+        SchemaCache::from_snapshot(&snapshot).expect("snapshot loads")
+    });
     eprintln!(
         "{path}: {} tables, {} relationships, {} routines; document {} KB, snapshot {} KB\n\
          document -> cache {:.1} ms, cache -> snapshot {:.1} ms, snapshot -> cache {:.1} ms",
