@@ -136,7 +136,12 @@ impl PySchemaCache {
         let (cache, fingerprint) = py
             .detach(|| SchemaCache::from_snapshot(data))
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok((PySchemaCache { inner: Arc::new(cache) }, fingerprint))
+        Ok((
+            PySchemaCache {
+                inner: Arc::new(cache),
+            },
+            fingerprint,
+        ))
     }
 }
 
