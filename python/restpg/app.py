@@ -27,11 +27,15 @@ from restpg.db.role_settings import load_role_settings
 from restpg.http import Headers, Response
 from restpg.limits import BodyTooLarge, Limits, read_body
 from restpg.log import AccessLog
-from restpg.schema.introspect import load_document
+from restpg.schema.fingerprint import catalog_fingerprint, queries_digest
+from restpg.schema.introspect import QUERIES, load_document
+from restpg.schema.listener import CONFIG, SCHEMA, Listener
+from restpg.schema.reloader import CoreCodec, SchemaReloader
+from restpg.schema.snapshot import SnapshotStore, default_snapshot_dir, snapshot_key
 from restpg.timing import Timing
 
 if TYPE_CHECKING:
-    from restpg._core import Engine, Prepared
+    from restpg._core import Engine, Prepared, SchemaCache, Settings
 
 __all__ = ["CONFIG_FILE_ENV", "RUNTIME_DIR_ENV", "App", "create_app"]
 
@@ -109,13 +113,36 @@ class App:
         self.access_log = AccessLog(config.log_level, config.restpg_log_format)
         self.server_timing = config.server_timing_enabled
         self._background: set[asyncio.Task[None]] = set()
+        self.cache: SchemaCache | None = None
+        snapshot_dir = config.restpg_snapshot_dir
+        self.reloader: SchemaReloader[SchemaCache] = SchemaReloader(
+            store=SnapshotStore(
+                Path(snapshot_dir) if snapshot_dir else default_snapshot_dir(),
+                snapshot_key(config.db_uri, config.db_schemas, config.db_extra_search_path),
+            ),
+            codec=CoreCodec(),
+            load_document=self._load_document,
+            fingerprint=self._fingerprint,
+            publish=self._publish,
+        )
+        self._digest = queries_digest(QUERIES, config.db_schemas, config.db_extra_search_path)
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
     async def startup(self) -> None:
-        """Start loading the schema cache; requests get 503 PGRST002 until it is loaded."""
+        """Start loading the schema cache; requests get 503 PGRST002 until it is loaded.
+
+        A persisted snapshot is served at once and revalidated in the background.
+        """
         await self.authenticator.start()
+        try:
+            self.reloader.adopt_persisted()
+        except OSError as exc:
+            print(f"restpg: cannot read the schema cache snapshot ({_first_line(exc)})", file=sys.stderr)
         self._spawn(self._load_until_ready())
+        if self.config.db_channel_enabled:
+            listener = Listener(self.config.db_uri, self.config.db_channel, self._on_notify)
+            self._spawn(listener.run())
         runtime_dir = os.environ.get(RUNTIME_DIR_ENV)
         if runtime_dir:
             self._spawn(admin.heartbeat(Path(runtime_dir), lambda: self.ready))
@@ -133,9 +160,17 @@ class App:
         await self.pool.close()
 
     async def reload(self) -> None:
-        """Introspect again and swap the engine (the seam for NOTIFY-driven reloads and snapshots)."""
-        from restpg._core import Engine, SchemaCache, Settings
+        """Bring the schema cache up to date (shared with the other workers through the snapshot)."""
+        await self.reloader.refresh()
+        await self._load_role_settings()
 
+    async def _load_role_settings(self) -> None:
+        config = self.config
+        self.executor.set_role_settings(
+            await load_role_settings(config.db_uri, config.db_hoisted_tx_settings)
+        )
+
+    async def _load_document(self) -> bytes:
         config = self.config
         started = time.perf_counter()
         try:
@@ -146,19 +181,28 @@ class App:
             self.metrics.schema_failed()
             raise
         self.metrics.schema_loaded(time.perf_counter() - started)
-        roles = await load_role_settings(config.db_uri, config.db_hoisted_tx_settings)
-        self.executor.set_role_settings(roles)
-        settings = Settings(
-            db_schemas=list(config.db_schemas),
-            db_extra_search_path=list(config.db_extra_search_path),
-            db_max_rows=config.db_max_rows,
-            db_aggregates_enabled=config.db_aggregates_enabled,
-            db_plan_enabled=config.db_plan_enabled,
-            db_tx_end=config.db_tx_end,
-            db_pre_request=config.db_pre_request,
-            url_use_legacy_target_names=config.url_use_legacy_target_names,
-        )
-        self.engine = Engine(SchemaCache(document), settings)
+        return document
+
+    async def _fingerprint(self) -> str:
+        return await catalog_fingerprint(self.config.db_uri, self._digest)
+
+    def _publish(self, cache: SchemaCache) -> None:
+        """Swap in a new engine: one assignment, so requests in flight keep the one they started with."""
+        from restpg._core import Engine
+
+        self.cache = cache
+        self.engine = Engine(cache, _settings(self.config))
+        self.metrics.schema_adopted()
+
+    async def _on_notify(self, kinds: frozenset[str]) -> None:
+        if CONFIG in kinds:
+            # Only what the engine holds is reloadable without a restart (PostgREST reloads more).
+            self.config = load(os.environ.get(CONFIG_FILE_ENV) or None, os.environ)
+        published = SCHEMA in kinds and await self.reloader.refresh()
+        if SCHEMA in kinds:
+            await self._load_role_settings()
+        if CONFIG in kinds and not published and self.cache is not None:
+            self._publish(self.cache)
 
     def metrics_snapshot(self) -> metrics.Snapshot:
         snap = self.metrics.snapshot()
@@ -420,6 +464,21 @@ def _unavailable(code: str, message: str, details: str, retry_after: int) -> Res
     result = errors.pgrst(503, code, message, details)
     result.headers.append((b"retry-after", str(retry_after).encode()))
     return result
+
+
+def _settings(config: Config) -> Settings:
+    from restpg._core import Settings
+
+    return Settings(
+        db_schemas=list(config.db_schemas),
+        db_extra_search_path=list(config.db_extra_search_path),
+        db_max_rows=config.db_max_rows,
+        db_aggregates_enabled=config.db_aggregates_enabled,
+        db_plan_enabled=config.db_plan_enabled,
+        db_tx_end=config.db_tx_end,
+        db_pre_request=config.db_pre_request,
+        url_use_legacy_target_names=config.url_use_legacy_target_names,
+    )
 
 
 def _singular_commit(outcome: Outcome) -> bool:

@@ -91,6 +91,7 @@ class Config:
     restpg_workers: int | None = None
     restpg_base_path: str = ""
     restpg_runtime_dir: str | None = None
+    restpg_snapshot_dir: str | None = None
     restpg_max_url_bytes: int = 32 * 1024
     restpg_max_header_bytes: int = 64 * 1024
     restpg_max_body_bytes: int = 64 * 1024 * 1024
@@ -292,6 +293,7 @@ _SPEC_LIST = [
     _Spec("restpg-workers", _optional_natural),
     _Spec("restpg-base-path", _base_path),
     _Spec("restpg-runtime-dir", _optional_text),
+    _Spec("restpg-snapshot-dir", _optional_text),
     _Spec("restpg-max-url-bytes", _natural),
     _Spec("restpg-max-header-bytes", _natural),
     _Spec("restpg-max-body-bytes", _natural),

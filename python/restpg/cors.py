@@ -12,6 +12,7 @@ from supabase-js, `X-Neon-Client-Info` from neon-js, `Prefer`, `Range`, ...) is 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 ALLOW_METHODS = b"GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD"
 MAX_AGE = b"86400"
@@ -25,7 +26,7 @@ _ALWAYS_ALLOWED_LAST = ("Accept", "Accept-Language", "Content-Language")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
-def allow_origin(origin: str, allowed_origins: list[str] | None) -> bytes | None:
+def allow_origin(origin: str, allowed_origins: Sequence[str] | None) -> bytes | None:
     """The `Access-Control-Allow-Origin` value for `origin`, or None when it is not allowed."""
     if not allowed_origins:
         return b"*"
@@ -38,7 +39,7 @@ def preflight_headers(
     origin: str,
     request_method: str | None,
     request_headers: str | None,
-    allowed_origins: list[str] | None,
+    allowed_origins: Sequence[str] | None,
 ) -> list[tuple[bytes, bytes]] | None:
     """Headers for an `OPTIONS` preflight; None when this is not one (no
     `Access-Control-Request-Method`): then it is a plain OPTIONS and gets `response_headers`.
@@ -60,7 +61,7 @@ def preflight_headers(
     return headers
 
 
-def response_headers(origin: str, allowed_origins: list[str] | None) -> list[tuple[bytes, bytes]]:
+def response_headers(origin: str, allowed_origins: Sequence[str] | None) -> list[tuple[bytes, bytes]]:
     """Headers for any other response to a request with `Origin`."""
     value = allow_origin(origin, allowed_origins)
     if value is None:

@@ -86,8 +86,12 @@ class Metrics:
         self.latency_sum += seconds
 
     def schema_loaded(self, seconds: float) -> None:
+        """This worker queried the catalog (the others adopt its snapshot)."""
         self.schema_loads_success += 1
         self.schema_query_seconds = seconds
+
+    def schema_adopted(self) -> None:
+        """A schema cache went into service, loaded here or read from a snapshot."""
         self.schema_loaded_at = time.time()
 
     def schema_failed(self) -> None:
@@ -159,8 +163,9 @@ def render(runtime_dir: Path, now: float | None = None) -> bytes:
         if live:
             for name in gauges:
                 gauges[name] += getattr(snap, name)
-            if snap.schema_loaded_at > loaded_at:
-                loaded_at, query_seconds = snap.schema_loaded_at, snap.schema_query_seconds
+            loaded_at = max(loaded_at, snap.schema_loaded_at)
+            if snap.schema_query_seconds:
+                query_seconds = snap.schema_query_seconds
 
     out: list[str] = []
 

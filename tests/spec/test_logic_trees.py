@@ -5,7 +5,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from support.assertions import assert_error, ids
+from support.assertions import assert_error, assert_json, ids
 
 
 def people(client: httpx.Client, query: str) -> list[int]:
@@ -76,9 +76,19 @@ def test_empty_tree(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["or=(id.eq.1", "or=id.eq.1", "or=(id.eq.1,)", "or=(id.equals.1)", "and=(id)", "or=(id.eq.1))"],
+    ["or=(id.eq.1", "or=(id.eq.1,)", "or=(id.equals.1)", "and=(id)"],
 )
 def test_malformed_trees(client: httpx.Client, query: str) -> None:
     assert_error(
         client.get(f"/people?{quote(query, safe='=.,()')}"), status=400, code="PGRST100", exact=False
     )
+
+
+def test_tree_without_parentheses_reads_as_a_filter(client: httpx.Client) -> None:
+    # PostgREST parses `or` + value as one tree: `orid.eq.1` is then a filter on a column `orid`.
+    assert_error(client.get("/people?or=id.eq.1"), status=400, code="42703", exact=False)
+
+
+def test_text_after_the_tree_is_ignored(client: httpx.Client) -> None:
+    # As PostgREST: the tree parser stops at its closing parenthesis and ignores what follows.
+    assert_json(client.get("/people?select=id&or=(id.eq.1))"), [{"id": 1}])

@@ -14,7 +14,6 @@ CSV_CT = "text/csv; charset=utf-8"
     [
         "application/json",
         "*/*",
-        "application/*",
         "application/json; charset=utf-8",
         "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
         "text/unknowntype, application/json",
@@ -101,3 +100,13 @@ def test_no_acceptable_media_type(client: httpx.Client) -> None:
 def test_openapi_media_type_on_a_table(client: httpx.Client) -> None:
     response = client.get("/items", headers={"Accept": "application/openapi+json"})
     assert response.status_code == 406
+
+
+def test_application_wildcard_is_not_json(client: httpx.Client) -> None:
+    # PostgREST only knows `*/*` as a wildcard; `application/*` is an unknown type.
+    assert_error(
+        client.get("/items", headers={"Accept": "application/*"}),
+        status=406,
+        code="PGRST107",
+        message="None of these media types are available: application/*",
+    )

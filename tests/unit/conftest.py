@@ -1,13 +1,11 @@
-"""Fixtures for the unit tests that need a real PostgreSQL (``RESTPG_TEST_DSN``)."""
-
-import os
+"""Fixtures for the unit tests that need a real PostgreSQL: the session database of ``tests/support``."""
 
 import pytest
 
+from support.postgres import Database
+
 
 @pytest.fixture
-def dsn() -> str:
-    value = os.environ.get("RESTPG_TEST_DSN")
-    if not value:
-        pytest.skip("RESTPG_TEST_DSN is not set: these tests need a PostgreSQL server to run against")
-    return value
+def dsn(database: Database) -> str:
+    """A superuser connection string to the session database (``RESTPG_TEST_DSN`` or embedded PostgreSQL)."""
+    return database.admin_dsn

@@ -1,9 +1,8 @@
-"""`restpg enable` and `restpg doctor` against a real PostgreSQL (RESTPG_TEST_DSN)."""
+"""`restpg enable` and `restpg doctor` against the session's real PostgreSQL."""
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -17,27 +16,21 @@ from psycopg import sql
 from restpg.security import doctor, enable
 from restpg.security.doctor import unwrapped_calls
 
-DSN = os.environ.get("RESTPG_TEST_DSN")
-
 
 def ddl(template: str, schema: str) -> sql.Composed:
     """A test DDL statement with the scratch schema quoted as an identifier."""
     return sql.SQL(template).format(s=sql.Identifier(schema))
 
 
-needs_db = pytest.mark.skipif(not DSN, reason="RESTPG_TEST_DSN is not set: no PostgreSQL to run against")
-
-
 @pytest.fixture
-def config() -> Iterator[SimpleNamespace]:
+def config(dsn: str) -> Iterator[SimpleNamespace]:
     """A fresh exposed schema, dropped afterwards (roles and the event trigger are per cluster /
     database and left in place: enable is idempotent)."""
-    assert DSN is not None
     schema = f"restpg_sec_{secrets.token_hex(4)}"
-    with psycopg.connect(DSN, autocommit=True) as conn:
+    with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(ddl("CREATE SCHEMA {s}", schema))
-    yield SimpleNamespace(db_uri=DSN, db_schemas=[schema], db_anon_role="anonymous", db_channel="pgrst")
-    with psycopg.connect(DSN, autocommit=True) as conn:
+    yield SimpleNamespace(db_uri=dsn, db_schemas=[schema], db_anon_role="anonymous", db_channel="pgrst")
+    with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(ddl("DROP SCHEMA {s} CASCADE", schema))
 
 
@@ -48,7 +41,6 @@ def run_enable(config: SimpleNamespace) -> list[str]:
     return said
 
 
-@needs_db
 def test_enable_is_idempotent(config: SimpleNamespace) -> None:
     run_enable(config)
     second = run_enable(config)
@@ -69,14 +61,12 @@ def test_enable_is_idempotent(config: SimpleNamespace) -> None:
     }
 
 
-@needs_db
 def test_enable_cli_entry_point(config: SimpleNamespace, capsys: pytest.CaptureFixture[str]) -> None:
     assert enable.run(config, SimpleNamespace(no_default_grants=True)) == 0
     out = capsys.readouterr().out
     assert "no table grants (--no-default-grants)" in out
 
 
-@needs_db
 def test_auth_functions_read_the_request_claims(config: SimpleNamespace) -> None:
     run_enable(config)
     uid = "5f0c7a5e-2b7e-4a8e-9f57-0a4c1b2c3d4e"
@@ -100,7 +90,6 @@ def test_auth_functions_read_the_request_claims(config: SimpleNamespace) -> None
             assert conn.execute("SELECT auth.session(), auth.user_id()").fetchone() == (None, None)
 
 
-@needs_db
 def test_ddl_notifies_the_reload_channel(config: SimpleNamespace) -> None:
     said = run_enable(config)
     if any("schema reload trigger: skipped" in line for line in said):
@@ -124,7 +113,6 @@ def doctor_json(config: SimpleNamespace, capsys: pytest.CaptureFixture[str]) -> 
     return status, json.loads(capsys.readouterr().out)
 
 
-@needs_db
 def test_doctor_flags_tables_without_rls(config: SimpleNamespace, capsys: pytest.CaptureFixture[str]) -> None:
     run_enable(config)
     schema = config.db_schemas[0]
@@ -157,7 +145,6 @@ def test_doctor_flags_tables_without_rls(config: SimpleNamespace, capsys: pytest
     assert "status: ok" in capsys.readouterr().out
 
 
-@needs_db
 def test_doctor_warnings(config: SimpleNamespace) -> None:
     run_enable(config)
     schema = config.db_schemas[0]

@@ -1,7 +1,7 @@
 //! Content negotiation for reads: the first `Accept` entry (in preference order) that a table or view
 //! can produce wins; none → 406 PGRST107 (PostgREST's code, although its docs say 415).
 
-use crate::api_request::MediaType;
+use crate::api_request::{to_mime, MediaType};
 use crate::error::{ApiError, ApiResult};
 use crate::plan::types::Media;
 use crate::settings::Settings;
@@ -31,7 +31,7 @@ pub fn negotiate_read(accept: &[MediaType], settings: &Settings) -> ApiResult<Me
 
 /// 406 PGRST107, listing the requested types as PostgREST does.
 pub fn not_acceptable(accept: &[MediaType]) -> ApiError {
-    let list: Vec<String> = accept.iter().map(mime).collect();
+    let list: Vec<String> = accept.iter().map(to_mime).collect();
     ApiError::new(
         406,
         "PGRST107",
@@ -42,47 +42,6 @@ pub fn not_acceptable(accept: &[MediaType]) -> ApiError {
 fn not_implemented_plan() -> ApiError {
     ApiError::new(501, "PGRST127", "Feature not implemented")
         .details("The execution plan media type (application/vnd.pgrst.plan) is not implemented yet")
-}
-
-/// The media type as text, the way PostgREST prints it in PGRST107.
-pub fn mime(media: &MediaType) -> String {
-    match media {
-        MediaType::Json => "application/json".into(),
-        MediaType::SingularJson {
-            nulls_stripped: false,
-        } => "application/vnd.pgrst.object+json".into(),
-        MediaType::SingularJson { nulls_stripped: true } => {
-            "application/vnd.pgrst.object+json;nulls=stripped".into()
-        }
-        MediaType::ArrayJsonStripped => "application/vnd.pgrst.array+json;nulls=stripped".into(),
-        MediaType::GeoJson => "application/geo+json".into(),
-        MediaType::Csv => "text/csv".into(),
-        MediaType::TextPlain => "text/plain".into(),
-        MediaType::TextXml => "text/xml".into(),
-        MediaType::OpenApi => "application/openapi+json".into(),
-        MediaType::UrlEncoded => "application/x-www-form-urlencoded".into(),
-        MediaType::OctetStream => "application/octet-stream".into(),
-        MediaType::Plan {
-            text,
-            for_media,
-            options,
-        } => {
-            let mut out = String::from(if *text {
-                "application/vnd.pgrst.plan+text"
-            } else {
-                "application/vnd.pgrst.plan+json"
-            });
-            if let Some(f) = for_media {
-                out.push_str(&format!("; for=\"{}\"", mime(f)));
-            }
-            if !options.is_empty() {
-                out.push_str(&format!("; options={}", options.join("|")));
-            }
-            out
-        }
-        MediaType::Any => "*/*".into(),
-        MediaType::Other(s) => s.clone(),
-    }
 }
 
 #[cfg(test)]

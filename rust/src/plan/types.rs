@@ -138,9 +138,9 @@ impl Media {
                 nulls_stripped: false,
             } => "application/vnd.pgrst.object+json; charset=utf-8",
             Media::Singular { nulls_stripped: true } => {
-                "application/vnd.pgrst.object+json; nulls=stripped; charset=utf-8"
+                "application/vnd.pgrst.object+json;nulls=stripped; charset=utf-8"
             }
-            Media::ArrayStripped => "application/vnd.pgrst.array+json; nulls=stripped; charset=utf-8",
+            Media::ArrayStripped => "application/vnd.pgrst.array+json;nulls=stripped; charset=utf-8",
             Media::Csv => "text/csv; charset=utf-8",
         }
     }
