@@ -38,9 +38,10 @@ def test_metrics_across_workers(restpg_server: ServerFactory) -> None:
     )
     assert after["pgrst_db_pool_max"] == 6  # two workers of 3
     assert 1 <= after["pgrst_db_pool_size"] <= 6
-    assert after['pgrst_schema_cache_loads_total{status="SUCCESS"}'] >= 1  # the others may adopt a snapshot
-    assert after["pgrst_schema_cache_query_time_seconds"] > 0
-    assert after["restpg_schema_cache_age_seconds"] >= 0
+    # Workers may adopt a persisted snapshot instead of querying the catalog: the age is there either way.
+    assert 'pgrst_schema_cache_loads_total{status="SUCCESS"}' in after
+    assert "pgrst_schema_cache_query_time_seconds" in after
+    assert 0 < after["restpg_schema_cache_age_seconds"] < 300
     for name in ("pgrst_jwt_cache_hits_total", "pgrst_jwt_cache_misses_total", "pgrst_db_pool_waiting"):
         assert name in after
 
