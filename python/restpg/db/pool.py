@@ -29,7 +29,6 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-import psycopg
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -128,19 +127,17 @@ class Pool:
     async def check(self) -> None:
         """Drop idle connections the server closed; with none open, probe the database (for ``/ready``).
 
-        An idle socket is readable only when the server said something unsolicited: a termination notice
-        before closing (restart, ``pg_terminate_backend``) or EOF. One ``select`` covers them all.
+        An idle socket is readable only when the server said something unsolicited: almost always a
+        termination notice before closing (restart, ``pg_terminate_backend``) or EOF. Such a connection is
+        dropped (rarely it was a harmless parameter report: reconnecting costs little). One ``select``
+        covers them all.
         """
         idle = self._idle
         if idle:
             readable = set(select.select([c.pgconn.socket for c in idle], [], [], 0)[0])
             for connection in [c for c in idle if c.pgconn.socket in readable]:
-                with contextlib.suppress(psycopg.OperationalError):
-                    connection.pgconn.consume_input()
-                if connection.pgconn.status != _OK:
-                    idle.remove(connection)
-                    self._drop(connection)
-                    self.healthy = False
+                idle.remove(connection)
+                self._drop(connection)
         if self._size == 0 and not self._closed and time.monotonic() >= self._retry_at:
             self._size += 1
             try:
