@@ -20,7 +20,7 @@ import msgspec
 from restpg import admin, cors, errors, response
 from restpg.auth import Authenticator, AuthError
 from restpg.config import Config, load
-from restpg.db.execute import ConnectionLost, Executor, Outcome, RequestSettings, StatementError
+from restpg.db.execute import ConnectionLost, Executor, RequestSettings, StatementError
 from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
 from restpg.http import Headers, Response
 from restpg.schema.introspect import load_document
@@ -270,9 +270,8 @@ class App:
             return errors.pgrst(504, "PGRST003", _POOL_TIMEOUT)
         except ConnectError as exc:
             return errors.pgrst(503, "PGRST000", _CONNECTION_ERROR, str(exc))
-        commit_if = _singular_commit if prepared.singular and not prepared.read_only else None
         try:
-            outcome = await self.executor.run(connection, prepared, settings, commit_if=commit_if)
+            outcome = await self.executor.run(connection, prepared, settings)
         except StatementError as exc:
             return errors.from_pg_error(exc.error, authenticated=authenticated)
         except ConnectionLost as exc:
@@ -296,10 +295,6 @@ def authenticator_for(config: Config) -> Authenticator:
         cache_max_entries=config.jwt_cache_max_entries,
         jwks_url=config.jwt_jwks_url,
     )
-
-
-def _singular_commit(outcome: Outcome) -> bool:
-    return response.singular_ok(outcome.page_total)
 
 
 async def _read_body(receive: Receive) -> bytes:
