@@ -222,6 +222,10 @@ class App:
         if self.base_path and path.startswith(self.base_path):
             path = path[len(self.base_path) :] or "/"
         body = await _read_body(receive)
+        if body is None:
+            # The client went away before its body was complete: nothing of it may run. The response is
+            # never delivered; it only ends the request.
+            return errors.pgrst(400, "PGRST102", "Empty or invalid json")
         try:
             prepared = engine.prepare(
                 method,
@@ -297,16 +301,16 @@ def authenticator_for(config: Config) -> Authenticator:
     )
 
 
-async def _read_body(receive: Receive) -> bytes:
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body"):
-        return body
-    chunks = [body]
-    while message.get("more_body"):
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client disconnected before sending all of it."""
+    chunks: list[bytes] = []
+    while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
         chunks.append(message.get("body", b""))
-    return b"".join(chunks)
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 def _text(value: bytes | None) -> str | None:

@@ -127,7 +127,10 @@ def _failed_check(message: str) -> Response | None:
         )
     if code == "PGRST124":
         return pgrst(
-            400, code, "Query result exceeds max-affected preference constraint", f"The query affects {rows} rows"
+            400,
+            code,
+            "Query result exceeds max-affected preference constraint",
+            f"The query affects {rows} rows",
         )
     if code == "PGRST115":
         return pgrst(400, code, "Payload values do not match URL in primary key column(s)")

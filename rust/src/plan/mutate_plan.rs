@@ -136,7 +136,11 @@ pub fn mutate_plan(
     let mut put_keys = Vec::new();
     let on_conflict = match mutation {
         Mutation::Create => prefs.resolution.and_then(|resolution| {
-            let columns = req.query.on_conflict.clone().unwrap_or_else(|| table.pk_cols.clone());
+            let columns = req
+                .query
+                .on_conflict
+                .clone()
+                .unwrap_or_else(|| table.pk_cols.clone());
             (!columns.is_empty()).then_some(OnConflict { resolution, columns })
         }),
         Mutation::SingleUpsert => {
@@ -193,7 +197,10 @@ pub fn mutate_plan(
         read,
         media,
         count: prefs.count.is_some_and(|c| {
-            matches!(c, PreferCount::Exact | PreferCount::Planned | PreferCount::Estimated)
+            matches!(
+                c,
+                PreferCount::Exact | PreferCount::Planned | PreferCount::Estimated
+            )
         }),
         max_affected: prefs
             .max_affected
@@ -241,7 +248,11 @@ fn put_key_values(
             "Filters must include all and only primary key columns with 'eq' operators",
         )
     };
-    let top: Vec<&Filter> = filters.iter().filter(|(p, _)| p.is_empty()).map(|(_, f)| f).collect();
+    let top: Vec<&Filter> = filters
+        .iter()
+        .filter(|(p, _)| p.is_empty())
+        .map(|(_, f)| f)
+        .collect();
     if table.pk_cols.is_empty() || logic.iter().any(|(p, _)| p.is_empty()) || top.len() != table.pk_cols.len()
     {
         return Err(invalid());

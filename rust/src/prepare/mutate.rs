@@ -2,7 +2,7 @@
 //! PostgREST sends for each kind of write.
 
 use super::{statement_name, Prepared};
-use crate::api_request::{preference_applied, ApiRequest, PreferenceKind, PreferReturn};
+use crate::api_request::{preference_applied, ApiRequest, PreferReturn, PreferenceKind};
 use crate::plan::mutate_plan::{MutateAction, Mutation};
 use crate::plan::Media;
 use crate::query;

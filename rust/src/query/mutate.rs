@@ -62,7 +62,11 @@ pub fn mutate_statement(action: &MutateAction) -> Statement {
         "null::bigint"
     });
     out.push_str(" AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ");
-    out.push_str(if representation { body(action.media) } else { "null::text" });
+    out.push_str(if representation {
+        body(action.media)
+    } else {
+        "null::text"
+    });
     out.push_str(
         " AS body, nullif(current_setting('response.headers', true), '') AS response_headers, \
          nullif(current_setting('response.status', true), '') AS response_status, ",
@@ -142,7 +146,13 @@ fn update(out: &mut String, params: &mut Params, action: &MutateAction, target: 
     out.push_str(target);
     out.push_str(" SET ");
     let sets: Vec<String> = (0..action.columns.len())
-        .map(|i| format!("{} = {}", sql::ident(&action.columns[i].name), body_value(action, i, params)))
+        .map(|i| {
+            format!(
+                "{} = {}",
+                sql::ident(&action.columns[i].name),
+                body_value(action, i, params)
+            )
+        })
         .collect();
     push_list(out, sets.into_iter());
     payload_rows(out, params, action);
@@ -247,7 +257,10 @@ fn returning_list(out: &mut String, action: &MutateAction, target: &str) {
         Returning::Minimal => out.push_str("1 AS pgrst_one"),
         Returning::PrimaryKey => push_list(
             out,
-            action.pk_cols.iter().map(|c| format!("{target}.{}", sql::ident(c))),
+            action
+                .pk_cols
+                .iter()
+                .map(|c| format!("{target}.{}", sql::ident(c))),
         ),
         Returning::Representation => {
             out.push_str("ROW(");
@@ -288,7 +301,10 @@ fn checks(out: &mut String, params: &mut Params, action: &MutateAction) {
     let mut arms: Vec<String> = Vec::new();
     let raise = |code: &str, rows: &str| format!("('{CHECK_MARKER}:{code}:' || {rows})::integer");
     if action.mutation == Mutation::SingleUpsert {
-        arms.push(format!("WHEN {AFFECTED} <> 1 THEN {}", raise("PGRST115", AFFECTED)));
+        arms.push(format!(
+            "WHEN {AFFECTED} <> 1 THEN {}",
+            raise("PGRST115", AFFECTED)
+        ));
     }
     if let Some(max) = action.max_affected {
         let mut arm = format!("WHEN {AFFECTED} > ");
@@ -318,4 +334,3 @@ fn push_list(out: &mut String, items: impl Iterator<Item = String>) {
         out.push_str(&item);
     }
 }
-
