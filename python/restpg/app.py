@@ -20,7 +20,7 @@ import msgspec
 from restpg import admin, cors, errors, response
 from restpg.auth import Authenticator, AuthError
 from restpg.config import Config, load
-from restpg.db.execute import ConnectionLost, Executor, Outcome, RequestSettings, StatementError
+from restpg.db.execute import ConnectionLost, Executor, RequestSettings, StatementError
 from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
 from restpg.http import Headers, Response
 from restpg.schema.fingerprint import catalog_fingerprint, queries_digest
@@ -257,6 +257,10 @@ class App:
         if self.base_path and path.startswith(self.base_path):
             path = path[len(self.base_path) :] or "/"
         body = await _read_body(receive)
+        if body is None:
+            # The client went away before its body was complete: nothing of it may run. The response is
+            # never delivered; it only ends the request.
+            return errors.pgrst(400, "PGRST102", "Empty or invalid json")
         try:
             prepared = engine.prepare(
                 method,
@@ -305,9 +309,8 @@ class App:
             return errors.pgrst(504, "PGRST003", _POOL_TIMEOUT)
         except ConnectError as exc:
             return errors.pgrst(503, "PGRST000", _CONNECTION_ERROR, str(exc))
-        commit_if = _singular_commit if prepared.singular and not prepared.read_only else None
         try:
-            outcome = await self.executor.run(connection, prepared, settings, commit_if=commit_if)
+            outcome = await self.executor.run(connection, prepared, settings)
         except StatementError as exc:
             return errors.from_pg_error(exc.error, authenticated=authenticated)
         except ConnectionLost as exc:
@@ -348,20 +351,16 @@ def _settings(config: Config) -> Settings:
     )
 
 
-def _singular_commit(outcome: Outcome) -> bool:
-    return response.singular_ok(outcome.page_total)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body"):
-        return body
-    chunks = [body]
-    while message.get("more_body"):
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client disconnected before sending all of it."""
+    chunks: list[bytes] = []
+    while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
         chunks.append(message.get("body", b""))
-    return b"".join(chunks)
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 def _text(value: bytes | None) -> str | None:

@@ -1,6 +1,8 @@
 //! The whole core pipeline for one request: api_request (parse) → plan → query, and the
 //! [`Prepared`] result the Python execute and response stages consume (`_core.pyi`'s `Prepared`).
 
+mod mutate;
+
 use crate::api_request::{
     self, ApiRequest, Method, PreferCount, PreferHandling, PreferTransaction, RequestHead,
 };
@@ -35,7 +37,7 @@ pub struct Prepared {
     pub count: Option<&'static str>,
     pub singular: bool,
     pub head: bool,
-    /// `read`, `root` or `options` today; `create`, `update`, `upsert`, `delete`, `call` later.
+    /// `read`, `root`, `options`, `create`, `update`, `upsert` (PUT), `delete`; `call` later.
     pub kind: &'static str,
     pub rollback: bool,
 }
@@ -112,6 +114,7 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
                 prepared.headers.push(("Preference-Applied".into(), applied));
             }
         }
+        ActionPlan::Mutate(write) => mutate::fill(&mut prepared, req, &write, profile),
     }
     Ok(prepared)
 }

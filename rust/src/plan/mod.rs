@@ -2,6 +2,7 @@
 //! PGRST2xx error. Nothing here writes SQL; `query` does.
 
 pub mod embed;
+pub mod mutate_plan;
 pub mod negotiate;
 pub mod range;
 pub mod read_plan;
@@ -42,14 +43,9 @@ pub fn plan(cache: &SchemaCache, settings: &Settings, req: &ApiRequest) -> ApiRe
                 head: req.method == Method::Head,
             })))
         }
-        (Resource::Relation(name), m) => {
-            // Still 404 for an unknown table, as the finished write path will answer.
-            read_plan::find_table(cache, &req.schema, name)?;
-            Err(not_implemented(format!(
-                "{} on tables and views is not implemented yet",
-                method_name(m)
-            )))
-        }
+        (Resource::Relation(name), _) => Ok(ActionPlan::Mutate(Box::new(mutate_plan::mutate_plan(
+            cache, settings, req, name,
+        )?))),
         (Resource::Routine(_), _) => Err(not_implemented(
             "Calling functions (/rpc) is not implemented yet".into(),
         )),

@@ -159,6 +159,8 @@ pub struct ReadAction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionPlan {
     Read(Box<ReadAction>),
+    /// POST, PUT, PATCH or DELETE on a table or view.
+    Mutate(Box<crate::plan::mutate_plan::MutateAction>),
     /// `OPTIONS`: answered without a database round trip.
     Options {
         allow: String,

@@ -2,9 +2,11 @@
 
 pub mod builder;
 pub mod fragment;
+pub mod mutate;
 pub mod sql;
 
 pub use builder::{read_statement, Statement};
+pub use mutate::mutate_statement;
 
 #[cfg(test)]
 mod tests;
