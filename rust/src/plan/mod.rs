@@ -1,6 +1,7 @@
 //! Stage 2, plan: resolve an `ApiRequest` against the schema cache into an [`ActionPlan`], or a
 //! PGRST2xx error. Nothing here writes SQL; `query` does.
 
+pub mod call_plan;
 pub mod embed;
 pub mod negotiate;
 pub mod range;
@@ -50,9 +51,12 @@ pub fn plan(cache: &SchemaCache, settings: &Settings, req: &ApiRequest) -> ApiRe
                 method_name(m)
             )))
         }
-        (Resource::Routine(_), _) => Err(not_implemented(
-            "Calling functions (/rpc) is not implemented yet".into(),
-        )),
+        (Resource::Routine(name), Method::Options) => Ok(ActionPlan::Options {
+            allow: call_plan::allow_for_routine(cache, req, name)?,
+        }),
+        (Resource::Routine(name), _) => Ok(ActionPlan::Call(Box::new(call_plan::call_plan(
+            cache, settings, req, name,
+        )?))),
     }
 }
 

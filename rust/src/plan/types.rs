@@ -159,6 +159,8 @@ pub struct ReadAction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionPlan {
     Read(Box<ReadAction>),
+    /// `/rpc/<function>`
+    Call(Box<crate::plan::call_plan::CallAction>),
     /// `OPTIONS`: answered without a database round trip.
     Options {
         allow: String,

@@ -133,7 +133,7 @@ pub fn read_statement(action: &ReadAction) -> Statement {
 }
 
 /// The response body, built by PostgreSQL.
-fn body(media: Media) -> &'static str {
+pub fn body(media: Media) -> &'static str {
     match media {
         Media::Json => "coalesce(json_agg(_postgrest_t), '[]')::text",
         Media::ArrayStripped => "coalesce(json_strip_nulls(json_agg(_postgrest_t)), '[]')::text",

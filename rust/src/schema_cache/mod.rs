@@ -19,6 +19,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+pub use suggest::best_match;
 pub use types::*;
 
 use document::{DocTable, Document};
