@@ -1,8 +1,8 @@
 """Calling functions at /rpc/fn: argument styles and the JSON shape of every result kind."""
 
 import httpx
-from support.assertions import JSON_CT, assert_json
 
+from support.assertions import JSON_CT, assert_json
 
 # Arguments.
 

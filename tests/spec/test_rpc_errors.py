@@ -52,7 +52,9 @@ def test_raw_body_without_a_matching_parameter(client: httpx.Client) -> None:
 
 
 def test_too_many_arguments(client: httpx.Client) -> None:
-    assert_error(client.post("/rpc/add", json={"a": 1, "b": 2, "c": 3}), status=404, code="PGRST202", exact=False)
+    assert_error(
+        client.post("/rpc/add", json={"a": 1, "b": 2, "c": 3}), status=404, code="PGRST202", exact=False
+    )
 
 
 def test_ambiguous_overload(client: httpx.Client) -> None:

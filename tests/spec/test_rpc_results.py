@@ -6,7 +6,9 @@ from support.assertions import assert_json, ids
 
 
 def test_select_columns(client: httpx.Client) -> None:
-    assert_json(client.get("/rpc/books_by?author=2&select=title"), [{"title": "Solaris"}, {"title": "The Cyberiad"}])
+    assert_json(
+        client.get("/rpc/books_by?author=2&select=title"), [{"title": "Solaris"}, {"title": "The Cyberiad"}]
+    )
 
 
 def test_filters_may_use_unselected_columns(client: httpx.Client) -> None:
@@ -99,7 +101,13 @@ def test_embedding_on_table_rows(client: httpx.Client) -> None:
 
 def test_to_many_embedding_on_table_rows(client: httpx.Client) -> None:
     response = client.get("/rpc/books_by?author=2&select=id,tags(name)&order=id")
-    assert_json(response, [{"id": 3, "tags": [{"name": "classic"}, {"name": "sci-fi"}]}, {"id": 4, "tags": [{"name": "satire"}]}])
+    assert_json(
+        response,
+        [
+            {"id": 3, "tags": [{"name": "classic"}, {"name": "sci-fi"}]},
+            {"id": 4, "tags": [{"name": "satire"}]},
+        ],
+    )
 
 
 def test_filters_on_returns_table_columns(client: httpx.Client) -> None:

@@ -54,7 +54,10 @@ pub enum ResultKind {
 impl ResultKind {
     /// Whether the call's rows are `pgrst_scalar` values rather than rows with columns.
     pub fn is_scalar(self) -> bool {
-        matches!(self, ResultKind::Scalar | ResultKind::SetOfScalar | ResultKind::Void)
+        matches!(
+            self,
+            ResultKind::Scalar | ResultKind::SetOfScalar | ResultKind::Void
+        )
     }
 }
 
@@ -132,13 +135,22 @@ pub fn allow_for_routine(cache: &SchemaCache, req: &ApiRequest, name: &str) -> A
     let qi = QualifiedIdentifier::new(&req.schema, name);
     let overloads = cache.routines(&qi);
     if overloads.is_empty() {
-        return Err(no_routine(cache, &qi, &BTreeSet::new(), &MediaType::Json, false, overloads));
+        return Err(no_routine(
+            cache,
+            &qi,
+            &BTreeSet::new(),
+            &MediaType::Json,
+            false,
+            overloads,
+        ));
     }
-    Ok(if overloads.iter().all(|r| r.volatility == Volatility::Volatile) {
-        "OPTIONS,POST".into()
-    } else {
-        "OPTIONS,GET,HEAD,POST".into()
-    })
+    Ok(
+        if overloads.iter().all(|r| r.volatility == Volatility::Volatile) {
+            "OPTIONS,POST".into()
+        } else {
+            "OPTIONS,GET,HEAD,POST".into()
+        },
+    )
 }
 
 /// PostgREST's split of `GET /rpc/fn?…`: a pair is a filter when its key has an embed path
@@ -303,8 +315,7 @@ fn no_routine(
     } else {
         let signatures: Vec<String> = overloads.iter().map(|r| sorted_names(&r.params)).collect();
         let wanted = format!("({list})");
-        best_match(&wanted, signatures.iter().map(|s| (s.as_str(), s)))
-            .map(|s| format!("{}{s}", qi.name))
+        best_match(&wanted, signatures.iter().map(|s| (s.as_str(), s))).map(|s| format!("{}{s}", qi.name))
     };
     ApiError::new(
         404,
@@ -402,8 +413,8 @@ fn post_args(req: &ApiRequest, routine: &Routine, keys: &BTreeSet<String>) -> Ap
         }),
         Some(Payload::Converted { json, .. }) => {
             // A form body (`a=1&b=2`), already an object of strings: the same text arguments as a GET.
-            let object: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(json).map_err(|_| ApiError::new(400, "PGRST102", "Empty or invalid json"))?;
+            let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
+                .map_err(|_| ApiError::new(400, "PGRST102", "Empty or invalid json"))?;
             let pairs: Vec<(String, String)> = object
                 .into_iter()
                 .map(|(k, v)| (k, v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
@@ -456,7 +467,15 @@ mod tests {
 
     #[test]
     fn operators_make_filters() {
-        for v in ["eq.1", "eq", "not.eq.1", "in.(1,2)", "is.null", "fts(english).cat", "gt.2"] {
+        for v in [
+            "eq.1",
+            "eq",
+            "not.eq.1",
+            "in.(1,2)",
+            "is.null",
+            "fts(english).cat",
+            "gt.2",
+        ] {
             assert!(has_operator(v), "{v}");
         }
         for v in ["1", "hello", "not", "2024-01-01", "{1,2}", "a.b"] {

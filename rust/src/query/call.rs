@@ -109,7 +109,11 @@ pub fn call_query(out: &mut String, params: &mut Params, plan: &CallPlan) {
             invocation.push_str("::");
             invocation.push_str(&param.data_type);
         }
-        CallArgs::Json { raw, is_array, params: json_params } => {
+        CallArgs::Json {
+            raw,
+            is_array,
+            params: json_params,
+        } => {
             // The payload as typed columns: `json_to_record` for an object, the first element of
             // an array through `json_to_recordset … LIMIT 1`.
             let mut columns = String::new();
@@ -128,7 +132,10 @@ pub fn call_query(out: &mut String, params: &mut Params, plan: &CallPlan) {
             if *is_array {
                 out.push_str("(SELECT * FROM json_to_recordset(");
                 params.push(out, raw.as_str());
-                let _ = write!(out, "::json) AS pgrst_rows({columns}) LIMIT 1) pgrst_body, LATERAL ");
+                let _ = write!(
+                    out,
+                    "::json) AS pgrst_rows({columns}) LIMIT 1) pgrst_body, LATERAL "
+                );
             } else {
                 out.push_str("json_to_record(");
                 params.push(out, raw.as_str());
@@ -176,7 +183,12 @@ fn body(result: ResultKind, media: Media) -> String {
     } else {
         "json_agg(_postgrest_t)"
     };
-    let first = |stripped: bool| format!("coalesce(({})::text, 'null')", strip(&format!("{value}->0"), stripped));
+    let first = |stripped: bool| {
+        format!(
+            "coalesce(({})::text, 'null')",
+            strip(&format!("{value}->0"), stripped)
+        )
+    };
     let all = |stripped: bool| format!("coalesce({}, '[]')::text", strip(value, stripped));
     match (media, result) {
         (Media::Csv, _) => builder::body(Media::Csv).to_owned(),
