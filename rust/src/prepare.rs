@@ -115,6 +115,28 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
             }
         }
         ActionPlan::Mutate(write) => mutate::fill(&mut prepared, req, &write, profile),
+        ActionPlan::Call(call) => {
+            let statement = query::call::call_statement(&call);
+            prepared.kind = "call";
+            prepared.name = statement_name(&statement.sql);
+            prepared.count_name = statement.count_sql.as_deref().map(statement_name);
+            prepared.sql = statement.sql;
+            prepared.params = statement.params;
+            prepared.count_sql = statement.count_sql;
+            prepared.read_only = call.read_only;
+            let void = call.call.result == plan::call_plan::ResultKind::Void;
+            prepared.status = if void { 204 } else { 200 };
+            prepared.content_type = (!void).then(|| call.media.content_type().into());
+            prepared.offset = call.tree.node.range.offset;
+            prepared.has_limit = call.tree.node.range.limit.is_some();
+            prepared.count = call.count.map(count_name);
+            prepared.singular = matches!(call.media, Media::Singular { .. });
+            prepared.headers.extend(profile);
+            let applied = preference_applied(req, call.count, info.tx_applied);
+            if !applied.is_empty() {
+                prepared.headers.push(("Preference-Applied".into(), applied));
+            }
+        }
     }
     Ok(prepared)
 }

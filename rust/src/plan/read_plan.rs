@@ -24,6 +24,17 @@ pub fn read_plan_tree(
     name: &str,
 ) -> ApiResult<ReadPlanTree> {
     let table = find_table(cache, &req.schema, name)?;
+    read_plan_tree_for(cache, settings, req, table)
+}
+
+/// The tree for a read of `table`'s rows, wherever they come from: the table itself, or (for `/rpc`)
+/// the rows a function returned, shaped like `table`.
+pub fn read_plan_tree_for(
+    cache: &SchemaCache,
+    settings: &Settings,
+    req: &ApiRequest,
+    table: &Table,
+) -> ApiResult<ReadPlanTree> {
     let mut next_alias = 0usize;
     let mut tree = build_node(
         cache,

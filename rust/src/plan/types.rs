@@ -161,6 +161,8 @@ pub enum ActionPlan {
     Read(Box<ReadAction>),
     /// POST, PUT, PATCH or DELETE on a table or view.
     Mutate(Box<crate::plan::mutate_plan::MutateAction>),
+    /// `/rpc/<function>`
+    Call(Box<crate::plan::call_plan::CallAction>),
     /// `OPTIONS`: answered without a database round trip.
     Options {
         allow: String,
