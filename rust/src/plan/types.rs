@@ -99,6 +99,8 @@ pub struct ReadPlan {
     pub hidden: bool,
     /// `...rel(cols)`: the embed's columns are lifted into the parent row (to-one only).
     pub spread: bool,
+    /// A modifier addressed this aliased embed by its relation name (`url-use-legacy-target-names`).
+    pub legacy_name_match: bool,
     pub depth: usize,
 }
 

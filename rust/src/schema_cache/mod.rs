@@ -8,7 +8,7 @@
 mod document;
 mod relationship;
 mod routine;
-mod suggest;
+pub(crate) mod suggest;
 #[cfg(test)]
 mod tests;
 pub mod types;
