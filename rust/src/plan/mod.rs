@@ -2,6 +2,7 @@
 //! PGRST2xx error. Nothing here writes SQL; `query` does.
 
 pub mod embed;
+pub mod embed_condition;
 pub mod negotiate;
 pub mod range;
 pub mod read_plan;

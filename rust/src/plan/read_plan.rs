@@ -8,6 +8,7 @@ use crate::api_request::{
 };
 use crate::error::{ApiError, ApiResult};
 use crate::plan::embed::resolve_relationship;
+use crate::plan::embed_condition;
 use crate::plan::range::{cap_to_many, intersect, restrict};
 use crate::plan::types::{
     AggregateField, Condition, OrderTerm, ReadPlan, ReadPlanTree, RelatedOrder, SelectField,
@@ -480,7 +481,7 @@ pub fn legacy_warning(tree: &ReadPlanTree) -> Option<String> {
     })
 }
 
-fn not_embedded(name: &str) -> ApiError {
+pub(crate) fn not_embedded(name: &str) -> ApiError {
     ApiError::new(
         400,
         "PGRST108",
@@ -491,7 +492,11 @@ fn not_embedded(name: &str) -> ApiError {
     ))
 }
 
-fn resolve_filter(cache: &SchemaCache, node: &ReadPlanTree, filter: &Filter) -> ApiResult<Condition> {
+pub(crate) fn resolve_filter(
+    cache: &SchemaCache,
+    node: &ReadPlanTree,
+    filter: &Filter,
+) -> ApiResult<Condition> {
     let table = cache.table(&node.node.from);
     let is_column = table.is_some_and(|t| t.column(&filter.field.name).is_some());
     let embed = node
@@ -528,6 +533,9 @@ fn resolve_filter(cache: &SchemaCache, node: &ReadPlanTree, filter: &Filter) -> 
 fn resolve_tree(cache: &SchemaCache, node: &ReadPlanTree, tree: &LogicTree) -> ApiResult<Condition> {
     Ok(match tree {
         LogicTree::Stmnt(f) => resolve_filter(cache, node, f)?,
+        LogicTree::Related { path, filter } => {
+            Condition::Related(Box::new(embed_condition::resolve(cache, node, path, filter)?))
+        }
         LogicTree::Expr {
             negated,
             op,

@@ -174,7 +174,7 @@ fn mentions_embed(cond: &Condition, alias: &str) -> bool {
     match cond {
         Condition::NullEmbed { alias: a, .. } => a == alias,
         Condition::Tree { children, .. } => children.iter().any(|c| mentions_embed(c, alias)),
-        Condition::Filter { .. } => false,
+        Condition::Filter { .. } | Condition::Related(_) => false,
     }
 }
 
@@ -419,18 +419,8 @@ fn child_rows(out: &mut String, params: &mut Params, tree: &ReadPlanTree, parent
     }
     out.push_str(" AS ");
     out.push_str(&qualifier);
-    if let Some(Relationship::ForeignKey {
-        cardinality: Cardinality::M2M(j),
-        ..
-    }) = &tree.node.rel_to_parent
-    {
-        let jt = sql::ident(&format!("{alias}_jt"));
-        out.push_str(" INNER JOIN ");
-        out.push_str(&sql::qualified(&j.table));
-        out.push_str(" AS ");
-        out.push_str(&jt);
-        out.push_str(" ON ");
-        pairs(out, &j.cols_target, &qualifier, &jt);
+    if let Some(rel) = &tree.node.rel_to_parent {
+        junction_join(out, rel, alias);
     }
     for child in tree
         .children
@@ -447,6 +437,24 @@ fn child_rows(out: &mut String, params: &mut Params, tree: &ReadPlanTree, parent
     conditions(out, params, &qualifier, &tree.node.conditions, join.as_deref());
     fragment::group_by(out, &tree.node.select);
     order_and_range(out, params, tree, &level);
+}
+
+/// ` INNER JOIN <junction> AS "<alias>_jt" ON …` after a many-to-many embed's relation (`alias`
+/// unquoted); nothing for other relationships. [`join_condition`] then correlates the junction.
+pub fn junction_join(out: &mut String, rel: &Relationship, alias: &str) {
+    if let Relationship::ForeignKey {
+        cardinality: Cardinality::M2M(j),
+        ..
+    } = rel
+    {
+        let jt = sql::ident(&format!("{alias}_jt"));
+        out.push_str(" INNER JOIN ");
+        out.push_str(&sql::qualified(&j.table));
+        out.push_str(" AS ");
+        out.push_str(&jt);
+        out.push_str(" ON ");
+        pairs(out, &j.cols_target, &sql::ident(alias), &jt);
+    }
 }
 
 /// Where an embed's rows come from: its table, or for a computed relationship the function applied
