@@ -106,7 +106,7 @@ fn no_relationship_hint(cache: &SchemaCache, parent: &Table, target: &str) -> Op
     }
     let children = rels
         .iter()
-        .map(|rel| embedded_name(rel))
+        .map(embedded_name)
         .filter(|name| !name.eq_ignore_ascii_case(target))
         .map(|name| (name, name));
     best_match(target, children).map(|name| format!("Perhaps you meant '{name}' instead of '{target}'."))
