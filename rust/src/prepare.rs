@@ -109,6 +109,9 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
             let location = content_location(req, &read.tree.node.from.name);
             prepared.headers.push(("Content-Location".into(), location));
             prepared.headers.extend(profile);
+            if let Some(warning) = plan::read_plan::legacy_warning(&read.tree) {
+                prepared.headers.push(("Warning".into(), warning));
+            }
             let applied = preference_applied(req, read.count, info.tx_applied);
             if !applied.is_empty() {
                 prepared.headers.push(("Preference-Applied".into(), applied));

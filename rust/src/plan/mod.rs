@@ -4,6 +4,7 @@
 pub mod call_plan;
 pub mod embed;
 pub mod mutate_plan;
+pub mod embed_condition;
 pub mod negotiate;
 pub mod range;
 pub mod read_plan;

@@ -279,7 +279,7 @@ fn put_key_values(
 
 fn mentions_embed(cond: &Condition) -> bool {
     match cond {
-        Condition::NullEmbed { .. } => true,
+        Condition::NullEmbed { .. } | Condition::Related(_) => true,
         Condition::Tree { children, .. } => children.iter().any(mentions_embed),
         Condition::Filter { .. } => false,
     }

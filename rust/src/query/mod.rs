@@ -2,6 +2,7 @@
 
 pub mod builder;
 pub mod call;
+pub mod embed_condition;
 pub mod fragment;
 pub mod mutate;
 pub mod sql;

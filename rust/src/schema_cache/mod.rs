@@ -9,7 +9,7 @@ mod document;
 mod relationship;
 mod routine;
 mod snapshot;
-mod suggest;
+pub(crate) mod suggest;
 #[cfg(test)]
 mod tests;
 pub mod types;
