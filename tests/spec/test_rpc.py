@@ -199,7 +199,6 @@ def test_options_on_a_function(client: httpx.Client) -> None:
     assert response.headers["allow"] == "OPTIONS,GET,HEAD,POST"
 
 
-
 def test_unnamed_json_parameter_and_non_object_arrays(client: httpx.Client) -> None:
     # As in PostgREST, a JSON array must hold objects with the same keys, even for a json parameter.
     response = client.post("/rpc/echo_json", json=[1, 2])

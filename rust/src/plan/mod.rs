@@ -3,8 +3,8 @@
 
 pub mod call_plan;
 pub mod embed;
-pub mod mutate_plan;
 pub mod embed_condition;
+pub mod mutate_plan;
 pub mod negotiate;
 pub mod range;
 pub mod read_plan;
