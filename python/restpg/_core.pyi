@@ -72,6 +72,8 @@ class Prepared:
 
     The main statement returns exactly one row whose first five columns are
     ``total_result_set bigint, page_total bigint, body text, response_headers text, response_status text``.
+    A write's statement (``kind`` create/update/upsert/delete) adds ``pgrst_location text`` (JSON
+    ``[path, [[key, value], …]]``), ``pgrst_inserted bigint`` and ``pgrst_check`` (raises when a check fails).
     """
 
     @property

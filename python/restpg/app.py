@@ -21,7 +21,7 @@ import msgspec
 from restpg import admin, cors, errors, metrics, response
 from restpg.auth import Authenticator, AuthError
 from restpg.config import Config, load
-from restpg.db.execute import ConnectionLost, Executor, Outcome, RequestSettings, StatementError
+from restpg.db.execute import ConnectionLost, Executor, RequestSettings, StatementError
 from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
 from restpg.db.role_settings import load_role_settings
 from restpg.http import Headers, Response
@@ -328,6 +328,10 @@ class App:
             body = await read_body(receive, self.limits.max_body_bytes)
         except BodyTooLarge:
             return self.limits.body_too_large()
+        if body is None:
+            # The client went away before its body was complete: nothing of it may run. The response is
+            # never delivered; it only ends the request.
+            return errors.pgrst(400, "PGRST102", "Empty or invalid json")
         if timing is not None:
             timing.mark("parse")
         try:
@@ -386,7 +390,6 @@ class App:
         self, prepared: Prepared, settings: RequestSettings, timing: Timing | None, *, authenticated: bool
     ) -> Response:
         pool = self.pool
-        commit_if = _singular_commit if prepared.singular and not prepared.read_only else None
         # A read-only transaction is retried once on a fresh connection when its connection turns out to
         # be broken (the database restarted since it was opened); a write is never replayed.
         attempts = 2 if prepared.read_only else 1
@@ -399,7 +402,7 @@ class App:
             except ConnectError as exc:
                 return _unavailable("PGRST000", _CONNECTION_ERROR, str(exc), pool.retry_after())
             try:
-                outcome = await self.executor.run(connection, prepared, settings, commit_if=commit_if)
+                outcome = await self.executor.run(connection, prepared, settings)
             except StatementError as exc:
                 return errors.from_pg_error(exc.error, authenticated=authenticated)
             except ConnectionLost as exc:
@@ -479,10 +482,6 @@ def _settings(config: Config) -> Settings:
         db_pre_request=config.db_pre_request,
         url_use_legacy_target_names=config.url_use_legacy_target_names,
     )
-
-
-def _singular_commit(outcome: Outcome) -> bool:
-    return response.singular_ok(outcome.page_total)
 
 
 def _text(value: bytes | None) -> str | None:

@@ -86,21 +86,19 @@ class Limits:
         )
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole request body; raises ``BodyTooLarge`` as soon as it exceeds ``limit`` (0: no limit)."""
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    if limit and len(body) > limit:
-        raise BodyTooLarge
-    if not message.get("more_body"):
-        return body
-    chunks = [body]
-    size = len(body)
-    while message.get("more_body"):
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None when the client disconnected before sending all of it; raises
+    ``BodyTooLarge`` as soon as it exceeds ``limit`` (0: no limit)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
         message = await receive()
-        chunk = message.get("body", b"")
+        if message["type"] == "http.disconnect":
+            return None
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if limit and size > limit:
             raise BodyTooLarge
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body"):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -9,7 +9,7 @@ mod document;
 mod relationship;
 mod routine;
 mod snapshot;
-mod suggest;
+pub(crate) mod suggest;
 #[cfg(test)]
 mod tests;
 pub mod types;
@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 pub use snapshot::{SnapshotError, SnapshotHeader, FORMAT_VERSION as SNAPSHOT_FORMAT_VERSION};
+pub use suggest::best_match;
 pub use types::*;
 
 use document::{DocTable, Document};
