@@ -215,7 +215,8 @@ class App:
 
     @property
     def ready(self) -> bool:
-        return self.engine is not None and self.pool.healthy
+        # A snapshot can serve before the catalog answers; readiness also waits for the role settings.
+        return self.engine is not None and self.executor.role_settings_loaded and self.pool.healthy
 
     async def _load_until_ready(self) -> None:
         delay = 0.1

