@@ -66,7 +66,7 @@ _WANTED = frozenset(
         b"content-length",
     )
 )
-# A request still running after this long starts watching for its client to disconnect (cancelling the
+# A read still running after this long starts watching for its client to disconnect (cancelling the
 # query when it does). Fast requests never pay for the watcher: scheduling and cancelling a timer is ~1 µs.
 DISCONNECT_WATCH_AFTER = 0.2
 # The status logged and counted for a request whose client went away (nginx's convention; never sent).
@@ -375,6 +375,10 @@ class App:
             headers=msgspec.json.encode(request_headers),
             cookies=msgspec.json.encode(_cookies(found.get(b"cookie"))),
         )
+        if not prepared.read_only:
+            # A write runs to its end even when its client leaves: cutting it off would turn a request
+            # the client may have meant to complete into a guess about whether it committed.
+            return await self._execute(prepared, settings, timing, authenticated=authorization is not None)
         watch = _DisconnectWatch(receive)
         try:
             return await self._execute(prepared, settings, timing, authenticated=authorization is not None)

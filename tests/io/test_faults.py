@@ -31,9 +31,9 @@ def restpg_backends(conn: psycopg.Connection[tuple[object, ...]], dbname: str) -
 
 
 def test_terminated_backends_are_replaced(
-    restpg_server: ServerFactory, database: Database, db_conn: psycopg.Connection[tuple[object, ...]]
+    own_server: ServerFactory, database: Database, db_conn: psycopg.Connection[tuple[object, ...]]
 ) -> None:
-    server = restpg_server({"db-pool": 3})
+    server = own_server({"db-pool": 3})
     with httpx.Client(base_url=server.url, timeout=5.0) as http:
         for _ in range(5):
             assert http.get("/items?id=eq.1").status_code == 200
@@ -102,8 +102,8 @@ def token(role: str) -> str:
     return jwt.encode({"role": role}, SECRET, algorithm="HS256")
 
 
-def test_role_statement_timeout(restpg_server: ServerFactory) -> None:
-    server = restpg_server({"jwt-secret": SECRET})
+def test_role_statement_timeout(own_server: ServerFactory) -> None:
+    server = own_server({"jwt-secret": SECRET})
     with httpx.Client(base_url=server.url, timeout=10.0) as http:
         impatient = {"Authorization": f"Bearer {token('restpg_test_impatient')}"}
         response = http.get("/slow?ms=eq.1000", headers=impatient)
@@ -115,9 +115,9 @@ def test_role_statement_timeout(restpg_server: ServerFactory) -> None:
 
 
 def test_client_disconnect_cancels_the_query(
-    restpg_server: ServerFactory, db_conn: psycopg.Connection[tuple[object, ...]], database: Database
+    own_server: ServerFactory, db_conn: psycopg.Connection[tuple[object, ...]], database: Database
 ) -> None:
-    server = restpg_server({"db-pool": 1, "db-pool-acquisition-timeout": 3})
+    server = own_server({"db-pool": 1, "db-pool-acquisition-timeout": 3})
     with pytest.raises(httpx.ReadTimeout):
         httpx.get(f"{server.url}/slow?ms=eq.30000", timeout=0.6)
     deadline = time.monotonic() + 3.0

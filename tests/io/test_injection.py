@@ -79,9 +79,9 @@ HEADERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def hostile(restpg_server: ServerFactory) -> Server:
-    return restpg_server({"db-pool": 4, "restpg-max-url-bytes": 8192})
+@pytest.fixture
+def hostile(own_server: ServerFactory) -> Server:
+    return own_server({"db-pool": 4, "restpg-max-url-bytes": 8192})
 
 
 @pytest.fixture

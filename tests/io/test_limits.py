@@ -12,8 +12,8 @@ from support.fix_server import ServerFactory
 LIMITS = {"restpg-max-url-bytes": 2048, "restpg-max-header-bytes": 4096, "restpg-max-body-bytes": 1024}
 
 
-def limited(restpg_server: ServerFactory) -> httpx.Client:
-    return httpx.Client(base_url=restpg_server(LIMITS).url, timeout=10.0)
+def limited(own_server: ServerFactory) -> httpx.Client:
+    return httpx.Client(base_url=own_server(LIMITS).url, timeout=10.0)
 
 
 def assert_code(response: httpx.Response, status: int, code: str) -> None:
@@ -23,21 +23,21 @@ def assert_code(response: httpx.Response, status: int, code: str) -> None:
     assert set(body) == {"code", "message", "details", "hint"}
 
 
-def test_url_too_long(restpg_server: ServerFactory) -> None:
-    with limited(restpg_server) as http:
+def test_url_too_long(own_server: ServerFactory) -> None:
+    with limited(own_server) as http:
         values = ",".join(str(n) for n in range(1000))
         assert_code(http.get(f"/items?id=in.({values})"), 414, "RESTPG414")
         assert http.get("/items?id=in.(1,2)").status_code == 200
 
 
-def test_headers_too_large(restpg_server: ServerFactory) -> None:
-    with limited(restpg_server) as http:
+def test_headers_too_large(own_server: ServerFactory) -> None:
+    with limited(own_server) as http:
         assert_code(http.get("/items", headers={"x-padding": "a" * 5000}), 431, "RESTPG431")
         assert http.get("/items", headers={"x-padding": "a" * 100}).status_code == 200
 
 
-def test_body_too_large(restpg_server: ServerFactory) -> None:
-    with limited(restpg_server) as http:
+def test_body_too_large(own_server: ServerFactory) -> None:
+    with limited(own_server) as http:
         rows = json.dumps([{"id": n, "payload": "x" * 20} for n in range(100)])
         headers = {"content-type": "application/json"}
         assert_code(http.post("/fault_log", content=rows, headers=headers), 413, "RESTPG413")
@@ -49,8 +49,8 @@ def test_body_too_large(restpg_server: ServerFactory) -> None:
         assert_code(http.post("/fault_log", content=chunks(), headers=headers), 413, "RESTPG413")  # type: ignore[arg-type]
 
 
-def test_deep_select_and_logic_trees_are_400(restpg_server: ServerFactory) -> None:
-    with limited(restpg_server) as http:
+def test_deep_select_and_logic_trees_are_400(own_server: ServerFactory) -> None:
+    with limited(own_server) as http:
         deep_select = "items(" * 200 + "id" + ")" * 200
         response = http.get(f"/items?select={deep_select}")
         assert response.status_code == 400, response.text
@@ -59,8 +59,8 @@ def test_deep_select_and_logic_trees_are_400(restpg_server: ServerFactory) -> No
         assert response.status_code == 400, response.text
 
 
-def test_deep_json_body_is_400(restpg_server: ServerFactory) -> None:
-    with httpx.Client(base_url=restpg_server().url, timeout=10.0) as http:
+def test_deep_json_body_is_400(own_server: ServerFactory) -> None:
+    with httpx.Client(base_url=own_server().url, timeout=10.0) as http:
         deep_object = '{"a":' * 50_000 + "1" + "}" * 50_000
         payloads = [
             "[" * 100_000 + "]" * 100_000,
@@ -80,9 +80,9 @@ def test_deep_json_body_is_400(restpg_server: ServerFactory) -> None:
     "deeply nested value under a real column reaches PostgreSQL: 500 with 54001 'stack depth limit exceeded'",
     strict=True,
 )
-def test_deep_json_value_under_a_column_is_400(restpg_server: ServerFactory) -> None:
+def test_deep_json_value_under_a_column_is_400(own_server: ServerFactory) -> None:
     deep_object = '{"a":' * 50_000 + "1" + "}" * 50_000
-    with httpx.Client(base_url=restpg_server().url, timeout=10.0) as http:
+    with httpx.Client(base_url=own_server().url, timeout=10.0) as http:
         payload = '{"id": 1, "payload": ' + deep_object + "}"
         response = http.post("/fault_log", content=payload, headers={"content-type": "application/json"})
         assert response.status_code == 400, response.text[:300]

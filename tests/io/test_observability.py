@@ -20,8 +20,8 @@ def scrape(admin_url: str) -> dict[str, float]:
     return samples
 
 
-def test_metrics_across_workers(restpg_server: ServerFactory) -> None:
-    server = restpg_server({"db-pool": 3, "jwt-secret": "x" * 40}, workers=2)
+def test_metrics_across_workers(own_server: ServerFactory) -> None:
+    server = own_server({"db-pool": 3, "jwt-secret": "x" * 40}, workers=2)
     before = scrape(server.admin_url)
     for _ in range(30):  # fresh connections spread over both workers
         httpx.get(f"{server.url}/items?id=eq.1")
@@ -46,10 +46,10 @@ def test_metrics_across_workers(restpg_server: ServerFactory) -> None:
         assert name in after
 
 
-def test_server_timing(restpg_server: ServerFactory) -> None:
-    off = httpx.get(f"{restpg_server().url}/items?id=eq.1")
+def test_server_timing(own_server: ServerFactory) -> None:
+    off = httpx.get(f"{own_server().url}/items?id=eq.1")
     assert "server-timing" not in off.headers
-    on = httpx.get(f"{restpg_server({'server-timing-enabled': True}).url}/items?id=eq.1")
+    on = httpx.get(f"{own_server({'server-timing-enabled': True}).url}/items?id=eq.1")
     assert on.status_code == 200
     value = on.headers["server-timing"]
     assert re.fullmatch(
@@ -58,14 +58,14 @@ def test_server_timing(restpg_server: ServerFactory) -> None:
     ), value
 
 
-def test_access_log_levels(restpg_server: ServerFactory) -> None:
-    quiet = restpg_server({"db-pool": 2})  # log-level = error: nothing for 2xx/4xx
+def test_access_log_levels(own_server: ServerFactory) -> None:
+    quiet = own_server({"db-pool": 2})  # log-level = error: nothing for 2xx/4xx
     httpx.get(f"{quiet.url}/items?id=eq.1")
     httpx.get(f"{quiet.url}/nothing_here")
     time.sleep(0.2)
     assert "/items" not in quiet.log() and "/nothing_here" not in quiet.log()
 
-    chatty = restpg_server({"db-pool": 2, "log-level": "info", "restpg-log-format": "json"})
+    chatty = own_server({"db-pool": 2, "log-level": "info", "restpg-log-format": "json"})
     httpx.get(f"{chatty.url}/items?id=eq.1", headers={"user-agent": 'evil"\tagent'})
     time.sleep(0.2)
     lines = [json.loads(line) for line in chatty.log().splitlines() if line.startswith("{")]
@@ -73,7 +73,7 @@ def test_access_log_levels(restpg_server: ServerFactory) -> None:
     assert entry["status"] == 200 and entry["method"] == "GET"
     assert entry["user_agent"] == 'evil"\tagent'
 
-    combined = restpg_server({"db-pool": 2, "log-level": "warn"})
+    combined = own_server({"db-pool": 2, "log-level": "warn"})
     httpx.get(f"{combined.url}/items?id=eq.1")
     httpx.get(f"{combined.url}/nothing_here", headers={"user-agent": 'a"\tb'})
     time.sleep(0.2)

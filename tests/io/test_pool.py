@@ -30,8 +30,8 @@ async def burst(url: str, count: int, timeout: float) -> list[int | str]:
         return await asyncio.gather(*(one() for _ in range(count)))
 
 
-def test_acquisition_timeout_is_504(restpg_server: ServerFactory) -> None:
-    server = restpg_server({"db-pool": 2, "db-pool-acquisition-timeout": 1})
+def test_acquisition_timeout_is_504(own_server: ServerFactory) -> None:
+    server = own_server({"db-pool": 2, "db-pool-acquisition-timeout": 1})
 
     async def run() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=server.url, timeout=10.0) as http:
@@ -54,8 +54,8 @@ def test_acquisition_timeout_is_504(restpg_server: ServerFactory) -> None:
     assert "pgrst_db_pool_timeouts_total 2" in metrics, metrics
 
 
-def test_thousand_concurrent_slow_requests(restpg_server: ServerFactory) -> None:
-    server = restpg_server({"db-pool": 4, "db-pool-acquisition-timeout": 2})
+def test_thousand_concurrent_slow_requests(own_server: ServerFactory) -> None:
+    server = own_server({"db-pool": 4, "db-pool-acquisition-timeout": 2})
     with httpx.Client(base_url=server.url) as http:
         for _ in range(20):
             assert http.get("/slow?ms=eq.50").status_code == 200

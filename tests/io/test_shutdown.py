@@ -42,8 +42,8 @@ def test_sigterm_finishes_in_flight_requests(database: Database) -> None:
     assert "Traceback" not in server.log()
 
 
-def test_killed_worker_is_replaced(restpg_server: ServerFactory) -> None:
-    server = restpg_server({"db-pool": 2}, workers=2)
+def test_killed_worker_is_replaced(own_server: ServerFactory) -> None:
+    server = own_server({"db-pool": 2}, workers=2)
     workers = psutil.Process(server.process.pid).children(recursive=True)
     assert len(workers) >= 2
     victim = workers[0].pid
