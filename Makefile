@@ -61,20 +61,26 @@ test-python: build ## Run the Python spec and io tests against a real PostgreSQL
 test-clients: build ## Run postgrest-py, postgrest-js and @neondatabase/postgrest-js against a live server (npm ci once)
 	$(BIN)/python -m pytest tests/clients $(PYTEST_ARGS)
 
+.PHONY: bench
+bench: ## Benchmark W1-W8 against pgbench's ceiling (needs wrk and pgbench); BENCH_ARGS="--workloads W1"
+	@command -v wrk >/dev/null || { echo "make bench needs wrk (Debian: apt-get install wrk)" >&2; exit 1; }
+	@$(MAKE) --no-print-directory build PROFILE=release
+	$(BIN)/python -m loadtest.bench $(BENCH_ARGS)
+
 .PHONY: lint
 lint: build ## Check formatting, clippy, ruff, mypy and the _core stubs
 	cargo fmt --check
 	PYO3_PYTHON=$(abspath $(BIN)/python) cargo clippy --all-targets --all-features -- -D warnings
-	$(BIN)/ruff check python tests
-	$(BIN)/ruff format --check python tests
+	$(BIN)/ruff check python tests loadtest
+	$(BIN)/ruff format --check python tests loadtest
 	$(BIN)/mypy python/restpg
 	$(BIN)/python -m mypy.stubtest restpg._core
 
 .PHONY: format
 format: $(STAMPS)/venv ## Format and auto-fix Rust and Python sources
 	cargo fmt
-	$(BIN)/ruff check --fix --quiet python tests
-	$(BIN)/ruff format python tests
+	$(BIN)/ruff check --fix --quiet python tests loadtest
+	$(BIN)/ruff format python tests loadtest
 
 .PHONY: clean
 clean: ## Remove build outputs, caches and the venv (keeps .data, the demo database)

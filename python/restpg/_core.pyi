@@ -40,6 +40,14 @@ class SchemaCache:
     def routine_count(self) -> int: ...
     def to_json(self) -> str:
         """The cache as JSON, for the admin ``/schema_cache`` endpoint."""
+    def to_snapshot(self, fingerprint: str) -> bytes:
+        """A compact binary snapshot of the built cache, tagged with the catalog ``fingerprint``."""
+    @staticmethod
+    def from_snapshot(data: bytes) -> tuple[SchemaCache, str]:
+        """Load a snapshot written by ``to_snapshot``: ``(cache, fingerprint)``.
+
+        Raises ``ValueError`` when it is truncated, corrupt, or written by another version of restpg.
+        """
 
 @final
 class Settings:
@@ -64,6 +72,8 @@ class Prepared:
 
     The main statement returns exactly one row whose first five columns are
     ``total_result_set bigint, page_total bigint, body text, response_headers text, response_status text``.
+    A write's statement (``kind`` create/update/upsert/delete) adds ``pgrst_location text`` (JSON
+    ``[path, [[key, value], …]]``), ``pgrst_inserted bigint`` and ``pgrst_check`` (raises when a check fails).
     """
 
     @property

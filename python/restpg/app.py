@@ -20,13 +20,17 @@ import msgspec
 from restpg import admin, cors, errors, openapi, response
 from restpg.auth import Authenticator, AuthError
 from restpg.config import Config, load
-from restpg.db.execute import ConnectionLost, Executor, Outcome, RequestSettings, StatementError
+from restpg.db.execute import ConnectionLost, Executor, RequestSettings, StatementError
 from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
 from restpg.http import Headers, Response
-from restpg.schema.introspect import load_document
+from restpg.schema.fingerprint import catalog_fingerprint, queries_digest
+from restpg.schema.introspect import QUERIES, load_document
+from restpg.schema.listener import CONFIG, SCHEMA, Listener
+from restpg.schema.reloader import CoreCodec, SchemaReloader
+from restpg.schema.snapshot import SnapshotStore, default_snapshot_dir, snapshot_key
 
 if TYPE_CHECKING:
-    from restpg._core import Engine, Prepared
+    from restpg._core import Engine, Prepared, SchemaCache, Settings
 
 __all__ = ["CONFIG_FILE_ENV", "RUNTIME_DIR_ENV", "App", "create_app"]
 
@@ -90,13 +94,36 @@ class App:
         self.base_path = config.restpg_base_path
         self.many_schemas = len(config.db_schemas) > 1
         self._background: set[asyncio.Task[None]] = set()
+        self.cache: SchemaCache | None = None
+        snapshot_dir = config.restpg_snapshot_dir
+        self.reloader: SchemaReloader[SchemaCache] = SchemaReloader(
+            store=SnapshotStore(
+                Path(snapshot_dir) if snapshot_dir else default_snapshot_dir(),
+                snapshot_key(config.db_uri, config.db_schemas, config.db_extra_search_path),
+            ),
+            codec=CoreCodec(),
+            load_document=self._load_document,
+            fingerprint=self._fingerprint,
+            publish=self._publish,
+        )
+        self._digest = queries_digest(QUERIES, config.db_schemas, config.db_extra_search_path)
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
     async def startup(self) -> None:
-        """Start loading the schema cache; requests get 503 PGRST002 until it is loaded."""
+        """Start loading the schema cache; requests get 503 PGRST002 until it is loaded.
+
+        A persisted snapshot is served at once and revalidated in the background.
+        """
         await self.authenticator.start()
+        try:
+            self.reloader.adopt_persisted()
+        except OSError as exc:
+            print(f"restpg: cannot read the schema cache snapshot ({_first_line(exc)})", file=sys.stderr)
         self._spawn(self._load_until_ready())
+        if self.config.db_channel_enabled:
+            listener = Listener(self.config.db_uri, self.config.db_channel, self._on_notify)
+            self._spawn(listener.run())
         runtime_dir = os.environ.get(RUNTIME_DIR_ENV)
         if runtime_dir:
             self._spawn(admin.heartbeat(Path(runtime_dir), lambda: self.ready))
@@ -113,24 +140,32 @@ class App:
         await self.pool.close()
 
     async def reload(self) -> None:
-        """Introspect again and swap the engine (the seam for NOTIFY-driven reloads and snapshots)."""
-        from restpg._core import Engine, SchemaCache, Settings
+        """Bring the schema cache up to date (shared with the other workers through the snapshot)."""
+        await self.reloader.refresh()
 
+    async def _load_document(self) -> bytes:
         config = self.config
-        document = await load_document(
+        return await load_document(
             config.db_uri, schemas=config.db_schemas, extra_search_path=config.db_extra_search_path
         )
-        settings = Settings(
-            db_schemas=list(config.db_schemas),
-            db_extra_search_path=list(config.db_extra_search_path),
-            db_max_rows=config.db_max_rows,
-            db_aggregates_enabled=config.db_aggregates_enabled,
-            db_plan_enabled=config.db_plan_enabled,
-            db_tx_end=config.db_tx_end,
-            db_pre_request=config.db_pre_request,
-            url_use_legacy_target_names=config.url_use_legacy_target_names,
-        )
-        self.engine = Engine(SchemaCache(document), settings)
+
+    async def _fingerprint(self) -> str:
+        return await catalog_fingerprint(self.config.db_uri, self._digest)
+
+    def _publish(self, cache: SchemaCache) -> None:
+        """Swap in a new engine: one assignment, so requests in flight keep the one they started with."""
+        from restpg._core import Engine
+
+        self.cache = cache
+        self.engine = Engine(cache, _settings(self.config))
+
+    async def _on_notify(self, kinds: frozenset[str]) -> None:
+        if CONFIG in kinds:
+            # Only what the engine holds is reloadable without a restart (PostgREST reloads more).
+            self.config = load(os.environ.get(CONFIG_FILE_ENV) or None, os.environ)
+        published = SCHEMA in kinds and await self.reloader.refresh()
+        if CONFIG in kinds and not published and self.cache is not None:
+            self._publish(self.cache)
 
     @property
     def ready(self) -> bool:
@@ -223,6 +258,10 @@ class App:
             path = path[len(self.base_path) :] or "/"
         path, openapi_version = openapi.route(path)
         body = await _read_body(receive)
+        if body is None:
+            # The client went away before its body was complete: nothing of it may run. The response is
+            # never delivered; it only ends the request.
+            return errors.pgrst(400, "PGRST102", "Empty or invalid json")
         try:
             prepared = engine.prepare(
                 method,
@@ -275,9 +314,8 @@ class App:
             return errors.pgrst(504, "PGRST003", _POOL_TIMEOUT)
         except ConnectError as exc:
             return errors.pgrst(503, "PGRST000", _CONNECTION_ERROR, str(exc))
-        commit_if = _singular_commit if prepared.singular and not prepared.read_only else None
         try:
-            outcome = await self.executor.run(connection, prepared, settings, commit_if=commit_if)
+            outcome = await self.executor.run(connection, prepared, settings)
         except StatementError as exc:
             return errors.from_pg_error(exc.error, authenticated=authenticated)
         except ConnectionLost as exc:
@@ -305,20 +343,31 @@ def authenticator_for(config: Config) -> Authenticator:
     )
 
 
-def _singular_commit(outcome: Outcome) -> bool:
-    return response.singular_ok(outcome.page_total)
+def _settings(config: Config) -> Settings:
+    from restpg._core import Settings
+
+    return Settings(
+        db_schemas=list(config.db_schemas),
+        db_extra_search_path=list(config.db_extra_search_path),
+        db_max_rows=config.db_max_rows,
+        db_aggregates_enabled=config.db_aggregates_enabled,
+        db_plan_enabled=config.db_plan_enabled,
+        db_tx_end=config.db_tx_end,
+        db_pre_request=config.db_pre_request,
+        url_use_legacy_target_names=config.url_use_legacy_target_names,
+    )
 
 
-async def _read_body(receive: Receive) -> bytes:
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body"):
-        return body
-    chunks = [body]
-    while message.get("more_body"):
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client disconnected before sending all of it."""
+    chunks: list[bytes] = []
+    while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
         chunks.append(message.get("body", b""))
-    return b"".join(chunks)
+        if not message.get("more_body"):
+            return b"".join(chunks)
 
 
 def _text(value: bytes | None) -> str | None:

@@ -91,6 +91,7 @@ class Config:
     restpg_workers: int | None = None
     restpg_base_path: str = ""
     restpg_runtime_dir: str | None = None
+    restpg_snapshot_dir: str | None = None
 
     @property
     def workers(self) -> int:
@@ -287,6 +288,7 @@ _SPEC_LIST = [
     _Spec("restpg-workers", _optional_natural),
     _Spec("restpg-base-path", _base_path),
     _Spec("restpg-runtime-dir", _optional_text),
+    _Spec("restpg-snapshot-dir", _optional_text),
 ]
 _SPECS = {spec.key: spec for spec in _SPEC_LIST}
 _ALIASES = {alias: spec.key for spec in _SPEC_LIST for alias in (spec.key, *spec.aliases)}

@@ -8,6 +8,7 @@ client, never connection strings, SQL text or Python internals.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -98,9 +99,42 @@ def from_pg_error(error: PgError, *, authenticated: bool) -> Response:
     """A PostgreSQL error, mapped by SQLSTATE; ``RAISE SQLSTATE 'PGRST'`` gives the function full control."""
     if error.sqlstate == "PGRST":
         return _raised(error)
+    if error.sqlstate == _CHECK_SQLSTATE:
+        failed = _failed_check(error.message)
+        if failed is not None:
+            return failed
     status = http_status(error.sqlstate, error.message, authenticated=authenticated)
     body = _encode(error.sqlstate, error.message, error.details, error.hint)
     return Response(status, _headers(error.sqlstate, status), body)
+
+
+# A write checks its own result inside its statement and, when the check fails, casts a marker text
+# `restpg-check:<code>:<rows>` to integer (see the Rust core's `query::mutate`): the statement fails, PostgreSQL
+# skips the COMMIT queued behind it, and the marker is turned back into PostgREST's error here. The marker
+# sits in the quoted part of the message, which PostgreSQL does not translate.
+_CHECK_SQLSTATE = "22P02"
+_CHECK_MARKER = re.compile(r'"restpg-check:(PGRST1\d\d):(\d+)"')
+
+
+def _failed_check(message: str) -> Response | None:
+    match = _CHECK_MARKER.search(message)
+    if match is None:
+        return None
+    code, rows = match.group(1), match.group(2)
+    if code == "PGRST116":
+        return pgrst(
+            406, code, "Cannot coerce the result to a single JSON object", f"The result contains {rows} rows"
+        )
+    if code == "PGRST124":
+        return pgrst(
+            400,
+            code,
+            "Query result exceeds max-affected preference constraint",
+            f"The query affects {rows} rows",
+        )
+    if code == "PGRST115":
+        return pgrst(400, code, "Payload values do not match URL in primary key column(s)")
+    return None
 
 
 _MESSAGE_HINT = "MESSAGE must be a JSON object with obligatory keys: 'code', 'message' and optional keys: 'details', 'hint'."

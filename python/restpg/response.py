@@ -8,6 +8,7 @@ trigger or pre-request hook set during the transaction.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import msgspec
 
@@ -18,7 +19,7 @@ from restpg.http import Headers, Response, override
 if TYPE_CHECKING:
     from restpg._core import Prepared
 
-__all__ = ["build", "singular_ok"]
+__all__ = ["build"]
 
 _GUC_HEADERS_MESSAGE = (
     "response.headers guc must be a JSON array composed of objects with a single key and a string value"
@@ -33,7 +34,7 @@ def build(prepared: Prepared, outcome: Outcome, *, content_profile: bytes | None
     if prepared.singular and outcome.page_total != 1:
         return singular_error(outcome.page_total)
 
-    status = prepared.status
+    status = write_status(prepared, outcome)
     if prepared.kind in _RANGED:
         first = prepared.offset
         last = first + outcome.page_total - 1
@@ -56,8 +57,13 @@ def build(prepared: Prepared, outcome: Outcome, *, content_profile: bytes | None
     headers: Headers = []
     if prepared.content_type is not None and status != 204:
         headers.append((b"content-type", prepared.content_type.encode()))
-    if prepared.kind not in ("root", "options"):
+    # PostgREST sends no Content-Range for PUT.
+    if prepared.kind not in ("root", "options", "upsert"):
         headers.append((b"content-range", content_range(first, last, total)))
+    if outcome.location is not None:
+        location = location_header(outcome.location)
+        if location is not None:
+            headers.append((b"location", location))
     headers.extend((name.lower().encode(), value.encode()) for name, value in prepared.headers)
     if not any(name == b"vary" for name, _ in headers):
         headers.append((b"vary", b"Accept, Prefer, Range"))
@@ -79,9 +85,35 @@ def build(prepared: Prepared, outcome: Outcome, *, content_profile: bytes | None
     return Response(status, headers, body)
 
 
-def singular_ok(page_total: int) -> bool:
-    """Whether a ``vnd.pgrst.object`` request may succeed (and its transaction commit)."""
-    return page_total == 1
+def write_status(prepared: Prepared, outcome: Outcome) -> int:
+    """The status once the result is known: an upsert that inserted nothing is 200 (POST with
+    ``merge-duplicates``); a PUT with a representation is 201 when it inserted."""
+    status = prepared.status
+    if outcome.inserted is None:
+        return status
+    if prepared.kind == "create" and outcome.inserted == 0:
+        return 200
+    if prepared.kind == "upsert" and status == 200 and outcome.inserted > 0:
+        return 201
+    return status
+
+
+def location_header(raw: bytes) -> bytes | None:
+    """``/table?k1=eq.v1&k2=is.null`` from the statement's ``[path, [[key, value], …]]``; keys and values
+    encoded as in a query string (space as ``+``), the path as PostgREST sends it."""
+    try:
+        path, pairs = msgspec.json.decode(raw, type=tuple[str, list[tuple[str, str | None]] | None])
+    except msgspec.DecodeError:
+        return None
+    query = "&".join(
+        _query_text(key) + "=" + ("is.null" if value is None else _query_text("eq." + value))
+        for key, value in pairs or []
+    )
+    return (path + ("?" + query if query else "")).encode()
+
+
+def _query_text(text: str) -> str:
+    return quote(text, safe="-_.~").replace("%20", "+")
 
 
 def singular_error(page_total: int) -> Response:

@@ -1,6 +1,8 @@
 //! The whole core pipeline for one request: api_request (parse) → plan → query, and the
 //! [`Prepared`] result the Python execute and response stages consume (`_core.pyi`'s `Prepared`).
 
+mod mutate;
+
 use crate::api_request::{
     self, ApiRequest, Method, PreferCount, PreferHandling, PreferTransaction, RequestHead,
 };
@@ -35,7 +37,7 @@ pub struct Prepared {
     pub count: Option<&'static str>,
     pub singular: bool,
     pub head: bool,
-    /// `read`, `root` or `options` today; `create`, `update`, `upsert`, `delete`, `call` later.
+    /// `read`, `root`, `options`, `create`, `update`, `upsert` (PUT), `delete`; `call` later.
     pub kind: &'static str,
     pub rollback: bool,
 }
@@ -112,7 +114,33 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
             let location = content_location(req, &read.tree.node.from.name);
             prepared.headers.push(("Content-Location".into(), location));
             prepared.headers.extend(profile);
+            if let Some(warning) = plan::read_plan::legacy_warning(&read.tree) {
+                prepared.headers.push(("Warning".into(), warning));
+            }
             let applied = preference_applied(req, read.count, info.tx_applied);
+            if !applied.is_empty() {
+                prepared.headers.push(("Preference-Applied".into(), applied));
+            }
+        }
+        ActionPlan::Mutate(write) => mutate::fill(&mut prepared, req, &write, profile),
+        ActionPlan::Call(call) => {
+            let statement = query::call::call_statement(&call);
+            prepared.kind = "call";
+            prepared.name = statement_name(&statement.sql);
+            prepared.count_name = statement.count_sql.as_deref().map(statement_name);
+            prepared.sql = statement.sql;
+            prepared.params = statement.params;
+            prepared.count_sql = statement.count_sql;
+            prepared.read_only = call.read_only;
+            let void = call.call.result == plan::call_plan::ResultKind::Void;
+            prepared.status = if void { 204 } else { 200 };
+            prepared.content_type = (!void).then(|| call.media.content_type().into());
+            prepared.offset = call.tree.node.range.offset;
+            prepared.has_limit = call.tree.node.range.limit.is_some();
+            prepared.count = call.count.map(count_name);
+            prepared.singular = matches!(call.media, Media::Singular { .. });
+            prepared.headers.extend(profile);
+            let applied = preference_applied(req, call.count, info.tx_applied);
             if !applied.is_empty() {
                 prepared.headers.push(("Preference-Applied".into(), applied));
             }

@@ -123,6 +123,27 @@ impl PySchemaCache {
     fn to_json(&self) -> String {
         self.inner.to_json()
     }
+
+    /// A compact binary snapshot of this cache, tagged with the catalog fingerprint.
+    fn to_snapshot<'py>(&self, py: Python<'py>, fingerprint: &str) -> Bound<'py, PyBytes> {
+        let inner = Arc::clone(&self.inner);
+        let data = py.detach(|| inner.to_snapshot(fingerprint));
+        PyBytes::new(py, &data)
+    }
+
+    /// `(cache, fingerprint)` from a snapshot; `ValueError` when it is damaged or stale.
+    #[staticmethod]
+    fn from_snapshot(py: Python<'_>, data: &[u8]) -> PyResult<(PySchemaCache, String)> {
+        let (cache, fingerprint) = py
+            .detach(|| SchemaCache::from_snapshot(data))
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok((
+            PySchemaCache {
+                inner: Arc::new(cache),
+            },
+            fingerprint,
+        ))
+    }
 }
 
 /// The configuration the core needs.

@@ -159,26 +159,6 @@ def test_writes_commit_and_rollback(dsn: str, table: str) -> None:
     assert ids == [100]
 
 
-def test_commit_if_rolls_back_a_rejected_result(dsn: str, table: str) -> None:
-    delete = (
-        "WITH del AS (DELETE FROM runtime_things WHERE id <= $1::int RETURNING *)"
-        " SELECT null::bigint, count(*), null::text, null::text, null::text FROM del"
-    )
-    executor = Executor()
-
-    async def work(pool: Pool) -> Outcome:
-        return await execute(
-            pool,
-            executor,
-            FakePrepared(delete, [b"3"], read_only=False),
-            commit_if=lambda outcome: outcome.page_total == 1,
-        )
-
-    assert run(lambda: with_pool(dsn, work, size=1)).page_total == 3
-    with psycopg.connect(dsn) as conn:
-        assert conn.execute("SELECT count(*) FROM runtime_things").fetchone() == (20,)
-
-
 def test_error_fields_and_connection_reuse(dsn: str, table: str) -> None:
     executor = Executor()
     failing = FakePrepared(

@@ -14,16 +14,16 @@ then a single ``pipeline_sync`` and one wait on the socket. The body column stay
 Granian. On a PostgreSQL error the later statements come back aborted and the connection is left in a failed
 transaction block, so it is rolled back (a second round trip, on the error path only) before reuse.
 
-A request that must decide between COMMIT and ROLLBACK from its own result (a singular write that matched
-0 or several rows) runs with ``commit_if``: the pipeline stops before COMMIT and the decision costs one more
-round trip.
+A write whose result decides whether it may commit (a singular write that matched 0 or several rows, a PUT
+whose key does not match, ``max-affected``) carries that check inside its own statement, which raises when
+the check fails: PostgreSQL then skips the queued COMMIT, so the decision costs no extra round trip.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -72,7 +72,11 @@ class RequestSettings:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """The main statement's row (and the planner's estimate when one was asked for)."""
+    """The main statement's row (and the planner's estimate when one was asked for).
+
+    Writes return two more columns: ``location`` (JSON ``[path, [[key, value], …]]`` for
+    ``return=headers-only``) and ``inserted`` (rows an upsert inserted rather than updated).
+    """
 
     total: int | None
     page_total: int
@@ -80,6 +84,8 @@ class Outcome:
     response_headers: bytes | None
     response_status: bytes | None
     planned_total: int | None = None
+    location: bytes | None = None
+    inserted: int | None = None
 
 
 # Statement texts that do not depend on the request. Names are per connection and start with "restpg_" so
@@ -130,8 +136,6 @@ class Executor:
         connection: Connection,
         prepared: Prepared,
         settings: RequestSettings,
-        *,
-        commit_if: Callable[[Outcome], bool] | None = None,
     ) -> Outcome:
         """Execute ``prepared`` in one transaction; raises ``StatementError`` or ``ConnectionLost``."""
         pg = connection.pgconn
@@ -161,8 +165,7 @@ class Executor:
                 count_name = prepared.count_name or _name_for(count_sql)
                 send(connection, steps, _COUNT, count_name, count_sql.encode(), params)
             send(connection, steps, _MAIN, prepared.name, prepared.sql.encode(), params)
-            if commit_if is None:
-                send(connection, steps, _END, *(_ROLLBACK if prepared.rollback else _COMMIT), None)
+            send(connection, steps, _END, *(_ROLLBACK if prepared.rollback else _COMMIT), None)
             results = await _round_trip(pg)
         except (psycopg.OperationalError, OSError) as exc:
             connection.broken = True
@@ -174,9 +177,6 @@ class Executor:
             raise
 
         outcome, error = _collect(connection, steps, results)
-        if error is None and outcome is not None and commit_if is not None:
-            end = _COMMIT if commit_if(outcome) and not prepared.rollback else _ROLLBACK
-            error = await self._finish(connection, end)
         if error is not None or pg.transaction_status != _Tx.IDLE:
             await self._rollback(connection)
         if error is not None:
@@ -271,6 +271,11 @@ def _outcome(result: pq.abc.PGresult, planned: int | None) -> Outcome:
     value = result.get_value
     total = value(0, 0)
     page_total = value(0, 1)
+    location: bytes | None = None
+    inserted: bytes | None = None
+    if result.nfields >= 7:  # a write's statement
+        location = value(0, 5)
+        inserted = value(0, 6)
     return Outcome(
         total=None if total is None else int(total),
         page_total=0 if page_total is None else int(page_total),
@@ -278,6 +283,8 @@ def _outcome(result: pq.abc.PGresult, planned: int | None) -> Outcome:
         response_headers=value(0, 3),
         response_status=value(0, 4),
         planned_total=planned,
+        location=location,
+        inserted=None if inserted is None else int(inserted),
     )
 
 

@@ -52,6 +52,9 @@ async def load_document(
             # An empty search_path makes format_type qualify every type outside pg_catalog, so type names in
             # the document are unambiguous whatever the role's own search_path is.
             await cursor.execute("SET LOCAL search_path = ''")
+            # JIT would spend longer compiling these large catalog queries than they take to run (about 1 s
+            # of 2 s at 10,000 tables).
+            await cursor.execute("SET LOCAL jit = off")
             for path in files:
                 await cursor.execute(path.read_text(encoding="utf-8"), params)
                 row = await cursor.fetchone()

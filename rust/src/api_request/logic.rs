@@ -29,7 +29,15 @@ fn logic_tree(p: &mut Parser<'_>, depth: usize) -> PResult<LogicTree> {
         return p.fail_message(&format!("logic tree is nested deeper than {MAX_DEPTH} levels"));
     }
     p.or(
-        |p| p.attempt(logic_filter).map(LogicTree::Stmnt),
+        |p| {
+            p.or(
+                |p| p.attempt(logic_filter).map(LogicTree::Stmnt),
+                |p| {
+                    p.attempt_quietly(related_filter)
+                        .map(|(path, filter)| LogicTree::Related { path, filter })
+                },
+            )
+        },
         |p| {
             let negated = p.label("negation operator (not)", |p| {
                 p.or(
@@ -69,6 +77,24 @@ fn logic_filter(p: &mut Parser<'_>) -> PResult<Filter> {
     delimiter(p)?;
     let op = op_expr(p, logic_value)?;
     Ok(Filter { field, op })
+}
+
+/// `rel.col.op.value`, `rel.sub.col.op.value`: a condition on the rows of an embedded resource
+/// (beyond PostgREST, its issue #3162). Tried only after a plain filter failed, so `col.eq.1`
+/// and `rel.is.null` keep their meaning.
+fn related_filter(p: &mut Parser<'_>) -> PResult<(EmbedPath, Filter)> {
+    let mut path = vec![field_name(p)?];
+    delimiter(p)?;
+    loop {
+        if let Some(filter) = p.optional(|p| p.attempt(logic_filter))? {
+            return Ok((path, filter));
+        }
+        if path.len() > MAX_DEPTH {
+            return p.fail_message(&format!("embed path is nested deeper than {MAX_DEPTH} levels"));
+        }
+        path.push(field_name(p)?);
+        delimiter(p)?;
+    }
 }
 
 /// A value inside a tree ends at `,` or `)` unless quoted or a `{...}` array literal.
@@ -230,6 +256,33 @@ mod tests {
             let path: EmbedPath = path.into_iter().map(String::from).collect();
             assert_eq!(parse_logic(key, value), Ok((path, want)), "{key}={value}");
         }
+    }
+
+    #[test]
+    fn parses_embedded_columns() {
+        let (_, tree) = parse_logic("or", "(name.eq.x,author.name.eq.y,a.b.c.not.is.null)").unwrap();
+        let LogicTree::Expr { children, .. } = tree else {
+            panic!("not a tree")
+        };
+        assert_eq!(children[0], eq("name", "x"));
+        let LogicTree::Related { path, filter } = &children[1] else {
+            panic!("{:?}", children[1])
+        };
+        assert_eq!(
+            (path.clone(), filter.field.name.as_str()),
+            (vec!["author".to_owned()], "name")
+        );
+        let LogicTree::Related { path, filter } = &children[2] else {
+            panic!("{:?}", children[2])
+        };
+        assert_eq!(path, &vec!["a".to_owned(), "b".to_owned()]);
+        assert!(filter.op.negated);
+        // An embed name with an `is` test stays a plain filter (the embed null test).
+        let (_, tree) = parse_logic("or", "(author.is.null)").unwrap();
+        assert!(
+            matches!(tree, LogicTree::Expr { ref children, .. } if matches!(children[0], LogicTree::Stmnt(_)))
+        );
+        assert!(parse_logic("or", &format!("({}x.eq.1)", "a.".repeat(50_000))).is_err());
     }
 
     #[test]

@@ -417,6 +417,19 @@ impl<'a> Parser<'a> {
         r
     }
 
+    /// `try p` whose failure leaves no expectations behind: for an extension of the grammar that
+    /// must not change the errors PostgREST's grammar reports.
+    pub fn attempt_quietly<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        let start = self.mark();
+        let saved = self.err.clone();
+        let r = f(self);
+        if r.is_err() {
+            self.reset(start);
+            self.err = saved;
+        }
+        r
+    }
+
     /// `lookAhead p`: succeeds without consuming and without leaving expectations behind.
     pub fn look_ahead<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
         let start = self.mark();

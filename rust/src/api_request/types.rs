@@ -193,6 +193,11 @@ pub enum LogicTree {
         children: Vec<LogicTree>,
     },
     Stmnt(Filter),
+    /// `rel.col.op.value` inside a tree: a condition on an embedded resource's rows (restpg only).
+    Related {
+        path: EmbedPath,
+        filter: Filter,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
+use crate::schema_cache::suggest::best_match;
 use crate::schema_cache::{Cardinality, Relationship, SchemaCache, Table};
 
 pub fn resolve_relationship(
@@ -20,7 +21,7 @@ pub fn resolve_relationship(
         .collect();
     match candidates.as_slice() {
         [one] => Ok((*one).clone()),
-        [] => Err(not_found(parent, target, hint)),
+        [] => Err(not_found(cache, parent, target, hint)),
         many => Err(ambiguous(parent, target, many)),
     }
 }
@@ -73,17 +74,8 @@ fn matches(rel: &Relationship, schema: &str, target: &str, hint: Option<&str>) -
     }
 }
 
-fn not_found(parent: &Table, target: &str, hint: Option<&str>) -> ApiError {
-    let details = match hint {
-        Some(h) => format!(
-            "Searched for a foreign key relationship between '{}' and '{target}' using the hint '{h}' in the schema '{}', but no matches were found.",
-            parent.name, parent.schema
-        ),
-        None => format!(
-            "Searched for a foreign key relationship between '{}' and '{target}' in the schema '{}', but no matches were found.",
-            parent.name, parent.schema
-        ),
-    };
+fn not_found(cache: &SchemaCache, parent: &Table, target: &str, hint: Option<&str>) -> ApiError {
+    let using = hint.map(|h| format!("' using the hint '{h}")).unwrap_or_default();
     ApiError::new(
         400,
         "PGRST200",
@@ -92,14 +84,47 @@ fn not_found(parent: &Table, target: &str, hint: Option<&str>) -> ApiError {
             parent.name
         ),
     )
-    .details(details)
+    .details(format!(
+        "Searched for a foreign key relationship between '{}' and '{target}{using}' in the schema '{}', but no matches were found.",
+        parent.name, parent.schema
+    ))
+    .hint(no_relationship_hint(cache, parent, target))
+}
+
+/// PostgREST's suggestion: when the parent has relationships, the closest other name it can embed;
+/// otherwise the closest table of the schema that has any (the parent was probably misspelled).
+fn no_relationship_hint(cache: &SchemaCache, parent: &Table, target: &str) -> Option<String> {
+    let rels = cache.relationships(&parent.qi());
+    if rels.is_empty() {
+        let parents = cache
+            .tables()
+            .filter(|t| t.schema == parent.schema && t.name != parent.name)
+            .filter(|t| !cache.relationships(&t.qi()).is_empty())
+            .map(|t| (t.name.as_str(), t.name.as_str()));
+        return best_match(&parent.name, parents)
+            .map(|name| format!("Perhaps you meant '{name}' instead of '{}'.", parent.name));
+    }
+    let children = rels
+        .iter()
+        .map(embedded_name)
+        .filter(|name| !name.eq_ignore_ascii_case(target))
+        .map(|name| (name, name));
+    best_match(target, children).map(|name| format!("Perhaps you meant '{name}' instead of '{target}'."))
+}
+
+/// The name a relationship is embedded by: the related table, or the computed relationship's function.
+fn embedded_name(rel: &Relationship) -> &str {
+    match rel {
+        Relationship::ForeignKey { foreign_table, .. } => &foreign_table.name,
+        Relationship::Computed { function, .. } => &function.name,
+    }
 }
 
 fn ambiguous(parent: &Table, target: &str, many: &[&Relationship]) -> ApiError {
-    let details: Vec<Value> = many.iter().map(|rel| describe(parent, target, rel)).collect();
+    let details: Vec<Value> = many.iter().map(|rel| describe(rel)).collect();
     let options: Vec<String> = many
         .iter()
-        .map(|rel| format!("'{target}!{}'", hint_name(rel)))
+        .map(|rel| format!("'{}!{}'", embedded_name(rel), hint_name(rel)))
         .collect();
     ApiError::new(
         300,
@@ -125,40 +150,58 @@ fn hint_name(rel: &Relationship) -> String {
     }
 }
 
-fn describe(parent: &Table, target: &str, rel: &Relationship) -> Value {
-    let Relationship::ForeignKey { cardinality, .. } = rel else {
-        return json!({"cardinality": "computed", "embedding": format!("{} with {target}", parent.name)});
+/// One entry of PGRST201's `details`: `{cardinality, embedding, relationship}`.
+fn describe(rel: &Relationship) -> Value {
+    let Relationship::ForeignKey {
+        table,
+        foreign_table,
+        cardinality,
+        ..
+    } = rel
+    else {
+        // Two computed relationships cannot share a name, so they are never ambiguous.
+        return json!({});
     };
-    let cols = |pairs: &[(String, String)], left: bool| -> String {
-        pairs
-            .iter()
-            .map(|(a, b)| if left { a.as_str() } else { b.as_str() })
-            .collect::<Vec<_>>()
-            .join(", ")
+    let list = |cols: Vec<&String>| {
+        format!(
+            "({})",
+            cols.into_iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     };
-    let (name, relationship) = match cardinality {
-        Cardinality::M2O { constraint, columns } => ("many-to-one", (constraint, columns)),
-        Cardinality::O2M { constraint, columns } => ("one-to-many", (constraint, columns)),
+    let embedding = format!("{} with {}", table.name, foreign_table.name);
+    let (name, constraint, columns) = match cardinality {
+        Cardinality::M2O { constraint, columns } => ("many-to-one", constraint, columns),
+        Cardinality::O2M { constraint, columns } => ("one-to-many", constraint, columns),
         Cardinality::O2O {
             constraint, columns, ..
-        } => ("one-to-one", (constraint, columns)),
+        } => ("one-to-one", constraint, columns),
         Cardinality::M2M(j) => {
             return json!({
                 "cardinality": "many-to-many",
-                "embedding": format!("{} with {target}", parent.name),
-                "relationship": format!("{} using {}, {}", j.table, j.constraint_source, j.constraint_target),
+                "embedding": embedding,
+                "relationship": format!(
+                    "{} using {}{} and {}{}",
+                    j.table.name,
+                    j.constraint_source,
+                    list(j.cols_source.iter().map(|(_, jc)| jc).collect()),
+                    j.constraint_target,
+                    list(j.cols_target.iter().map(|(_, jc)| jc).collect()),
+                ),
             })
         }
     };
-    let (constraint, columns) = relationship;
     json!({
         "cardinality": name,
-        "embedding": format!("{} with {target}", parent.name),
+        "embedding": embedding,
         "relationship": format!(
-            "{constraint} using {}({}) and {target}({})",
-            parent.name,
-            cols(columns, true),
-            cols(columns, false)
+            "{constraint} using {}{} and {}{}",
+            table.name,
+            list(columns.iter().map(|(own, _)| own).collect()),
+            foreign_table.name,
+            list(columns.iter().map(|(_, other)| other).collect()),
         ),
     })
 }

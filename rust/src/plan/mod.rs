@@ -1,7 +1,10 @@
 //! Stage 2, plan: resolve an `ApiRequest` against the schema cache into an [`ActionPlan`], or a
 //! PGRST2xx error. Nothing here writes SQL; `query` does.
 
+pub mod call_plan;
 pub mod embed;
+pub mod embed_condition;
+pub mod mutate_plan;
 pub mod negotiate;
 pub mod range;
 pub mod read_plan;
@@ -42,17 +45,15 @@ pub fn plan(cache: &SchemaCache, settings: &Settings, req: &ApiRequest) -> ApiRe
                 head: req.method == Method::Head,
             })))
         }
-        (Resource::Relation(name), m) => {
-            // Still 404 for an unknown table, as the finished write path will answer.
-            read_plan::find_table(cache, &req.schema, name)?;
-            Err(not_implemented(format!(
-                "{} on tables and views is not implemented yet",
-                method_name(m)
-            )))
-        }
-        (Resource::Routine(_), _) => Err(not_implemented(
-            "Calling functions (/rpc) is not implemented yet".into(),
-        )),
+        (Resource::Relation(name), _) => Ok(ActionPlan::Mutate(Box::new(mutate_plan::mutate_plan(
+            cache, settings, req, name,
+        )?))),
+        (Resource::Routine(name), Method::Options) => Ok(ActionPlan::Options {
+            allow: call_plan::allow_for_routine(cache, req, name)?,
+        }),
+        (Resource::Routine(name), _) => Ok(ActionPlan::Call(Box::new(call_plan::call_plan(
+            cache, settings, req, name,
+        )?))),
     }
 }
 
@@ -94,12 +95,6 @@ pub fn allow_for_table(table: &crate::schema_cache::Table) -> String {
         allow.push_str(",DELETE");
     }
     allow
-}
-
-/// Actions this version does not build yet: PostgREST's own "Feature not implemented" code, with the
-/// HTTP status that says so (501) rather than blaming the client.
-fn not_implemented(details: String) -> ApiError {
-    ApiError::new(501, "PGRST127", "Feature not implemented").details(details)
 }
 
 pub fn method_name(m: Method) -> &'static str {

@@ -8,6 +8,7 @@ use crate::api_request::{
 };
 use crate::error::{ApiError, ApiResult};
 use crate::plan::embed::resolve_relationship;
+use crate::plan::embed_condition;
 use crate::plan::range::{cap_to_many, intersect, restrict};
 use crate::plan::types::{
     AggregateField, Condition, OrderTerm, ReadPlan, ReadPlanTree, RelatedOrder, SelectField,
@@ -24,6 +25,17 @@ pub fn read_plan_tree(
     name: &str,
 ) -> ApiResult<ReadPlanTree> {
     let table = find_table(cache, &req.schema, name)?;
+    read_plan_tree_for(cache, settings, req, table)
+}
+
+/// The tree for a read of `table`'s rows, wherever they come from: the table itself, or (for `/rpc`)
+/// the rows a function returned, shaped like `table`.
+pub fn read_plan_tree_for(
+    cache: &SchemaCache,
+    settings: &Settings,
+    req: &ApiRequest,
+    table: &Table,
+) -> ApiResult<ReadPlanTree> {
     let mut next_alias = 0usize;
     let mut tree = build_node(
         cache,
@@ -133,6 +145,7 @@ fn build_node(
         join_type,
         hidden: items.is_empty() && depth > 0,
         spread: false,
+        legacy_name_match: false,
         depth,
     };
     let mut children = Vec::new();
@@ -198,10 +211,7 @@ fn build_node(
                 };
                 let child = embed_node(cache, settings, table, embed, sub, depth, true, next_alias)?;
                 if !is_to_one(child.node.rel_to_parent.as_ref()) {
-                    return Err(ApiError::new(501, "PGRST127", "Feature not implemented").details(format!(
-                        "Spreading the to-many relationship between '{}' and '{relation}' is not implemented yet",
-                        table.name
-                    )));
+                    check_to_many_spread(settings, &child)?;
                 }
                 children.push(child);
             }
@@ -244,6 +254,11 @@ fn embed_node(
     };
     let mut child = build_node(cache, settings, target, items, at, next_alias)?;
     child.node.spread = spread;
+    if spread {
+        // A spread names its keys itself (to-many spreads aggregate each one), so `*` becomes
+        // the columns it stands for.
+        child.node.select = expand_star(target, std::mem::take(&mut child.node.select));
+    }
     Ok(child)
 }
 
@@ -289,6 +304,53 @@ fn resolve_aggregate(
         alias: alias.clone().unwrap_or_else(|| name.to_owned()),
         needs_to_jsonb: needs_to_jsonb(table, field),
     })
+}
+
+/// `*` as the relation's columns, in order.
+fn expand_star(table: &Table, select: Vec<SelectField>) -> Vec<SelectField> {
+    select
+        .into_iter()
+        .flat_map(|item| match item {
+            SelectField::Star => table
+                .columns
+                .iter()
+                .map(|c| SelectField::Column {
+                    field: Field {
+                        name: c.name.clone(),
+                        json_path: Vec::new(),
+                    },
+                    cast: None,
+                    alias: None,
+                    needs_to_jsonb: false,
+                })
+                .collect(),
+            other => vec![other],
+        })
+        .collect()
+}
+
+/// A to-many spread aggregates each column into an array: PostgREST allows it only where
+/// aggregates are enabled, and not with aggregate functions of its own (at any spread level).
+fn check_to_many_spread(settings: &Settings, spread: &ReadPlanTree) -> ApiResult<()> {
+    if !settings.db_aggregates_enabled {
+        return Err(ApiError::new(
+            400,
+            "PGRST123",
+            "Use of aggregate functions is not allowed",
+        ));
+    }
+    fn has_aggregate(tree: &ReadPlanTree) -> bool {
+        tree.node
+            .select
+            .iter()
+            .any(|s| matches!(s, SelectField::Aggregate(_)))
+            || tree.children.iter().any(|c| c.node.spread && has_aggregate(c))
+    }
+    if has_aggregate(spread) {
+        return Err(ApiError::new(400, "PGRST127", "Feature not implemented")
+            .details("Aggregates are not implemented for one-to-many or many-to-many spreads."));
+    }
+    Ok(())
 }
 
 /// Aggregates group by the level's other columns; `*` and embeds beside them are not built yet.
@@ -367,6 +429,8 @@ fn derived_alias(field: &Field, has_cast: bool) -> Option<String> {
 }
 
 /// Walk `path` (embed output names) down from the root; 400 PGRST108 when a step is not embedded.
+/// With `url-use-legacy-target-names` an aliased embed can still be addressed by its relation name
+/// (the node records it, for the deprecation `Warning`); without it that is PGRST108 with a hint.
 fn find_node<'t>(
     tree: &'t mut ReadPlanTree,
     path: &EmbedPath,
@@ -374,24 +438,61 @@ fn find_node<'t>(
 ) -> ApiResult<&'t mut ReadPlanTree> {
     let mut node = tree;
     for step in path {
-        let idx = node
-            .children
-            .iter()
-            .position(|c| c.node.output_name() == step)
-            .or_else(|| {
-                // Legacy target names: an aliased embed can still be addressed by its relation name.
-                settings
-                    .url_use_legacy_target_names
-                    .then(|| node.children.iter().position(|c| c.node.rel_name == *step))
-                    .flatten()
-            })
-            .ok_or_else(|| not_embedded(step))?;
+        let by_alias = node.children.iter().position(|c| c.node.output_name() == step);
+        let by_name = || {
+            node.children
+                .iter()
+                .position(|c| c.node.rel_alias.is_some() && c.node.rel_name == *step)
+        };
+        let idx = match (by_alias, by_name()) {
+            (Some(i), _) => i,
+            (None, Some(i)) if settings.url_use_legacy_target_names => {
+                node.children[i].node.legacy_name_match = true;
+                i
+            }
+            (None, Some(i)) => {
+                let alias = node.children[i].node.output_name().to_owned();
+                return Err(not_embedded(step)
+                    .details("Target names are not allowed in filters if they have an alias")
+                    .hint(format!(
+                        "Change '{step}' to '{alias}' in filters, orders or limits."
+                    )));
+            }
+            (None, None) => return Err(not_embedded(step)),
+        };
         node = &mut node.children[idx];
     }
     Ok(node)
 }
 
-fn not_embedded(name: &str) -> ApiError {
+/// The `Warning` PostgREST sends when an aliased embed was addressed by its relation name.
+pub fn legacy_warning(tree: &ReadPlanTree) -> Option<String> {
+    fn collect(tree: &ReadPlanTree, out: &mut Vec<String>) {
+        for child in &tree.children {
+            if child.node.legacy_name_match {
+                out.push(format!(
+                    "`{}` to `{}`",
+                    child.node.rel_name,
+                    child.node.output_name()
+                ));
+            }
+            collect(child, out);
+        }
+    }
+    let mut pairs = Vec::new();
+    collect(tree, &mut pairs);
+    (!pairs.is_empty()).then(|| {
+        format!(
+            "299 restpg/{} \"Embedded resource was referenced by relation name even though it has an alias. \
+             This is deprecated and will stop working in a future release. Update {} in query string filters, \
+             orders or limits.\"",
+            env!("CARGO_PKG_VERSION"),
+            pairs.join(", ")
+        )
+    })
+}
+
+pub(crate) fn not_embedded(name: &str) -> ApiError {
     ApiError::new(
         400,
         "PGRST108",
@@ -402,7 +503,11 @@ fn not_embedded(name: &str) -> ApiError {
     ))
 }
 
-fn resolve_filter(cache: &SchemaCache, node: &ReadPlanTree, filter: &Filter) -> ApiResult<Condition> {
+pub(crate) fn resolve_filter(
+    cache: &SchemaCache,
+    node: &ReadPlanTree,
+    filter: &Filter,
+) -> ApiResult<Condition> {
     let table = cache.table(&node.node.from);
     let is_column = table.is_some_and(|t| t.column(&filter.field.name).is_some());
     let embed = node
@@ -439,6 +544,9 @@ fn resolve_filter(cache: &SchemaCache, node: &ReadPlanTree, filter: &Filter) -> 
 fn resolve_tree(cache: &SchemaCache, node: &ReadPlanTree, tree: &LogicTree) -> ApiResult<Condition> {
     Ok(match tree {
         LogicTree::Stmnt(f) => resolve_filter(cache, node, f)?,
+        LogicTree::Related { path, filter } => {
+            Condition::Related(Box::new(embed_condition::resolve(cache, node, path, filter)?))
+        }
         LogicTree::Expr {
             negated,
             op,

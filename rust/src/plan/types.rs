@@ -57,6 +57,26 @@ pub enum Condition {
         op: crate::api_request::LogicOperator,
         children: Vec<Condition>,
     },
+    /// `rel.col.op.value` inside a logic tree: `[NOT] EXISTS` over the related rows (restpg only).
+    Related(Box<RelatedCondition>),
+}
+
+/// A condition on the rows related through a chain of embeds, independent of the embeds' own
+/// filters and windows: true when some related row satisfies `condition` (or, with `negated`,
+/// when none does; `condition: None` tests that a related row exists at all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelatedCondition {
+    pub negated: bool,
+    pub steps: Vec<RelatedStep>,
+    pub condition: Option<Condition>,
+}
+
+/// One hop of a [`RelatedCondition`]: the relation reached, how, and its SQL alias (unquoted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelatedStep {
+    pub from: QualifiedIdentifier,
+    pub rel: Relationship,
+    pub alias: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +119,8 @@ pub struct ReadPlan {
     pub hidden: bool,
     /// `...rel(cols)`: the embed's columns are lifted into the parent row (to-one only).
     pub spread: bool,
+    /// A modifier addressed this aliased embed by its relation name (`url-use-legacy-target-names`).
+    pub legacy_name_match: bool,
     pub depth: usize,
 }
 
@@ -159,6 +181,10 @@ pub struct ReadAction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionPlan {
     Read(Box<ReadAction>),
+    /// POST, PUT, PATCH or DELETE on a table or view.
+    Mutate(Box<crate::plan::mutate_plan::MutateAction>),
+    /// `/rpc/<function>`
+    Call(Box<crate::plan::call_plan::CallAction>),
     /// `OPTIONS`: answered without a database round trip.
     Options {
         allow: String,

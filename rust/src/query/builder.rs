@@ -53,19 +53,19 @@ pub fn read_query(params: &mut Params, root: &ReadPlanTree, from: &str, level: &
         root.children.iter().partition(|c| filters_parent(root, c));
     let mut filtering_joins = String::new();
     for child in &filtering {
-        lateral_join(&mut filtering_joins, params, child, level);
+        lateral_join(&mut filtering_joins, params, child, level, false);
     }
     let mut where_clause = String::new();
     conditions(&mut where_clause, params, qualifier, &root.node.conditions, None);
     let count_params = params.len();
 
     let mut source = String::from("SELECT ");
-    select_list(&mut source, params, root, qualifier);
+    select_list(&mut source, params, root, qualifier, false);
     source.push_str(" FROM ");
     source.push_str(from);
     source.push_str(&filtering_joins);
     for child in others.iter().filter(|c| !c.node.hidden) {
-        lateral_join(&mut source, params, child, level);
+        lateral_join(&mut source, params, child, level, false);
     }
     source.push_str(&where_clause);
     fragment::group_by(&mut source, &root.node.select);
@@ -133,7 +133,7 @@ pub fn read_statement(action: &ReadAction) -> Statement {
 }
 
 /// The response body, built by PostgreSQL.
-fn body(media: Media) -> &'static str {
+pub fn body(media: Media) -> &'static str {
     match media {
         Media::Json => "coalesce(json_agg(_postgrest_t), '[]')::text",
         Media::ArrayStripped => "coalesce(json_strip_nulls(json_agg(_postgrest_t)), '[]')::text",
@@ -174,11 +174,13 @@ fn mentions_embed(cond: &Condition, alias: &str) -> bool {
     match cond {
         Condition::NullEmbed { alias: a, .. } => a == alias,
         Condition::Tree { children, .. } => children.iter().any(|c| mentions_embed(c, alias)),
-        Condition::Filter { .. } => false,
+        Condition::Filter { .. } | Condition::Related(_) => false,
     }
 }
 
-fn select_list(out: &mut String, params: &mut Params, tree: &ReadPlanTree, qualifier: &str) {
+/// `flatten`: this level's rows are spread into a to-many spread above it, so its own spread
+/// children join as rows (multiplying them) instead of aggregating.
+fn select_list(out: &mut String, params: &mut Params, tree: &ReadPlanTree, qualifier: &str, flatten: bool) {
     let mut first = true;
     let mut sep = |out: &mut String| {
         if !std::mem::take(&mut first) {
@@ -190,27 +192,88 @@ fn select_list(out: &mut String, params: &mut Params, tree: &ReadPlanTree, quali
         fragment::select_field(out, params, qualifier, item);
     }
     for child in tree.children.iter().filter(|c| !c.node.hidden) {
-        sep(out);
-        if child.node.spread {
-            out.push_str(&lateral_alias(child));
-            out.push_str(".*");
-            continue;
+        let lateral = lateral_alias(child);
+        match EmbedShape::of(child, flatten) {
+            EmbedShape::Nested => {
+                sep(out);
+                let body = format!("{lateral}.\"body\"");
+                if is_to_one(child.node.rel_to_parent.as_ref()) {
+                    out.push_str(&body);
+                } else {
+                    out.push_str(&format!("coalesce({body}, '[]')"));
+                }
+                out.push_str(" AS ");
+                sql::push_ident(out, child.node.output_name());
+            }
+            EmbedShape::SpreadRow => {
+                sep(out);
+                out.push_str(&format!("({lateral}.\"r\").*"));
+            }
+            EmbedShape::SpreadArrays => {
+                for (i, key) in spread_keys(child).iter().enumerate() {
+                    sep(out);
+                    out.push_str(&format!("coalesce({lateral}.\"pgrst_{i}\", '[]') AS "));
+                    sql::push_ident(out, key);
+                }
+            }
         }
-        let body = format!(
-            "{}.\"body\"",
-            sql::ident(&format!(
-                "{}_j",
-                child.node.from_alias.as_deref().unwrap_or_default()
-            ))
-        );
-        if is_to_one(child.node.rel_to_parent.as_ref()) {
-            out.push_str(&body);
-        } else {
-            out.push_str(&format!("coalesce({body}, '[]')"));
-        }
-        out.push_str(" AS ");
-        sql::push_ident(out, child.node.output_name());
     }
+}
+
+/// How an embed appears in its parent row.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EmbedShape {
+    /// Under its own key: an object (to-one) or an array of objects (to-many).
+    Nested,
+    /// Its columns lifted into the parent row: a to-one spread, or any spread inside a to-many one
+    /// (PostgREST flattens those: the rows multiply, and the outer spread aggregates them).
+    SpreadRow,
+    /// A to-many spread: each of its columns becomes an array in the parent row (PostgREST v13+).
+    SpreadArrays,
+}
+
+impl EmbedShape {
+    fn of(child: &ReadPlanTree, parent_flattens: bool) -> EmbedShape {
+        if !child.node.spread {
+            EmbedShape::Nested
+        } else if parent_flattens || is_to_one(child.node.rel_to_parent.as_ref()) {
+            EmbedShape::SpreadRow
+        } else {
+            EmbedShape::SpreadArrays
+        }
+    }
+
+    /// Whether the embed's own spread children flatten into its rows.
+    fn flattens(self, child: &ReadPlanTree, parent_flattens: bool) -> bool {
+        match self {
+            EmbedShape::Nested => false,
+            EmbedShape::SpreadArrays => true,
+            EmbedShape::SpreadRow => parent_flattens && child.node.spread,
+        }
+    }
+}
+
+/// The keys a spread embed adds to its parent row, in order (its `*` was expanded by the plan).
+pub fn spread_keys(tree: &ReadPlanTree) -> Vec<String> {
+    use crate::plan::types::SelectField;
+    let mut keys = Vec::new();
+    for item in &tree.node.select {
+        match item {
+            SelectField::Column { field, alias, .. } => {
+                keys.push(alias.clone().unwrap_or_else(|| field.name.clone()))
+            }
+            SelectField::Aggregate(agg) => keys.push(agg.alias.clone()),
+            SelectField::Star => {}
+        }
+    }
+    for child in tree.children.iter().filter(|c| !c.node.hidden) {
+        if child.node.spread {
+            keys.extend(spread_keys(child));
+        } else {
+            keys.push(child.node.output_name().to_owned());
+        }
+    }
+    keys
 }
 
 /// `WHERE a AND b`, with an optional join condition first.
@@ -267,47 +330,67 @@ fn range(out: &mut String, params: &mut Params, range: RowRange) {
     params.push(out, bigint(range.offset));
 }
 
-/// The embed as `LEFT|INNER JOIN LATERAL (SELECT <json> AS body FROM (<child rows>) r) AS "<alias>_j"`:
-/// a to-one embed is its row as an object, a to-many embed the `json_agg` of its rows (NULL when
-/// there are none, so `!inner` and `is.null` test `body`, and the select list coalesces it to `[]`).
-fn lateral_join(out: &mut String, params: &mut Params, child: &ReadPlanTree, parent: &Level<'_>) {
+/// The embed as `LEFT|INNER JOIN LATERAL (SELECT … AS "body" … FROM (<child rows>) r) AS "<alias>_j"`.
+/// `body` is NULL exactly when no related row exists, so `!inner` and `rel=[not.]is.null` test it:
+/// - nested: a to-one embed is its row as an object, a to-many embed the `json_agg` of its rows
+///   (the select list coalesces that to `[]`);
+/// - spread row: `TRUE AS body` and the row itself as `r`, lifted with `(…."r").*` (keeps column
+///   types and duplicate keys);
+/// - spread arrays: one `json_agg` per key as `pgrst_<n>`, and `bool_or(TRUE)` as `body`.
+fn lateral_join(
+    out: &mut String,
+    params: &mut Params,
+    child: &ReadPlanTree,
+    parent: &Level<'_>,
+    parent_flattens: bool,
+) {
     let alias = child.node.from_alias.as_deref().unwrap_or_default();
     let inner = child.node.join_type == Some(crate::api_request::JoinType::Inner);
-    if child.node.spread {
-        // A spread (to-one) embed is its row itself; the parent selects `"<alias>_j".*`.
-        out.push_str(if inner {
-            " INNER JOIN LATERAL ( "
-        } else {
-            " LEFT JOIN LATERAL ( "
-        });
-        child_rows(out, params, child, parent);
-        out.push_str(" ) AS ");
-        out.push_str(&lateral_alias(child));
-        out.push_str(" ON TRUE");
-        return;
-    }
+    let shape = EmbedShape::of(child, parent_flattens);
     let row = sql::ident(&format!("{alias}_r"));
     out.push_str(if inner {
         " INNER JOIN LATERAL ( SELECT "
     } else {
         " LEFT JOIN LATERAL ( SELECT "
     });
-    out.push_str(if is_to_one(child.node.rel_to_parent.as_ref()) {
-        "row_to_json("
-    } else {
-        "json_agg("
-    });
-    out.push_str(&row);
-    out.push_str(") AS \"body\" FROM ( ");
-    child_rows(out, params, child, parent);
+    match shape {
+        EmbedShape::Nested => {
+            out.push_str(if is_to_one(child.node.rel_to_parent.as_ref()) {
+                "row_to_json("
+            } else {
+                "json_agg("
+            });
+            out.push_str(&row);
+            out.push_str(") AS \"body\"");
+        }
+        EmbedShape::SpreadRow => {
+            out.push_str("TRUE AS \"body\", ");
+            out.push_str(&row);
+            out.push_str(" AS \"r\"");
+        }
+        EmbedShape::SpreadArrays => {
+            for (i, key) in spread_keys(child).iter().enumerate() {
+                out.push_str("json_agg(");
+                out.push_str(&row);
+                out.push('.');
+                sql::push_ident(out, key);
+                out.push_str(&format!(") AS \"pgrst_{i}\", "));
+            }
+            out.push_str("pg_catalog.bool_or(TRUE) AS \"body\"");
+        }
+    }
+    out.push_str(" FROM ( ");
+    child_rows(out, params, child, parent, shape.flattens(child, parent_flattens));
     out.push_str(" ) AS ");
     out.push_str(&row);
     out.push_str(" ) AS ");
-    sql::push_ident(out, &format!("{alias}_j"));
-    out.push_str(if inner { " ON " } else { " ON TRUE" });
+    out.push_str(&lateral_alias(child));
     if inner {
-        sql::push_ident(out, &format!("{alias}_j"));
+        out.push_str(" ON ");
+        out.push_str(&lateral_alias(child));
         out.push_str(".\"body\" IS NOT NULL");
+    } else {
+        out.push_str(" ON TRUE");
     }
 }
 
@@ -320,7 +403,7 @@ fn lateral_alias(child: &ReadPlanTree) -> String {
 }
 
 /// The rows of an embed, correlated to its parent row.
-fn child_rows(out: &mut String, params: &mut Params, tree: &ReadPlanTree, parent: &Level<'_>) {
+fn child_rows(out: &mut String, params: &mut Params, tree: &ReadPlanTree, parent: &Level<'_>, flatten: bool) {
     let alias = tree.node.from_alias.as_deref().unwrap_or_default();
     let qualifier = sql::ident(alias);
     let level = Level {
@@ -328,7 +411,7 @@ fn child_rows(out: &mut String, params: &mut Params, tree: &ReadPlanTree, parent
         row: &qualifier,
     };
     out.push_str("SELECT ");
-    select_list(out, params, tree, &qualifier);
+    select_list(out, params, tree, &qualifier, flatten);
     out.push_str(" FROM ");
     match &tree.node.rel_to_parent {
         Some(rel) => source(out, rel, &tree.node.from, parent.row),
@@ -336,25 +419,15 @@ fn child_rows(out: &mut String, params: &mut Params, tree: &ReadPlanTree, parent
     }
     out.push_str(" AS ");
     out.push_str(&qualifier);
-    if let Some(Relationship::ForeignKey {
-        cardinality: Cardinality::M2M(j),
-        ..
-    }) = &tree.node.rel_to_parent
-    {
-        let jt = sql::ident(&format!("{alias}_jt"));
-        out.push_str(" INNER JOIN ");
-        out.push_str(&sql::qualified(&j.table));
-        out.push_str(" AS ");
-        out.push_str(&jt);
-        out.push_str(" ON ");
-        pairs(out, &j.cols_target, &qualifier, &jt);
+    if let Some(rel) = &tree.node.rel_to_parent {
+        junction_join(out, rel, alias);
     }
     for child in tree
         .children
         .iter()
         .filter(|c| !c.node.hidden || filters_parent(tree, c))
     {
-        lateral_join(out, params, child, &level);
+        lateral_join(out, params, child, &level, flatten);
     }
     let join = tree
         .node
@@ -364,6 +437,24 @@ fn child_rows(out: &mut String, params: &mut Params, tree: &ReadPlanTree, parent
     conditions(out, params, &qualifier, &tree.node.conditions, join.as_deref());
     fragment::group_by(out, &tree.node.select);
     order_and_range(out, params, tree, &level);
+}
+
+/// ` INNER JOIN <junction> AS "<alias>_jt" ON …` after a many-to-many embed's relation (`alias`
+/// unquoted); nothing for other relationships. [`join_condition`] then correlates the junction.
+pub fn junction_join(out: &mut String, rel: &Relationship, alias: &str) {
+    if let Relationship::ForeignKey {
+        cardinality: Cardinality::M2M(j),
+        ..
+    } = rel
+    {
+        let jt = sql::ident(&format!("{alias}_jt"));
+        out.push_str(" INNER JOIN ");
+        out.push_str(&sql::qualified(&j.table));
+        out.push_str(" AS ");
+        out.push_str(&jt);
+        out.push_str(" ON ");
+        pairs(out, &j.cols_target, &sql::ident(alias), &jt);
+    }
 }
 
 /// Where an embed's rows come from: its table, or for a computed relationship the function applied

@@ -151,6 +151,7 @@ pub fn condition(out: &mut String, params: &mut Params, qualifier: &str, cond: &
             out.push_str(".\"body\"");
             out.push_str(if *negated { " IS NOT NULL" } else { " IS NULL" });
         }
+        Condition::Related(related) => super::embed_condition::related(out, params, qualifier, related),
         Condition::Tree {
             negated,
             op,

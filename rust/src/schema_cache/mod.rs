@@ -3,12 +3,13 @@
 //!
 //! `document` reads the JSON the catalog queries build; `view_rule` and `view_keys` trace view
 //! columns back to table keys; `relationship` and `routine` infer what can be embedded and called;
-//! `suggest` finds near names for error hints.
+//! `suggest` finds near names for error hints; `snapshot` writes and loads the built cache as compact bytes.
 
 mod document;
 mod relationship;
 mod routine;
-mod suggest;
+mod snapshot;
+pub(crate) mod suggest;
 #[cfg(test)]
 mod tests;
 pub mod types;
@@ -19,6 +20,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+pub use snapshot::{SnapshotError, SnapshotHeader, FORMAT_VERSION as SNAPSHOT_FORMAT_VERSION};
+pub use suggest::best_match;
 pub use types::*;
 
 use document::{DocTable, Document};

@@ -1,6 +1,11 @@
 -- Primary key, unique and foreign key constraints, and the rewrite rules of views (the view key
 -- dependencies are read from them in Rust). Besides the exposed schemas this covers every relation a
 -- view of the exposed schemas reads from, directly or through other views, whatever its schema.
+--
+-- Written for large catalogs (see docs/schema-cache.md, "Performance"): no correlated lookups per
+-- constraint. Column names come from one array per relation indexed by attnum (user attnums run 1..n
+-- without gaps: a dropped column keeps its pg_attribute row), and rows become JSON through json_agg of
+-- a record, which costs about half of json_build_object per row.
 with recursive exposed as (
   select c.oid
   from pg_class c
@@ -27,57 +32,65 @@ relevant as (
   union
   select source_oid from view_sources
 ),
-key_constraints as (
-  select
-    con.conname, con.contype, con.conrelid, con.conkey, con.confrelid, con.confkey
+key_constraints as materialized (
+  select con.conname, con.contype, con.conrelid, con.conkey, nullif(con.confrelid, 0) as confrelid, con.confkey
   from pg_constraint con
   where con.contype in ('p', 'u', 'f')
     and (con.conrelid in (select oid from relevant) or con.confrelid in (select oid from relevant))
 ),
-views as (
-  select rw.ev_class as oid, rw.ev_action
+-- Attribute names of every constrained or referenced relation; names[attnum] is that column's name.
+rel_columns as (
+  select a.attrelid, array_agg(a.attname order by a.attnum) as names
+  from pg_attribute a
+  where a.attnum > 0
+    and a.attrelid in (select conrelid from key_constraints union select confrelid from key_constraints)
+  group by a.attrelid
+),
+constraint_rows as (
+  select
+    k.conname as name,
+    k.contype as type,
+    k.conrelid::int8 as rel,
+    n.nspname as schema,
+    c.relname as table,
+    array(select rc.names[u.attnum] from unnest(k.conkey) with ordinality u(attnum, ord) order by u.ord)
+      as columns,
+    k.conkey as attnums,
+    k.confrelid::int8 as foreign_rel,
+    fn.nspname as foreign_schema,
+    fc.relname as foreign_table,
+    case when k.confrelid is not null then
+      array(select frc.names[u.attnum] from unnest(k.confkey) with ordinality u(attnum, ord) order by u.ord)
+    end as foreign_columns,
+    k.confkey as foreign_attnums
+  from key_constraints k
+  join pg_class c on c.oid = k.conrelid
+  join pg_namespace n on n.oid = c.relnamespace
+  join rel_columns rc on rc.attrelid = k.conrelid
+  left join pg_class fc on fc.oid = k.confrelid
+  left join pg_namespace fn on fn.oid = fc.relnamespace
+  left join rel_columns frc on frc.attrelid = k.confrelid
+),
+view_rows as (
+  select
+    rw.ev_class::int8 as oid,
+    n.nspname as schema,
+    c.relname as name,
+    array(select a.attname from pg_attribute a
+          where a.attrelid = rw.ev_class and a.attnum > 0 and not a.attisdropped
+          order by a.attnum) as columns,
+    rw.ev_action::text as rule
   from pg_rewrite rw
+  join pg_class c on c.oid = rw.ev_class
+  join pg_namespace n on n.oid = c.relnamespace
   where rw.rulename = '_RETURN'
     and rw.ev_class in (select oid from relevant)
 )
 select json_build_object(
   'constraints', coalesce((
-    select json_agg(json_build_object(
-      'name', k.conname,
-      'type', k.contype,
-      'rel', k.conrelid::int8,
-      'schema', n.nspname,
-      'table', c.relname,
-      'columns', (select json_agg(a.attname order by u.ord)
-                  from unnest(k.conkey) with ordinality u(attnum, ord)
-                  join pg_attribute a on a.attrelid = k.conrelid and a.attnum = u.attnum),
-      'attnums', to_json(k.conkey),
-      'foreign_rel', nullif(k.confrelid, 0)::int8,
-      'foreign_schema', fn.nspname,
-      'foreign_table', fc.relname,
-      'foreign_columns', (select json_agg(a.attname order by u.ord)
-                          from unnest(k.confkey) with ordinality u(attnum, ord)
-                          join pg_attribute a on a.attrelid = k.confrelid and a.attnum = u.attnum),
-      'foreign_attnums', to_json(k.confkey)
-    ) order by n.nspname, c.relname, k.conname)
-    from key_constraints k
-    join pg_class c on c.oid = k.conrelid
-    join pg_namespace n on n.oid = c.relnamespace
-    left join pg_class fc on fc.oid = k.confrelid
-    left join pg_namespace fn on fn.oid = fc.relnamespace
+    select json_agg(k order by k.schema, k.table, k.name) from constraint_rows k
   ), '[]'),
   'views', coalesce((
-    select json_agg(json_build_object(
-      'oid', v.oid::int8,
-      'schema', n.nspname,
-      'name', c.relname,
-      'columns', (select json_agg(a.attname order by a.attnum)
-                  from pg_attribute a
-                  where a.attrelid = v.oid and a.attnum > 0 and not a.attisdropped),
-      'rule', v.ev_action::text
-    ) order by n.nspname, c.relname)
-    from views v
-    join pg_class c on c.oid = v.oid
-    join pg_namespace n on n.oid = c.relnamespace
+    select json_agg(v order by v.schema, v.name) from view_rows v
   ), '[]')
 )

@@ -1,0 +1,1 @@
+"""Load tests and benchmarks for restpg (and any PostgREST-compatible server): see README.md here."""

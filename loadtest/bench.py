@@ -1,0 +1,256 @@
+"""``make bench``: restpg's throughput and latency per workload, next to the physical limit.
+
+    python -m loadtest.bench [--db-uri URI] [--workers 2] [--seconds 10] [--workloads W1,W3] [--connections 32]
+
+One run: a PostgreSQL (``--db-uri``, else ``RESTPG_TEST_DSN``, else an embedded server), the Chinook fixture
+(loaded once per database and scale), ``restpg serve`` with N workers on loopback (its cold start is timed:
+process start → ``/ready`` → first 200), then per workload: check that the server supports it (one request;
+a 4xx/5xx skips it with the reason), warm up, drive it with wrk at fixed connections while sampling the CPU
+and RSS of restpg, PostgreSQL and wrk, and run pgbench ``-M prepared`` on the exact transaction restpg sends
+for the same request (captured with ``restpg sql``) with the same connections and duration. The ratio
+restpg req/s ÷ pgbench TPS is the share of the database's ceiling that the server delivers. Results go to
+``loadtest/results/<date>-<commit>.{json,md}``.
+
+Everything runs on one box: the generators take CPU from the server and the database, which is why the CPU
+of every process is recorded, and why wrk (one C thread) drives the HTTP side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import psycopg
+
+from loadtest import drivers, fixtures, report
+from loadtest.capture import CaptureError, capture, to_pgbench
+from loadtest.processes import RestpgServer, cluster, dsn_as, ensure_database, postmaster_pid, restpg_command
+from loadtest.workloads import COLD_START, WORKLOADS, Workload
+
+RESULTS = Path(__file__).resolve().parent / "results"
+# Only for runs on loopback: the bench never exposes the server. Override with LOADTEST_JWT_SECRET.
+_BENCH_SECRET = "loadtest-bench-secret-at-least-32-characters"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    selected = {key.strip().upper() for key in args.workloads.split(",")} if args.workloads else None
+    workloads = [w for w in WORKLOADS if selected is None or w.key in selected]
+    with cluster(args.db_uri) as (cluster_dsn, _):
+        dsn = ensure_database(cluster_dsn, args.database)
+        if not fixtures.loaded(dsn, args.scale):
+            fixtures.load(dsn, args.scale)
+        run = _run(args, dsn, workloads)
+    json_path, md_path = report.write(run, Path(args.results_dir))
+    print(md_path.read_text(encoding="utf-8"))
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--db-uri", help="superuser DSN of the cluster (default $RESTPG_TEST_DSN, else embedded)"
+    )
+    parser.add_argument("--database", default="loadtest_bench", help="database to create/use on the cluster")
+    parser.add_argument("--scale", type=int, default=1, help="fixture scale (1: about 600k rows)")
+    parser.add_argument("--workers", type=int, default=2, help="restpg (Granian) workers")
+    parser.add_argument("--db-pool", type=int, default=10, help="db-pool (connections per worker)")
+    parser.add_argument("--seconds", type=float, default=10, help="duration of each measured run")
+    parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds before each workload")
+    parser.add_argument("--workloads", help="comma-separated keys (default: all), e.g. W1,W3")
+    parser.add_argument("--connections", type=int, help="override every workload's connection count")
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (1 keeps its CPU small)")
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the pgbench runs")
+    parser.add_argument("--results-dir", default=str(RESULTS))
+    return parser
+
+
+def _run(args: argparse.Namespace, dsn: str, workloads: list[Workload]) -> dict[str, Any]:
+    restpg = restpg_command()
+    secret = os.environ.get("LOADTEST_JWT_SECRET", _BENCH_SECRET)
+    config: dict[str, str | int] = {
+        "db-uri": dsn_as(dsn, fixtures.AUTHENTICATOR),
+        "db-schemas": fixtures.SCHEMA,
+        "db-anon-role": fixtures.ANON_ROLE,
+        "db-pool": args.db_pool,
+        "db-tx-end": "commit-allow-override",
+        "jwt-secret": secret,
+        "log-level": "crit",
+    }
+    postgres_pid = postmaster_pid(dsn)
+    environment = report.environment(dsn, restpg)
+    method = {
+        "workers": args.workers,
+        "db_pool": args.db_pool,
+        "seconds": args.seconds,
+        "warmup_seconds": args.warmup,
+        "http_generator": f"wrk -t{args.wrk_threads} (closed model, keep-alive)",
+        "ceiling": "pgbench -n -M prepared, the transaction restpg sends (captured with `restpg sql`), same "
+        f"duration, -j {os.cpu_count()}, clients = HTTP connections and = workers x db-pool; the higher TPS",
+        "fixture_scale": args.scale,
+    }
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="restpg-bench-") as workdir:
+        server = RestpgServer.start(config, args.workers, Path(workdir))
+        try:
+            ready = server.wait_for(f"{server.admin_url}/ready")
+            first = server.wait_for(server.url + WORKLOADS[0].sample_target)
+            cold: dict[str, Any] = {
+                "ready_ms": round(ready * 1000, 1),
+                "first_200_ms": round(first * 1000, 1),
+            }
+            for workload in workloads:
+                result = _workload(args, dsn, server, workload, results, postgres_pid, restpg)
+                results.append(result)
+                print(_one_line(result), flush=True)
+        finally:
+            server.stop()
+    cold["workload"], cold["title"] = COLD_START
+    return {"environment": environment, "method": method, "cold_start": cold, "results": results}
+
+
+def _one_line(result: dict[str, Any]) -> str:
+    if result.get("skipped"):
+        return f"{result['workload']}: skipped ({result['skipped']})"
+    ratio = result.get("ratio")
+    return (
+        f"{result['workload']}: {result['http']['rate']:,.0f} req/s, p99 {result['http']['latency_ms']['p99']:.2f} ms"
+        + (f", ceiling {result['pgbench']['rate']:,.0f} TPS" if result.get("pgbench") else "")
+        + (f", ratio {ratio:.2f}" if ratio is not None else "")
+    )
+
+
+def _probe(server: RestpgServer, workload: Workload) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        server.url + workload.sample_target,
+        data=workload.body or None,
+        method=workload.method,
+        headers=workload.headers,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _workload(
+    args: argparse.Namespace,
+    dsn: str,
+    server: RestpgServer,
+    workload: Workload,
+    done: list[dict[str, Any]],
+    postgres_pid: int | None,
+    restpg: list[str],
+) -> dict[str, Any]:
+    connections = args.connections or workload.connections[0]
+    result: dict[str, Any] = {
+        "workload": workload.key,
+        "title": workload.title,
+        "connections": connections,
+        "request": f"{workload.method} {workload.target}",
+        "note": workload.note,
+    }
+    status, body = _probe(server, workload)
+    if not 200 <= status < 300:
+        result["skipped"] = f"the server answers {status}: {body[:160].decode(errors='replace')}"
+        return result
+    if workload.method != "GET":
+        _reset_writes(dsn)
+    # Warm-up: fills PostgreSQL's buffers and every worker's connections, prepared statements and caches.
+    drivers.wrk(server.url, workload, connections, args.warmup, args.wrk_threads)
+
+    restpg_cpu, pg_cpu = drivers.CpuMeter(server.process.pid), drivers.CpuMeter(postgres_pid)
+    restpg_cpu.start()
+    pg_cpu.start()
+    with drivers.RssSampler(server.process.pid) as rss:
+        http = drivers.wrk(server.url, workload, connections, args.seconds, args.wrk_threads)
+    result["http"] = {
+        "rate": round(http.rate, 1),
+        "rows_per_s": round(http.rate * workload.rows_per_request, 1),
+        "requests": http.requests,
+        "latency_ms": {k: round(v, 3) for k, v in http.latency_ms.items()},
+        "errors": http.errors,
+        "generator_cores": round(http.generator_cpu_s / http.seconds, 2),
+    }
+    result["cpu"] = {"restpg": restpg_cpu.stop(), "postgres": pg_cpu.stop()}
+    result["rss"] = {"restpg": rss.result()}
+
+    if workload.ceiling_from:
+        peak = next((r for r in done if r["workload"] == workload.ceiling_from and r.get("http")), None)
+        if peak:
+            result["ratio"] = round(http.rate / peak["http"]["rate"], 3)
+            result["ratio_of"] = f"{workload.ceiling_from} req/s"
+        return result
+    if args.no_ceiling:
+        return result
+    if workload.method != "GET":
+        _reset_writes(dsn)
+    port = server.url.rsplit(":", 1)[1]
+    request_headers = {"host": f"127.0.0.1:{port}", **{k.lower(): v for k, v in workload.headers.items()}}
+    if workload.body:
+        request_headers["content-length"] = str(len(workload.body))
+    try:
+        tx = capture(
+            restpg,
+            str(server.config_path),
+            workload,
+            role=fixtures.ANON_ROLE,
+            claims=msgspec.json.encode({"role": fixtures.ANON_ROLE}).decode(),
+            headers_json=msgspec.json.encode(request_headers).decode(),
+        )
+    except CaptureError as exc:
+        result["note"] = f"no ceiling: `restpg sql` failed: {exc}"
+        return result
+    script, defines = to_pgbench(tx, workload.ids)
+    # The ceiling is the best the database does for this transaction: with as many clients as HTTP
+    # connections (the issue's rule) and with as many as restpg's pool holds (PostgREST's rule: on few
+    # cores, fewer backends can be faster). Both are recorded; the ratio uses the higher.
+    runs = []
+    for clients in sorted({connections, args.workers * args.db_pool}):
+        pg_cpu = drivers.CpuMeter(postgres_pid)
+        pg_cpu.start()
+        bench = drivers.pgbench(
+            dsn_as(dsn, fixtures.AUTHENTICATOR),
+            script,
+            defines,
+            clients,
+            args.seconds,
+            jobs=os.cpu_count() or 1,
+        )
+        runs.append(
+            {
+                "clients": clients,
+                "rate": round(bench.rate, 1),
+                "latency_ms": bench.latency_ms,
+                "errors": bench.errors,
+                "generator_cores": round(bench.generator_cpu_s / args.seconds, 2),
+                "postgres": pg_cpu.stop(),
+            }
+        )
+        if workload.method != "GET":
+            _reset_writes(dsn)
+    best = max(runs, key=lambda run: run["rate"])
+    result["pgbench"] = {**best, "runs": runs, "script": script}
+    result["ratio"] = round(http.rate / best["rate"], 3) if best["rate"] else None
+    return result
+
+
+def _reset_writes(dsn: str) -> None:
+    """Empty the insert target so every write run starts from the same table size."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {fixtures.SCHEMA}.play RESTART IDENTITY")
+        time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""A cheap fingerprint of the catalog, to tell whether a persisted schema cache snapshot is still valid.
+
+Every row of a system catalog carries the id of the transaction that last wrote it (``xmin``): any DDL,
+``COMMENT`` or ``GRANT`` inserts, updates or deletes rows in these catalogs and so changes a count or a sum
+of ``xmin``. The fingerprint hashes those per catalog. It covers the whole database, not only the exposed
+schemas (a view may read from any schema), but leaves out temporary relations and their row types, whose
+churn says nothing about the API. A false "changed" costs one background reload; a false "unchanged" would
+need an exact collision of counts and sums in every catalog at once.
+
+It takes about 100 ms on a 10,000-table catalog and a few ms on small ones (loadtest/schema_scale).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import psycopg
+
+from restpg import __version__
+
+__all__ = ["FINGERPRINT_SQL", "catalog_fingerprint", "queries_digest"]
+
+# xmin is an xid; `::text::int8` is the portable way to sum it.
+FINGERPRINT_SQL = """
+select md5(concat_ws(',',
+  (select count(*) || ':' || sum(xmin::text::int8) from pg_namespace),
+  (select count(*) || ':' || sum(xmin::text::int8) from pg_class where relpersistence <> 't'),
+  (select count(*) || ':' || sum(a.xmin::text::int8)
+     from pg_attribute a join pg_class c on c.oid = a.attrelid
+     where c.relpersistence <> 't' and a.attnum > 0),
+  (select count(*) || ':' || sum(t.xmin::text::int8)
+     from pg_type t join pg_namespace n on n.oid = t.typnamespace
+     where n.nspname not like 'pg\\_temp\\_%' and n.nspname not like 'pg\\_toast\\_temp\\_%'),
+  (select count(*) || ':' || sum(xmin::text::int8) from pg_attrdef),
+  (select count(*) || ':' || sum(xmin::text::int8) from pg_constraint),
+  (select count(*) || ':' || sum(xmin::text::int8) from pg_proc),
+  (select count(*) || ':' || sum(xmin::text::int8) from pg_enum),
+  (select count(*) || ':' || sum(xmin::text::int8) from pg_rewrite),
+  (select count(*) || ':' || sum(xmin::text::int8) from pg_trigger),
+  (select count(*) || ':' || sum(xmin::text::int8) from pg_description),
+  (select count(*) || ':' || sum(xmin::text::int8) from pg_inherits),
+  (select oid::text from pg_database where datname = current_database())
+))
+"""
+
+
+def queries_digest(queries: Path, schemas: Sequence[str], extra_search_path: Sequence[str]) -> str:
+    """What else a cache depends on: the introspection SQL, the exposed schemas and restpg's version."""
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(queries.glob("*.sql")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update(("\0".join(schemas) + "\0\0" + "\0".join(extra_search_path)).encode())
+    return digest.hexdigest()[:16]
+
+
+async def catalog_fingerprint(conninfo: str, digest: str) -> str:
+    """``<catalog hash>-<digest>``: equal only for the same catalog state seen through the same queries."""
+    conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+    try:
+        # JIT compiles this query in more time than it takes to run.
+        await conn.execute("SET jit = off")
+        cursor = await conn.execute(FINGERPRINT_SQL)
+        row = await cursor.fetchone()
+    finally:
+        await conn.close()
+    if row is None or not isinstance(row[0], str):
+        raise RuntimeError("the catalog fingerprint query returned no row")
+    return f"{row[0]}-{digest}"

@@ -1,0 +1,144 @@
+"""Keeping a worker's schema cache current, sharing the work between the workers of a host.
+
+One worker per host leads (it holds the snapshot store's lock): it introspects the database, builds the
+cache and writes the snapshot. The others follow: they adopt the leader's snapshot, which costs a file read
+and a decode instead of the catalog queries and the inference. A follower that waits too long for the
+leader (slow, crashed, or the catalog changed again meanwhile) loads from the database itself.
+
+Whether a cache is current is decided by the catalog fingerprint (``fingerprint.py``): a reload whose
+fingerprint equals the published one does nothing, so bursts of notifications and restarts over an
+unchanged database are cheap. ``publish`` receives each new cache; it must swap it in atomically (one
+attribute assignment), so requests in flight finish on the cache they started with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+
+from restpg.schema.snapshot import FileIdentity, SnapshotStore
+
+if TYPE_CHECKING:
+    from restpg._core import SchemaCache
+
+__all__ = ["Codec", "CoreCodec", "SchemaReloader"]
+
+C = TypeVar("C")
+
+
+class Codec(Protocol[C]):
+    """How caches are built and (de)serialized: ``_core.SchemaCache`` in production, a fake in tests."""
+
+    def from_document(self, document: bytes) -> C: ...
+    def to_snapshot(self, cache: C, fingerprint: str) -> bytes: ...
+    def from_snapshot(self, data: bytes) -> tuple[C, str]: ...
+
+
+class SchemaReloader(Generic[C]):
+    def __init__(
+        self,
+        *,
+        store: SnapshotStore,
+        codec: Codec[C],
+        load_document: Callable[[], Awaitable[bytes]],
+        fingerprint: Callable[[], Awaitable[str]],
+        publish: Callable[[C], None],
+        follow_timeout: float = 30.0,
+        poll_interval: float = 0.05,
+    ) -> None:
+        self.store = store
+        self.codec = codec
+        self._load_document = load_document
+        self._fingerprint = fingerprint
+        self._publish = publish
+        self.follow_timeout = follow_timeout
+        self.poll_interval = poll_interval
+        #: Fingerprint of the published cache; None before the first one.
+        self.fingerprint: str | None = None
+        self._seen: FileIdentity | None = None
+        self._busy = asyncio.Lock()
+
+    def adopt_persisted(self) -> bool:
+        """Publish the snapshot on disk, whatever its fingerprint (``refresh`` revalidates it)."""
+        return self._adopt_file(expect=None)
+
+    async def refresh(self) -> bool:
+        """Make the published cache match the database; True when a new cache was published.
+
+        Concurrent calls run one after the other; the second usually finds nothing to do.
+        """
+        async with self._busy:
+            fingerprint = await self._fingerprint()
+            if fingerprint == self.fingerprint:
+                return False
+            if not self.store.try_lead():
+                deadline = time.monotonic() + self.follow_timeout
+                while time.monotonic() < deadline:
+                    if self._adopt_file(expect=fingerprint):
+                        return True
+                    if self.store.try_lead():  # the leader exited: take over
+                        break
+                    await asyncio.sleep(self.poll_interval)
+                else:
+                    _log(
+                        f"no snapshot for the current catalog after {self.follow_timeout:g}s; loading it here"
+                    )
+            await self._load(fingerprint)
+            return True
+
+    async def _load(self, fingerprint: str) -> None:
+        document = await self._load_document()
+        # Inference and encoding are CPU work in Rust: off the event loop, so requests keep flowing.
+        cache = await asyncio.to_thread(self.codec.from_document, document)
+        data = await asyncio.to_thread(self.codec.to_snapshot, cache, fingerprint)
+        self._publish(cache)
+        self.fingerprint = fingerprint
+        try:
+            await asyncio.to_thread(self.store.write, data)
+            self._seen = self.store.identity()
+        except OSError as exc:  # a full or read-only disk costs the other workers a reload, nothing more
+            _log(f"could not write the schema cache snapshot {self.store.path}: {exc}")
+
+    def _adopt_file(self, *, expect: str | None) -> bool:
+        identity = self.store.identity()
+        if identity is None or identity == self._seen:
+            return False
+        data = self.store.read()
+        if data is None:
+            return False
+        self._seen = identity
+        try:
+            cache, fingerprint = self.codec.from_snapshot(data)
+        except ValueError as exc:
+            # Corrupt, truncated or written by another version: the next load replaces it.
+            _log(f"ignoring the schema cache snapshot {self.store.path}: {exc}")
+            return False
+        if expect is not None and fingerprint != expect:
+            return False
+        self._publish(cache)
+        self.fingerprint = fingerprint
+        return True
+
+
+def _log(message: str) -> None:
+    print(f"restpg: {message}", file=sys.stderr)
+
+
+class CoreCodec:
+    """The production codec: ``restpg._core.SchemaCache``."""
+
+    def from_document(self, document: bytes) -> SchemaCache:
+        from restpg._core import SchemaCache
+
+        return SchemaCache(document)
+
+    def to_snapshot(self, cache: SchemaCache, fingerprint: str) -> bytes:
+        return cache.to_snapshot(fingerprint)
+
+    def from_snapshot(self, data: bytes) -> tuple[SchemaCache, str]:
+        from restpg._core import SchemaCache
+
+        return SchemaCache.from_snapshot(data)

@@ -1,0 +1,123 @@
+"""Schema cache snapshots on disk, shared by the workers of one host.
+
+A snapshot is the bytes of ``SchemaCache.to_snapshot`` (a checksummed binary file, see docs/schema-cache.md,
+"Snapshots"). The store keeps one file per (database, exposed schemas) pair in the snapshot folder, so that
+servers for different databases can share the folder:
+
+- ``schema-<key>.snap`` is replaced atomically (write a scratch file, fsync, rename, fsync the folder): a
+  reader sees the old snapshot or the new one, never half of one, even across a crash;
+- ``schema-<key>.lock`` is held with ``flock`` by the one worker that loads from the database (the leader).
+  The kernel releases it when that process exits, so another worker takes over without any cleanup.
+
+Damaged or stale files are not the store's concern: the loader (``SchemaCache.from_snapshot``) refuses them
+and the reloader writes a fresh one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["SnapshotStore", "default_snapshot_dir", "snapshot_key"]
+
+
+def default_snapshot_dir() -> Path:
+    """``$XDG_RUNTIME_DIR/restpg`` (a per-user tmpfs on most Linux systems), else a per-user temp folder."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        return Path(runtime) / "restpg"
+    return Path(tempfile.gettempdir()) / f"restpg-{os.getuid()}"
+
+
+def snapshot_key(db_uri: str, schemas: Sequence[str], extra_search_path: Sequence[str]) -> str:
+    """A file-name-safe key for what the cache depends on; the URI is hashed, never written in clear."""
+    material = "\0".join([db_uri, ",".join(schemas), ",".join(extra_search_path)])
+    return hashlib.sha256(material.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class FileIdentity:
+    """Changes whenever the snapshot file is replaced (a rename gives a new inode)."""
+
+    inode: int
+    mtime_ns: int
+    size: int
+
+
+class SnapshotStore:
+    def __init__(self, folder: Path, key: str) -> None:
+        self.folder = folder
+        self.path = folder / f"schema-{key}.snap"
+        self.lock_path = folder / f"schema-{key}.lock"
+        self._lock_fd: int | None = None
+
+    def ensure_folder(self) -> None:
+        # Private to the user: a snapshot describes the database's schema.
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    # --- leadership ------------------------------------------------------------------------------------
+
+    @property
+    def is_leader(self) -> bool:
+        return self._lock_fd is not None
+
+    def try_lead(self) -> bool:
+        """Take the host-wide loader lock if it is free; keep it until ``release`` or process exit."""
+        if self._lock_fd is not None:
+            return True
+        self.ensure_folder()
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor drops the flock
+            self._lock_fd = None
+
+    # --- the file --------------------------------------------------------------------------------------
+
+    def identity(self) -> FileIdentity | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return FileIdentity(st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def read(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write(self, data: bytes) -> None:
+        """Replace the snapshot atomically and durably."""
+        self.ensure_folder()
+        fd, scratch = tempfile.mkstemp(prefix=".schema-", suffix=".tmp", dir=self.folder)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(scratch, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(scratch)
+            raise
+        # The rename itself is durable only once the folder is synced.
+        dir_fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

@@ -1,0 +1,336 @@
+//! Build the one statement of a write (PostgREST's `mutatePlanToQuery` + `prepareWrite`):
+//!
+//! ```sql
+//! WITH pgrst_mutation AS ( INSERT … SELECT … FROM json_to_recordset($1) … RETURNING … ),
+//!      pgrst_source AS ( <the read query over the returned rows> | SELECT * FROM pgrst_mutation )
+//! SELECT <total>, pg_catalog.count(_postgrest_t) AS page_total, <body>, <response GUCs>,
+//!        <location> AS pgrst_location, <inserted> AS pgrst_inserted, <checks> AS pgrst_check
+//! FROM ( SELECT * FROM pgrst_source ) _postgrest_t
+//! ```
+//!
+//! The payload crosses as one text parameter (`$1`) that PostgreSQL itself turns into rows, so a bulk
+//! insert of any size is one statement and either writes every row or none.
+//!
+//! Checks that must undo the write (singular media, PUT's key match, `max-affected`) are evaluated in
+//! the same statement: when one fails, a cast of a marker string to `integer` raises, the statement
+//! fails, the COMMIT queued behind it in the pipeline is skipped by PostgreSQL, and the response stage
+//! maps the marker (see [`CHECK_MARKER`]) back to PostgREST's error. No extra round trip decides
+//! between COMMIT and ROLLBACK.
+
+use crate::plan::mutate_plan::{MutateAction, Mutation, Returning};
+use crate::plan::types::Media;
+use crate::query::builder::{body, read_query, Level, ReadQuery, Statement};
+use crate::query::fragment;
+use crate::query::sql::{self, Params};
+
+/// The prefix of the text whose failing `::integer` cast signals a failed check:
+/// `restpg-check:<PGRST code>:<row count>`. The Python errors stage recognises it in the message of
+/// SQLSTATE 22P02 (`invalid input syntax for type integer: "restpg-check:PGRST116:2"`).
+pub const CHECK_MARKER: &str = "restpg-check";
+
+/// The statement for a POST, PUT, PATCH or DELETE on a table or view.
+pub fn mutate_statement(action: &MutateAction) -> Statement {
+    let mut params = Params::default();
+    let target = sql::qualified(&action.target);
+    let mut out = String::with_capacity(1024);
+    out.push_str("WITH pgrst_mutation AS ( ");
+    match action.mutation {
+        Mutation::Create | Mutation::SingleUpsert => insert(&mut out, &mut params, action, &target),
+        Mutation::Update => update(&mut out, &mut params, action, &target),
+        Mutation::Delete => delete(&mut out, &mut params, action, &target),
+    }
+    out.push_str(" ), pgrst_source AS ( ");
+    let representation = action.returning == Returning::Representation;
+    if representation {
+        let alias = sql::ident(&action.target.name);
+        // Computed relationships take the table's row type, which the returned record is cast to.
+        let row = format!("CAST({alias} AS {target})");
+        let from = format!("(SELECT (pgrst_row).* FROM pgrst_mutation) AS {alias}");
+        let level = Level {
+            qualifier: &alias,
+            row: &row,
+        };
+        let ReadQuery { source, .. } = read_query(&mut params, &action.read, &from, &level);
+        out.push_str(&source);
+    } else {
+        out.push_str("SELECT * FROM pgrst_mutation");
+    }
+    out.push_str(" ) SELECT ");
+    out.push_str(if action.count {
+        "(SELECT pg_catalog.count(*) FROM pgrst_mutation)"
+    } else {
+        "null::bigint"
+    });
+    out.push_str(" AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ");
+    out.push_str(if representation {
+        body(action.media)
+    } else {
+        "null::text"
+    });
+    out.push_str(
+        " AS body, nullif(current_setting('response.headers', true), '') AS response_headers, \
+         nullif(current_setting('response.status', true), '') AS response_status, ",
+    );
+    location(&mut out, &mut params, action);
+    out.push_str(" AS pgrst_location, ");
+    out.push_str(if action.report_inserted {
+        "(SELECT pg_catalog.count(*) FROM pgrst_mutation WHERE pgrst_inserted)"
+    } else {
+        "null::bigint"
+    });
+    out.push_str(" AS pgrst_inserted, ");
+    checks(&mut out, &mut params, action);
+    out.push_str(" AS pgrst_check FROM ( SELECT * FROM pgrst_source ) _postgrest_t");
+    Statement {
+        sql: out,
+        params: params.into_vec(),
+        count_sql: None,
+    }
+}
+
+/// `INSERT INTO t (cols) SELECT … FROM <payload rows> [WHERE <PUT keys>] [ON CONFLICT …] RETURNING …`
+fn insert(out: &mut String, params: &mut Params, action: &MutateAction, target: &str) {
+    out.push_str("INSERT INTO ");
+    out.push_str(target);
+    if !action.columns.is_empty() {
+        out.push('(');
+        push_list(out, action.columns.iter().map(|c| sql::ident(&c.name)));
+        out.push(')');
+    }
+    out.push_str(" SELECT ");
+    let values: Vec<String> = (0..action.columns.len())
+        .map(|i| body_value(action, i, params))
+        .collect();
+    push_list(out, values.into_iter());
+    payload_rows(out, params, action);
+    for (i, (column, value)) in action.put_keys.iter().enumerate() {
+        out.push_str(if i == 0 { " WHERE " } else { " AND " });
+        out.push_str("pgrst_body.");
+        sql::push_ident(out, column);
+        out.push_str(" = ");
+        params.push(out, value.as_str());
+    }
+    if let Some(oc) = &action.on_conflict {
+        out.push_str(" ON CONFLICT (");
+        push_list(out, oc.columns.iter().map(|c| sql::ident(c)));
+        out.push(')');
+        let merge = oc.resolution == crate::api_request::PreferResolution::MergeDuplicates;
+        if merge && !action.columns.is_empty() {
+            out.push_str(" DO UPDATE SET ");
+            push_list(
+                out,
+                action.columns.iter().map(|c| {
+                    let col = sql::ident(&c.name);
+                    format!("{col} = EXCLUDED.{col}")
+                }),
+            );
+        } else {
+            out.push_str(" DO NOTHING");
+        }
+    }
+    returning(out, action, target);
+}
+
+/// `UPDATE t SET col = pgrst_body.col … FROM <first payload row> WHERE <filters> RETURNING …`; an empty
+/// payload updates nothing (`SET` needs at least one column) but still answers with the right shape.
+fn update(out: &mut String, params: &mut Params, action: &MutateAction, target: &str) {
+    if action.columns.is_empty() {
+        out.push_str("SELECT ");
+        returning_list(out, action, target);
+        out.push_str(" FROM ");
+        out.push_str(target);
+        out.push_str(" WHERE false");
+        return;
+    }
+    out.push_str("UPDATE ");
+    out.push_str(target);
+    out.push_str(" SET ");
+    let sets: Vec<String> = (0..action.columns.len())
+        .map(|i| {
+            format!(
+                "{} = {}",
+                sql::ident(&action.columns[i].name),
+                body_value(action, i, params)
+            )
+        })
+        .collect();
+    push_list(out, sets.into_iter());
+    payload_rows(out, params, action);
+    where_conditions(out, params, action, target);
+    returning(out, action, target);
+}
+
+fn delete(out: &mut String, params: &mut Params, action: &MutateAction, target: &str) {
+    out.push_str("DELETE FROM ");
+    out.push_str(target);
+    where_conditions(out, params, action, target);
+    returning(out, action, target);
+}
+
+fn where_conditions(out: &mut String, params: &mut Params, action: &MutateAction, target: &str) {
+    for (i, cond) in action.conditions.iter().enumerate() {
+        out.push_str(if i == 0 { " WHERE " } else { " AND " });
+        fragment::condition(out, params, target, cond);
+    }
+}
+
+/// ` FROM <payload> …`: the payload parameter as rows typed by the column list. An object is made a
+/// one-element array in SQL, so one code path serves both. Under `missing=default` each element is
+/// kept next to its row so that [`body_value`] can tell an absent key from an explicit null.
+fn payload_rows(out: &mut String, params: &mut Params, action: &MutateAction) {
+    out.push_str(" FROM (SELECT ");
+    params.push(out, action.payload.clone().unwrap_or_else(|| "[]".into()));
+    out.push_str(
+        "::json AS json_data) pgrst_payload, LATERAL (SELECT CASE WHEN \
+         pg_catalog.json_typeof(pgrst_payload.json_data) = 'array' THEN pgrst_payload.json_data \
+         ELSE pg_catalog.json_build_array(pgrst_payload.json_data) END AS val) pgrst_uniform_json, \
+         LATERAL (SELECT ",
+    );
+    let column_list = || {
+        let mut defs = String::new();
+        for (i, c) in action.columns.iter().enumerate() {
+            if i > 0 {
+                defs.push_str(", ");
+            }
+            sql::push_ident(&mut defs, &c.name);
+            defs.push(' ');
+            defs.push_str(&c.data_type);
+        }
+        defs
+    };
+    if action.columns.is_empty() {
+        // No column list is valid syntax for json_to_recordset; one row per element is still needed.
+        out.push_str("* FROM pg_catalog.json_array_elements(pgrst_uniform_json.val) AS _");
+    } else if action.apply_defaults {
+        out.push_str(
+            "pgrst_element.value AS pgrst_elem, _.* FROM \
+             pg_catalog.json_array_elements(pgrst_uniform_json.val) AS pgrst_element, \
+             pg_catalog.json_to_record(pgrst_element.value) AS _(",
+        );
+        out.push_str(&column_list());
+        out.push(')');
+    } else {
+        out.push_str("* FROM pg_catalog.json_to_recordset(pgrst_uniform_json.val) AS _(");
+        out.push_str(&column_list());
+        out.push(')');
+    }
+    // PATCH and PUT take one object; of an array, the first element.
+    if matches!(action.mutation, Mutation::Update | Mutation::SingleUpsert) {
+        out.push_str(" LIMIT 1");
+    }
+    out.push_str(") pgrst_body");
+}
+
+/// The value written to column `i`: the payload's, or under `missing=default` the column default when
+/// the row has no such key. The default expression is catalog text (`pg_get_expr`), evaluated only for
+/// rows that need it, so a sequence is not advanced for rows that bring their own key.
+fn body_value(action: &MutateAction, i: usize, params: &mut Params) -> String {
+    let column = &action.columns[i];
+    let mut value = String::from("pgrst_body.");
+    sql::push_ident(&mut value, &column.name);
+    match &column.default {
+        Some(default) => {
+            let mut out = String::from("CASE WHEN pgrst_body.pgrst_elem -> ");
+            params.push(&mut out, column.name.as_str());
+            out.push_str("::text IS NULL THEN ");
+            out.push_str(default);
+            out.push_str(" ELSE ");
+            out.push_str(&value);
+            out.push_str(" END");
+            out
+        }
+        _ => value,
+    }
+}
+
+fn returning(out: &mut String, action: &MutateAction, target: &str) {
+    out.push_str(" RETURNING ");
+    returning_list(out, action, target);
+}
+
+/// Only what the response needs: a row count, the key for `Location`, or the whole row for the
+/// representation (as one composite, so that the inserted flag can travel beside it without becoming
+/// a column of `select=*`). `xmax = 0` holds exactly for rows this statement inserted, not for rows an
+/// `ON CONFLICT DO UPDATE` rewrote.
+fn returning_list(out: &mut String, action: &MutateAction, target: &str) {
+    match action.returning {
+        Returning::Minimal => out.push_str("1 AS pgrst_one"),
+        Returning::PrimaryKey => push_list(
+            out,
+            action
+                .pk_cols
+                .iter()
+                .map(|c| format!("{target}.{}", sql::ident(c))),
+        ),
+        Returning::Representation => {
+            out.push_str("ROW(");
+            out.push_str(target);
+            out.push_str(".*)::");
+            out.push_str(target);
+            out.push_str(" AS pgrst_row");
+        }
+    }
+    if action.report_inserted {
+        out.push_str(", (");
+        out.push_str(target);
+        out.push_str(".xmax = 0) AS pgrst_inserted");
+    }
+}
+
+/// `Location` for `return=headers-only` on an insert of exactly one row: `[path, [[key, value]…]]`
+/// as JSON, the key columns in table order; the response stage percent-encodes it.
+fn location(out: &mut String, params: &mut Params, action: &MutateAction) {
+    if action.returning != Returning::PrimaryKey || action.mutation != Mutation::Create {
+        out.push_str("null::text");
+        return;
+    }
+    out.push_str("CASE WHEN pg_catalog.count(_postgrest_t) = 1 THEN pg_catalog.json_build_array(");
+    params.push(out, format!("/{}", action.target.name));
+    out.push_str(
+        "::text, (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(d.key, d.value)) \
+         FROM (SELECT pg_catalog.row_to_json(_) AS r FROM pgrst_mutation AS _ LIMIT 1) s \
+         CROSS JOIN pg_catalog.json_each_text(s.r) AS d WHERE d.key = ANY(",
+    );
+    params.push(out, sql::array_literal(&action.pk_cols));
+    out.push_str("::text[])))::text END");
+}
+
+/// `CASE WHEN <check fails> THEN ('restpg-check:<code>:' || <rows>)::integer END`, first failure wins.
+fn checks(out: &mut String, params: &mut Params, action: &MutateAction) {
+    const AFFECTED: &str = "(SELECT pg_catalog.count(*) FROM pgrst_mutation)";
+    let mut arms: Vec<String> = Vec::new();
+    let raise = |code: &str, rows: &str| format!("('{CHECK_MARKER}:{code}:' || {rows})::integer");
+    if action.mutation == Mutation::SingleUpsert {
+        arms.push(format!(
+            "WHEN {AFFECTED} <> 1 THEN {}",
+            raise("PGRST115", AFFECTED)
+        ));
+    }
+    if let Some(max) = action.max_affected {
+        let mut arm = format!("WHEN {AFFECTED} > ");
+        params.push(&mut arm, max.min(i64::MAX as u64).to_string());
+        arm.push_str("::bigint THEN ");
+        arm.push_str(&raise("PGRST124", AFFECTED));
+        arms.push(arm);
+    }
+    if matches!(action.media, Media::Singular { .. }) {
+        let rows = "pg_catalog.count(_postgrest_t)";
+        arms.push(format!("WHEN {rows} <> 1 THEN {}", raise("PGRST116", rows)));
+    }
+    if arms.is_empty() {
+        out.push_str("null::integer");
+    } else {
+        out.push_str("CASE ");
+        out.push_str(&arms.join(" "));
+        out.push_str(" END");
+    }
+}
+
+fn push_list(out: &mut String, items: impl Iterator<Item = String>) {
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&item);
+    }
+}

@@ -1,0 +1,215 @@
+"""Snapshot store, reloader and listener debouncing, with a fake cache codec (no database, no Rust)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import zlib
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from restpg.schema.listener import CONFIG, SCHEMA, Listener, parse_payload
+from restpg.schema.reloader import SchemaReloader
+from restpg.schema.snapshot import SnapshotStore, snapshot_key
+
+
+def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    """Run an async test on a fresh event loop (keeps the signature, so fixtures still work)."""
+
+    @functools.wraps(test)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return wrapper
+
+
+class FakeCodec:
+    """A cache is its document; a snapshot is checksummed JSON, so damage is detected like the real one."""
+
+    def from_document(self, document: bytes) -> bytes:
+        return document
+
+    def to_snapshot(self, cache: bytes, fingerprint: str) -> bytes:
+        body = json.dumps({"fp": fingerprint, "doc": cache.decode()}).encode()
+        return zlib.crc32(body).to_bytes(4, "little") + body
+
+    def from_snapshot(self, data: bytes) -> tuple[bytes, str]:
+        if len(data) < 4 or zlib.crc32(data[4:]).to_bytes(4, "little") != data[:4]:
+            raise ValueError("schema cache snapshot is corrupt: checksum mismatch")
+        value = json.loads(data[4:])
+        return value["doc"].encode(), value["fp"]
+
+
+class Database:
+    """The catalog state the fake loaders read."""
+
+    def __init__(self) -> None:
+        self.version = 1
+        self.loads = 0
+
+    async def document(self) -> bytes:
+        self.loads += 1
+        return f"doc-{self.version}".encode()
+
+    async def fingerprint(self) -> str:
+        return f"fp-{self.version}"
+
+
+def make_reloader(folder: Path, db: Database, published: list[bytes], **kw: float) -> SchemaReloader[bytes]:
+    return SchemaReloader(
+        store=SnapshotStore(folder, "k"),
+        codec=FakeCodec(),
+        load_document=db.document,
+        fingerprint=db.fingerprint,
+        publish=published.append,
+        **kw,
+    )
+
+
+async def first_run(folder: Path, db: Database) -> None:
+    """A server that loads, writes its snapshot and exits (dropping the lock)."""
+    reloader = make_reloader(folder, db, [])
+    await reloader.refresh()
+    reloader.store.release()
+
+
+def test_store_writes_atomically_and_identity_changes(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "snap", "k")
+    assert store.read() is None and store.identity() is None
+    store.write(b"one")
+    first = store.identity()
+    store.write(b"two")
+    assert store.read() == b"two" and store.identity() != first
+    assert oct((tmp_path / "snap").stat().st_mode & 0o777) == "0o700"
+    assert [p.name for p in (tmp_path / "snap").iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_one_leader_per_lock_until_released(tmp_path: Path) -> None:
+    first, second = SnapshotStore(tmp_path, "k"), SnapshotStore(tmp_path, "k")
+    assert first.try_lead() and first.try_lead()
+    assert not second.try_lead()
+    assert SnapshotStore(tmp_path, "other").try_lead()  # another database or schema set
+    first.release()
+    assert second.try_lead()
+
+
+def test_keys_depend_on_database_and_schemas() -> None:
+    key = snapshot_key("postgresql:///a", ["api"], ["public"])
+    assert key != snapshot_key("postgresql:///b", ["api"], ["public"])
+    assert key != snapshot_key("postgresql:///a", ["api", "v2"], ["public"])
+    assert "postgresql" not in key and len(key) == 20
+
+
+@run_async
+async def test_leader_loads_and_writes_followers_adopt(tmp_path: Path) -> None:
+    db = Database()
+    leader_seen: list[bytes] = []
+    follower_seen: list[bytes] = []
+    leader = make_reloader(tmp_path, db, leader_seen)
+    follower = make_reloader(tmp_path, db, follower_seen, poll_interval=0.01)
+    assert await asyncio.gather(leader.refresh(), follower.refresh()) == [True, True]
+    assert leader_seen == [b"doc-1"] and follower_seen == [b"doc-1"]
+    assert db.loads == 1  # the follower read the snapshot instead of the catalog
+
+    # Nothing changed: no work. Then a change: one load, both see it.
+    assert not await leader.refresh() and not await follower.refresh()
+    db.version = 2
+    await asyncio.gather(leader.refresh(), follower.refresh())
+    assert leader_seen[-1] == follower_seen[-1] == b"doc-2" and db.loads == 2
+
+
+@run_async
+async def test_restart_publishes_the_persisted_snapshot_then_revalidates(tmp_path: Path) -> None:
+    db = Database()
+    await first_run(tmp_path, db)
+    db.version = 2  # the catalog changed while the server was down
+
+    published: list[bytes] = []
+    restarted = make_reloader(tmp_path, db, published)
+    assert restarted.adopt_persisted() and published == [b"doc-1"]  # ready at once
+    assert await restarted.refresh() and published[-1] == b"doc-2"
+
+    unchanged: list[bytes] = []
+    again = make_reloader(tmp_path, db, unchanged)
+    restarted.store.release()
+    assert again.adopt_persisted() and not await again.refresh()  # fingerprint matches: no reload
+    assert db.loads == 2
+
+
+@pytest.mark.parametrize(
+    "damage", [lambda b: b[: len(b) // 2], lambda b: b[:10] + b"X" + b[11:], lambda b: b""]
+)
+@run_async
+async def test_a_damaged_snapshot_is_ignored_and_rebuilt(tmp_path: Path, damage) -> None:  # type: ignore[no-untyped-def]
+    db = Database()
+    await first_run(tmp_path, db)
+    store = SnapshotStore(tmp_path, "k")
+    store.path.write_bytes(damage(store.read()))
+
+    published: list[bytes] = []
+    restarted = make_reloader(tmp_path, db, published)
+    assert not restarted.adopt_persisted() and published == []
+    assert await restarted.refresh() and published == [b"doc-1"]
+    assert FakeCodec().from_snapshot(store.read() or b"") == (b"doc-1", "fp-1")
+
+
+@run_async
+async def test_a_follower_loads_itself_when_no_snapshot_comes(tmp_path: Path) -> None:
+    db = Database()
+    absent_leader = SnapshotStore(tmp_path, "k")
+    assert absent_leader.try_lead()  # holds the lock but never writes
+    published: list[bytes] = []
+    follower = make_reloader(tmp_path, db, published, follow_timeout=0.1, poll_interval=0.01)
+    assert await follower.refresh() and published == [b"doc-1"]
+    absent_leader.release()
+
+
+def test_payloads() -> None:
+    assert parse_payload("reload schema") == {SCHEMA}
+    assert parse_payload("reload config") == {CONFIG}
+    assert parse_payload("") == {SCHEMA, CONFIG}
+    assert parse_payload("  reload schema ") == {SCHEMA}
+    assert parse_payload("hello") == frozenset()
+
+
+@run_async
+async def test_bursts_are_debounced_into_one_reload() -> None:
+    calls: list[frozenset[str]] = []
+
+    async def handler(kinds: frozenset[str]) -> None:
+        calls.append(kinds)
+
+    listener = Listener("unused", "pgrst", handler, debounce=0.05, max_delay=1.0)
+    flusher = asyncio.get_running_loop().create_task(listener._flush_loop())
+    try:
+        for _ in range(20):
+            listener.request(parse_payload("reload schema"))
+            await asyncio.sleep(0.005)
+        listener.request(parse_payload("reload config"))
+        listener.request(parse_payload("hello"))
+        await asyncio.sleep(0.2)
+        assert calls == [frozenset((SCHEMA, CONFIG))]
+    finally:
+        flusher.cancel()
+
+
+@run_async
+async def test_a_steady_stream_still_reloads_after_max_delay() -> None:
+    calls: list[frozenset[str]] = []
+
+    async def handler(kinds: frozenset[str]) -> None:
+        calls.append(kinds)
+
+    listener = Listener("unused", "pgrst", handler, debounce=0.05, max_delay=0.15)
+    flusher = asyncio.get_running_loop().create_task(listener._flush_loop())
+    try:
+        for _ in range(40):  # 0.4 s of notifications, never 0.05 s apart
+            listener.request(frozenset((SCHEMA,)))
+            await asyncio.sleep(0.01)
+        assert len(calls) >= 2
+    finally:
+        flusher.cancel()
