@@ -186,3 +186,13 @@ def test_auth_header(url: str) -> None:
         with pytest.raises(APIError) as invalid:
             bad.from_("people").select("id").execute()
         assert invalid.value.code == "PGRST301"
+
+
+def test_rpc(pg: SyncPostgrestClient) -> None:
+    assert pg.rpc("add", {"a": 1, "b": 2}).execute().data == 3
+    assert pg.rpc("add", {"a": 1}, get=True).execute().data == 11  # b defaults to 10
+    assert pg.rpc("greet", {"name": "Ann"}, get=True).execute().data == "Hello, Ann"
+    assert pg.rpc("total", {"nums": [1, 2, 3]}).execute().data == 6
+    with pytest.raises(APIError) as missing:
+        pg.rpc("nope", {}).execute()
+    assert missing.value.code == "PGRST202"

@@ -162,6 +162,18 @@ export function clientSuite(name, connect) {
       assert.equal(invalid.error.code, 'PGRST301')
     })
 
+    it('calls functions', async () => {
+      assert.deepEqual((await db.rpc('add', { a: 1, b: 2 })).data, 3)
+      assert.deepEqual((await db.rpc('add', { a: 1 }, { get: true })).data, 11)
+      assert.deepEqual((await db.rpc('greet', { name: 'Ann' }, { get: true })).data, 'Hello, Ann')
+      assert.deepEqual((await db.rpc('total', { nums: [1, 2, 3] })).data, 6)
+      const head = await db.rpc('greet', {}, { head: true })
+      assert.deepEqual([head.status, head.data], [200, null])
+      const missing = await db.rpc('nope', {})
+      assert.equal(missing.status, 404)
+      assert.equal(missing.error.code, 'PGRST202')
+    })
+
     it('reads another schema', async () => {
       const { data } = await db.schema('v2').from('items').select('label').order('id')
       assert.deepEqual(data, [{ label: 'v2 first' }, { label: 'v2 second' }])
