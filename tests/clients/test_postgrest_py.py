@@ -12,6 +12,7 @@ from typing import Any
 import jwt
 import pytest
 from postgrest import APIError, SyncPostgrestClient
+from postgrest.types import ReturnMethod
 
 SECRET = "a postgrest-py test secret, 32 characters or more"
 READER = "restpg_test_openapi_reader"  # tests/fixtures/70_openapi.sql: may read openapi_notes only
@@ -196,3 +197,54 @@ def test_rpc(pg: SyncPostgrestClient) -> None:
     with pytest.raises(APIError) as missing:
         pg.rpc("nope", {}).execute()
     assert missing.value.code == "PGRST202"
+
+
+# --- writes (the server rolls every transaction back, so each test sees the fixture rows) ---------------
+
+
+def test_insert_returning(pg: SyncPostgrestClient) -> None:
+    one = pg.from_("write_items").insert({"name": "four", "qty": 4}).execute()
+    assert [(row["name"], row["qty"], row["note"]) for row in one.data] == [("four", 4, None)]
+    many = pg.from_("write_items").insert([{"name": "a", "qty": 2}, {"name": "b", "qty": 7}], count="exact")
+    result = many.execute()
+    assert result.count == 2
+    assert [(row["name"], row["qty"]) for row in result.data] == [("a", 2), ("b", 7)]
+    # A key missing from one row of a bulk insert is NULL (PostgREST's default) unless missing=default.
+    with pytest.raises(APIError) as null:
+        pg.from_("write_items").insert([{"name": "c"}, {"name": "d", "qty": 7}]).execute()
+    assert null.value.code == "23502"
+    defaults = pg.from_("write_items").insert([{"name": "c"}, {"name": "d", "qty": 7}], default_to_null=False)
+    assert [row["qty"] for row in defaults.execute().data] == [1, 7]
+    minimal = pg.from_("write_items").insert({"name": "e"}, returning=ReturnMethod.minimal).execute()
+    assert minimal.data == []
+
+
+def test_upsert(pg: SyncPostgrestClient) -> None:
+    merged = pg.from_("write_items").upsert({"id": 1, "name": "uno", "qty": 5}).execute()
+    assert merged.data == [{"id": 1, "name": "uno", "qty": 5, "note": None}]
+    by_code = pg.from_("write_codes").upsert({"code": "x", "label": "new"}, on_conflict="code").execute()
+    assert [(row["code"], row["label"]) for row in by_code.data] == [("x", "new")]
+    ignored = pg.from_("write_codes").upsert(
+        {"code": "x", "label": "no"}, on_conflict="code", ignore_duplicates=True
+    )
+    assert ignored.execute().data == []
+
+
+def test_update_and_delete(pg: SyncPostgrestClient) -> None:
+    updated = pg.from_("write_items").update({"qty": 9}).eq("id", 2).execute()
+    assert updated.data == [{"id": 2, "name": "two", "qty": 9, "note": None}]
+    deleted = pg.from_("write_items").delete().eq("id", 3).execute()
+    assert deleted.data == [{"id": 3, "name": "three", "qty": 3, "note": None}]
+    assert pg.from_("write_items").update({"qty": 1}).eq("id", 999).execute().data == []
+
+
+def test_write_errors(pg: SyncPostgrestClient) -> None:
+    with pytest.raises(APIError) as check:
+        pg.from_("write_items").insert({"name": "bad", "qty": -1}).execute()
+    assert check.value.code == "23514"
+    with pytest.raises(APIError) as denied:
+        pg.from_("write_locked").insert({"id": 1}).execute()
+    assert denied.value.code == "42501"
+    with pytest.raises(APIError) as column:
+        pg.from_("write_items").insert({"nope": 1}).execute()
+    assert column.value.code == "PGRST204"
