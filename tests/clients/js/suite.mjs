@@ -162,6 +162,51 @@ export function clientSuite(name, connect) {
       assert.equal(invalid.error.code, 'PGRST301')
     })
 
+    describe('writes (rolled back by the server)', () => {
+      it('insert with returning', async () => {
+        const one = await db.from('write_items').insert({ name: 'four', qty: 4 }).select('name, qty').single()
+        assert.deepEqual([one.status, one.data], [201, { name: 'four', qty: 4 }])
+        const minimal = await db.from('write_items').insert({ name: 'five' })
+        assert.deepEqual([minimal.status, minimal.data, minimal.error], [201, null, null])
+        const counted = await db
+          .from('write_items')
+          .insert([{ name: 'a' }, { name: 'b', qty: 7 }], { count: 'exact', defaultToNull: false })
+          .select('name, qty')
+        assert.equal(counted.count, 2)
+        assert.deepEqual(counted.data, [{ name: 'a', qty: 1 }, { name: 'b', qty: 7 }])
+      })
+
+      it('upsert', async () => {
+        const merged = await db.from('write_items').upsert({ id: 1, name: 'uno', qty: 5 }).select()
+        assert.deepEqual(merged.data, [{ id: 1, name: 'uno', qty: 5, note: null }])
+        const byCode = await db.from('write_codes').upsert({ code: 'x', label: 'new' }, { onConflict: 'code' }).select('code, label')
+        assert.deepEqual(byCode.data, [{ code: 'x', label: 'new' }])
+        const ignored = await db
+          .from('write_codes')
+          .upsert({ code: 'x', label: 'no' }, { onConflict: 'code', ignoreDuplicates: true })
+          .select()
+        assert.deepEqual(ignored.data, [])
+      })
+
+      it('update and delete', async () => {
+        const updated = await db.from('write_items').update({ qty: 9 }).eq('id', 2).select()
+        assert.deepEqual(updated.data, [{ id: 2, name: 'two', qty: 9, note: null }])
+        const deleted = await db.from('write_items').delete({ count: 'exact' }).eq('id', 3).select('id')
+        assert.deepEqual([deleted.data, deleted.count], [[{ id: 3 }], 1])
+        const none = await db.from('write_items').update({ qty: 1 }).eq('id', 999).select()
+        assert.deepEqual(none.data, [])
+      })
+
+      it('write errors', async () => {
+        const check = await db.from('write_items').insert({ name: 'bad', qty: -1 })
+        assert.deepEqual([check.status, check.error.code], [400, '23514'])
+        const denied = await db.from('write_locked').insert({ id: 1 })
+        assert.equal(denied.error.code, '42501')
+        const column = await db.from('write_items').insert({ nope: 1 })
+        assert.deepEqual([column.status, column.error.code], [400, 'PGRST204'])
+      })
+    })
+
     it('calls functions', async () => {
       assert.deepEqual((await db.rpc('add', { a: 1, b: 2 })).data, 3)
       assert.deepEqual((await db.rpc('add', { a: 1 }, { get: true })).data, 11)
