@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from restpg import admin, cors, errors, response
+from restpg import admin, cors, errors, openapi, response
 from restpg.auth import Authenticator, AuthError
 from restpg.config import Config, load
 from restpg.db.execute import ConnectionLost, Executor, RequestSettings, StatementError
@@ -256,6 +256,7 @@ class App:
         path = raw_path.decode("latin-1")
         if self.base_path and path.startswith(self.base_path):
             path = path[len(self.base_path) :] or "/"
+        path, openapi_version = openapi.route(path)
         body = await _read_body(receive)
         if body is None:
             # The client went away before its body was complete: nothing of it may run. The response is
@@ -278,6 +279,8 @@ class App:
             return errors.from_api_error(exc)
         if prepared.kind == "options":
             return Response(prepared.status, _encode_headers(prepared.headers))
+        if prepared.kind == "root" and self.config.openapi_mode == "disabled":
+            return errors.pgrst(404, "PGRST126", openapi.DISABLED_MESSAGE)
 
         authorization = _text(found.get(b"authorization"))
         try:
@@ -297,10 +300,12 @@ class App:
             headers=msgspec.json.encode(request_headers),
             cookies=msgspec.json.encode(_cookies(found.get(b"cookie"))),
         )
-        return await self._execute(prepared, settings, authenticated=authorization is not None)
+        return await self._execute(
+            prepared, settings, authenticated=authorization is not None, openapi_version=openapi_version
+        )
 
     async def _execute(
-        self, prepared: Prepared, settings: RequestSettings, *, authenticated: bool
+        self, prepared: Prepared, settings: RequestSettings, *, authenticated: bool, openapi_version: str
     ) -> Response:
         pool = self.pool
         try:
@@ -317,6 +322,8 @@ class App:
             return errors.pgrst(503, "PGRST001", _CLIENT_ERROR, str(exc))
         finally:
             pool.release(connection)
+        if prepared.kind == "root" and self.engine is not None:
+            outcome = openapi.describe(self.engine, self.config, prepared, outcome, openapi_version)
         profile = None
         if self.many_schemas and not any(name.lower() == "content-profile" for name, _ in prepared.headers):
             profile = prepared.schema.encode()
