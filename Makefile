@@ -47,7 +47,7 @@ demo: ## Start PostgreSQL, load the demo schema and serve it on http://127.0.0.1
 	$(BIN)/python -m restpg.demo $(DEMO_ARGS)
 
 .PHONY: test
-test: test-rust test-python ## Run every test: cargo test, then pytest (fails on any failure)
+test: test-rust test-python test-clients ## Run every test: cargo test, pytest, then the client libraries
 
 .PHONY: test-rust
 test-rust: ## Run the Rust tests (no Python needed)
@@ -55,7 +55,11 @@ test-rust: ## Run the Rust tests (no Python needed)
 
 .PHONY: test-python
 test-python: build ## Run the Python spec and io tests against a real PostgreSQL and restpg processes
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ignore=tests/clients $(PYTEST_ARGS)
+
+.PHONY: test-clients
+test-clients: build ## Run postgrest-py, postgrest-js and @neondatabase/postgrest-js against a live server (npm ci once)
+	$(BIN)/python -m pytest tests/clients $(PYTEST_ARGS)
 
 .PHONY: bench
 bench: ## Benchmark W1-W8 against pgbench's ceiling (needs wrk and pgbench); BENCH_ARGS="--workloads W1"

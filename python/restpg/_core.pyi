@@ -154,3 +154,23 @@ class Engine:
         ``path`` is percent-encoded as received (without the base path); ``query`` is the raw query
         string. Multiple ``Prefer`` headers are joined with ``,`` by the caller.
         """
+    def openapi(
+        self,
+        accessible: bytes,
+        *,
+        schema: str,
+        mode: str,
+        version: str = "2.0",
+        server_host: str = "!4",
+        server_port: int = 3000,
+        base_path: str = "",
+        proxy_uri: str | None = None,
+        security_active: bool = False,
+    ) -> bytes:
+        """The root endpoint's document as JSON: Swagger 2.0 (``version="2.0"``) or OpenAPI 3.1 (``"3.1"``).
+
+        ``accessible`` is the body of the root statement (``Prepared.sql`` for ``kind == "root"``): the
+        schema's description and the tables and functions the role may use, which ``mode`` =
+        ``follow-privileges`` keeps (``ignore-privileges`` lists every one). ``mode`` = ``disabled`` raises
+        ``ApiError`` 404 PGRST126.
+        """

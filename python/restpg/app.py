@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from restpg import admin, cors, errors, metrics, response
+from restpg import admin, cors, errors, metrics, openapi, response
 from restpg.auth import Authenticator, AuthError
 from restpg.config import Config, load
 from restpg.db.execute import ConnectionLost, Executor, RequestSettings, StatementError
@@ -325,6 +325,7 @@ class App:
         path = raw_path.decode("latin-1")
         if self.base_path and path.startswith(self.base_path):
             path = path[len(self.base_path) :] or "/"
+        path, openapi_version = openapi.route(path)
         try:
             body = await read_body(receive, self.limits.max_body_bytes)
         except BodyTooLarge:
@@ -354,6 +355,8 @@ class App:
             timing.mark("plan")
         if prepared.kind == "options":
             return Response(prepared.status, _encode_headers(prepared.headers))
+        if prepared.kind == "root" and self.config.openapi_mode == "disabled":
+            return errors.pgrst(404, "PGRST126", openapi.DISABLED_MESSAGE)
 
         authorization = _text(found.get(b"authorization"))
         try:
@@ -378,10 +381,22 @@ class App:
         if not prepared.read_only:
             # A write runs to its end even when its client leaves: cutting it off would turn a request
             # the client may have meant to complete into a guess about whether it committed.
-            return await self._execute(prepared, settings, timing, authenticated=authorization is not None)
+            return await self._execute(
+                prepared,
+                settings,
+                timing,
+                authenticated=authorization is not None,
+                openapi_version=openapi_version,
+            )
         watch = _DisconnectWatch(receive)
         try:
-            return await self._execute(prepared, settings, timing, authenticated=authorization is not None)
+            return await self._execute(
+                prepared,
+                settings,
+                timing,
+                authenticated=authorization is not None,
+                openapi_version=openapi_version,
+            )
         except asyncio.CancelledError:
             if not watch.disconnected:
                 raise
@@ -392,7 +407,13 @@ class App:
             watch.stop()
 
     async def _execute(
-        self, prepared: Prepared, settings: RequestSettings, timing: Timing | None, *, authenticated: bool
+        self,
+        prepared: Prepared,
+        settings: RequestSettings,
+        timing: Timing | None,
+        *,
+        authenticated: bool,
+        openapi_version: str,
     ) -> Response:
         pool = self.pool
         # A read-only transaction is retried once on a fresh connection when its connection turns out to
@@ -420,6 +441,8 @@ class App:
             break
         if timing is not None:
             timing.mark("transaction")
+        if prepared.kind == "root" and self.engine is not None:
+            outcome = openapi.describe(self.engine, self.config, prepared, outcome, openapi_version)
         profile = None
         if self.many_schemas and not any(name.lower() == "content-profile" for name, _ in prepared.headers):
             profile = prepared.schema.encode()

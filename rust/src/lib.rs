@@ -7,6 +7,7 @@
 
 pub mod api_request;
 pub mod error;
+pub mod openapi;
 pub mod plan;
 pub mod prepare;
 pub mod query;

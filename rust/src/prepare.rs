@@ -90,7 +90,12 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
             prepared.headers.push(("Allow".into(), allow));
         }
         ActionPlan::Root => {
+            // The statement asks what the role may see; `Engine.openapi` builds the document.
+            crate::openapi::negotiate_root(&req.accept)?;
             prepared.kind = "root";
+            prepared.sql = crate::openapi::ROOT_SQL.to_owned();
+            prepared.name = statement_name(&prepared.sql);
+            prepared.params = vec![Some(info.schema.clone().into_bytes())];
             prepared.content_type = Some("application/openapi+json; charset=utf-8".into());
             prepared.headers.extend(profile);
         }

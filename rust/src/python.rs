@@ -11,6 +11,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
 
 use crate::api_request::RequestHead;
 use crate::error::ApiError;
+use crate::openapi;
 use crate::prepare::{prepare, Prepared};
 use crate::schema_cache::SchemaCache;
 use crate::settings::{Settings, TxEnd};
@@ -338,6 +339,42 @@ impl PyEngine {
             Ok(p) => PyPrepared::build(py, p),
             Err(e) => Err(api_error(py, &e)),
         }
+    }
+
+    /// The root endpoint's document (see `crate::openapi`) from the root statement's body: JSON bytes.
+    #[pyo3(signature = (
+        accessible, *, schema, mode, version = "2.0", server_host = "!4", server_port = 3000,
+        base_path = "", proxy_uri = None, security_active = false,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn openapi<'py>(
+        &self,
+        py: Python<'py>,
+        accessible: &[u8],
+        schema: &str,
+        mode: &str,
+        version: &str,
+        server_host: &str,
+        server_port: u16,
+        base_path: &str,
+        proxy_uri: Option<&str>,
+        security_active: bool,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let mode = openapi::Mode::parse(mode).map_err(|e| api_error(py, &e))?;
+        let version = openapi::Version::parse(version)
+            .ok_or_else(|| PyValueError::new_err(format!("unknown OpenAPI version {version:?}")))?;
+        let accessible = openapi::Accessible::parse(accessible).map_err(PyValueError::new_err)?;
+        let opts = openapi::Options {
+            schema,
+            mode,
+            version,
+            server: openapi::server_url(proxy_uri, server_host, server_port, base_path),
+            security_active,
+        };
+        Ok(PyBytes::new(
+            py,
+            openapi::document(&self.cache, &accessible, &opts).as_bytes(),
+        ))
     }
 }
 

@@ -1,6 +1,8 @@
 """Calling functions at /rpc/fn: argument styles and the JSON shape of every result kind."""
 
 import httpx
+import psycopg
+import pytest
 
 from support.assertions import JSON_CT, assert_json
 
@@ -93,7 +95,13 @@ def test_unnamed_bytea_parameter_gets_an_octet_stream(client: httpx.Client) -> N
     assert_json(response, 5)
 
 
-def test_unnamed_xml_parameter_gets_an_xml_body(client: httpx.Client) -> None:
+def test_unnamed_xml_parameter_gets_an_xml_body(
+    client: httpx.Client, db_conn: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    try:
+        db_conn.execute("SELECT '<a/>'::xml")
+    except psycopg.errors.FeatureNotSupported:
+        pytest.skip("this PostgreSQL was built without libxml (the embedded one is)")
     response = client.post("/rpc/echo_xml", content="<a>b</a>", headers={"Content-Type": "text/xml"})
     assert_json(response, "<a>b</a>")
 

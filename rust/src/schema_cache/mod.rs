@@ -117,6 +117,13 @@ impl SchemaCache {
         self.routines.get(qi).map_or(&[], Vec::as_slice)
     }
 
+    /// Every routine, overloads included, sorted by schema and name (for the OpenAPI document).
+    pub fn routine_list(&self) -> impl Iterator<Item = &Routine> {
+        let mut keys: Vec<&QualifiedIdentifier> = self.routines.keys().collect();
+        keys.sort();
+        keys.into_iter().flat_map(|qi| &self.routines[qi])
+    }
+
     /// The table of `schema` whose name is most similar to `name` (see `suggest.rs`).
     pub fn suggest_table(&self, schema: &str, name: &str) -> Option<&Table> {
         let candidates = self
