@@ -218,7 +218,8 @@ def test_sigkill_during_bulk_insert(database: Database) -> None:
     # Every batch sent after the kill failed; the one in flight may have committed with its answer lost
     # (the invariants that matter are checked above: acknowledged => committed, never a partial batch).
     assert tally["failed"] + tally["ack lost but committed"] == len(starts) - tally["acknowledged"]
-    assert tally["failed"] >= 28
+    assert tally["ack lost but committed"] <= 1  # the client sends one batch at a time
+    assert tally["failed"] >= 20
 
 
 def test_database_restart_during_writes(own_postgres: DedicatedPostgres, fault_server: Server) -> None:
