@@ -9,6 +9,7 @@ privileges rather than from an explicit GRANT here.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -108,3 +109,16 @@ def activity(database: Database) -> dict[int, datetime | None]:
             (WATCHED_LOGIN,),
         ).fetchall()
     return {pid: started for pid, started in rows}
+
+
+def wait_for_quiet(database: Database, *, settle: float = 0.5, timeout: float = 15.0) -> None:
+    """Wait until the watched sessions stop changing for ``settle`` seconds (start-up work is over)."""
+    deadline = time.monotonic() + timeout
+    previous = activity(database)
+    while time.monotonic() < deadline:
+        time.sleep(settle)
+        current = activity(database)
+        if current == previous:
+            return
+        previous = current
+    raise AssertionError(f"the watched server kept querying the database for {timeout:.0f}s")
