@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from support import rls
-from support.fix_server import ServerFactory
 from support.postgres import Database
 from support.tokens import b64url, forged, hs256, public_jwk, public_pem, rs256, rsa_key
 
@@ -27,18 +26,16 @@ NOW = int(time.time())
 
 
 @pytest.fixture(scope="module")
-def hmac_api(restpg_server: ServerFactory, database: Database) -> Iterator[httpx.Client]:
+def hmac_api(database: Database) -> Iterator[httpx.Client]:
     """HS256 secret, audience required."""
-    server = restpg_server(rls.watched_config(database, jwt_aud=AUDIENCE))
-    with httpx.Client(base_url=server.url, timeout=10.0) as http:
+    with rls.serving(database, rls.watched_config(database, jwt_aud=AUDIENCE)) as (_, http):
         yield http
 
 
 @pytest.fixture(scope="module")
-def jwk_api(restpg_server: ServerFactory, database: Database) -> Iterator[httpx.Client]:
+def jwk_api(database: Database) -> Iterator[httpx.Client]:
     """`jwt-secret` is a JWK Set with one RSA key, `kid` k1."""
-    server = restpg_server(rls.watched_config(database, jwt_secret=KEY_SET, jwt_aud=AUDIENCE))
-    with httpx.Client(base_url=server.url, timeout=10.0) as http:
+    with rls.serving(database, rls.watched_config(database, jwt_secret=KEY_SET, jwt_aud=AUDIENCE)) as (_, http):
         yield http
 
 

@@ -10,7 +10,6 @@ import psycopg
 import pytest
 
 from support import rls
-from support.fix_server import ServerFactory
 from support.postgres import Database
 from support.tokens import bearer, user
 
@@ -19,9 +18,8 @@ COMMIT = {"Prefer": "tx=commit"}
 
 
 @pytest.fixture(scope="module")
-def api(restpg_server: ServerFactory, database: Database) -> Iterator[httpx.Client]:
-    server = restpg_server(rls.rls_config(database))
-    with httpx.Client(base_url=server.url, timeout=10.0) as http:
+def api(database: Database) -> Iterator[httpx.Client]:
+    with rls.serving(database, rls.rls_config(database)) as (_, http):
         yield http
 
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from types import SimpleNamespace
 
+import httpx
 import psycopg
 
+from support.fix_server import base_config
 from support.postgres import ANON_ROLE, Database
-from support.server import ConfigValue
+from support.server import ConfigValue, Server, start_server
 from support.tokens import SECRET
 
 SCHEMA = "rls"
@@ -85,7 +89,8 @@ def prepare(database: Database) -> list[str]:
 def rls_config(database: Database, **overrides: ConfigValue | None) -> dict[str, ConfigValue | None]:
     """Server overrides exposing ``rls`` with the HS256 test secret (plus ``overrides``, ``_`` for ``-``)."""
     prepare(database)
-    config: dict[str, ConfigValue | None] = {"db-schemas": SCHEMA, "jwt-secret": SECRET}
+    # a small pool: the test server's connection slots are shared with everything else running on it
+    config: dict[str, ConfigValue | None] = {"db-schemas": SCHEMA, "jwt-secret": SECRET, "db-pool": 2}
     config.update({key.replace("_", "-"): value for key, value in overrides.items()})
     return config
 
@@ -122,3 +127,17 @@ def wait_for_quiet(database: Database, *, settle: float = 0.5, timeout: float = 
             return
         previous = current
     raise AssertionError(f"the watched server kept querying the database for {timeout:.0f}s")
+
+
+@contextmanager
+def serving(
+    database: Database, overrides: dict[str, ConfigValue | None], *, workers: int = 1
+) -> Iterator[tuple[Server, httpx.Client]]:
+    """A server of its own (stopped on exit, unlike the session's cached ones) and a client for it."""
+    config = {**base_config(database), **overrides}
+    server = start_server({k: v for k, v in config.items() if v is not None}, workers=workers)
+    try:
+        with httpx.Client(base_url=server.url, timeout=10.0) as http:
+            yield server, http
+    finally:
+        server.stop()
