@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -127,6 +127,8 @@ def wait_for_quiet(database: Database, *, settle: float = 0.5, timeout: float = 
             return
         previous = current
     raise AssertionError(f"the watched server kept querying the database for {timeout:.0f}s")
+
+Serving = AbstractContextManager[tuple[Server, httpx.Client]]
 
 
 @contextmanager
