@@ -130,7 +130,9 @@ class AdminServer:
         try:
             return 200, await asyncio.to_thread(self.doctor)
         except Exception as exc:  # noqa: BLE001 - any failure to inspect the database is the same answer
-            return 503, msgspec.json.encode({"error": str(exc).strip().splitlines()[0] if str(exc) else repr(exc)})
+            return 503, msgspec.json.encode(
+                {"error": str(exc).strip().splitlines()[0] if str(exc) else repr(exc)}
+            )
 
     def route(self, method: str, path: str) -> int:
         if method not in ("GET", "HEAD") or path not in ("/live", "/ready"):

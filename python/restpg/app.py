@@ -223,7 +223,9 @@ class App:
 
         result = await self._respond(scope, receive, method, found, request_headers)
         # a preflight answer already carries its own CORS headers
-        if origin is not None and not any(name == b"access-control-allow-origin" for name, _ in result.headers):
+        if origin is not None and not any(
+            name == b"access-control-allow-origin" for name, _ in result.headers
+        ):
             result.headers.extend(cors.response_headers(origin, self.config.server_cors_allowed_origins))
         return result
 

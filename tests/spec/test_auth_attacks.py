@@ -35,7 +35,10 @@ def hmac_api(database: Database) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="module")
 def jwk_api(database: Database) -> Iterator[httpx.Client]:
     """`jwt-secret` is a JWK Set with one RSA key, `kid` k1."""
-    with rls.serving(database, rls.watched_config(database, jwt_secret=KEY_SET, jwt_aud=AUDIENCE)) as (_, http):
+    with rls.serving(database, rls.watched_config(database, jwt_secret=KEY_SET, jwt_aud=AUDIENCE)) as (
+        _,
+        http,
+    ):
         yield http
 
 
@@ -53,7 +56,9 @@ def good(**claims: object) -> dict[str, object]:
 
 def tampered() -> str:
     head, _, signature = hs256(good()).split(".")
-    return ".".join((head, b64url(json.dumps(good(sub="bob", role="restpg_test_editor")).encode()), signature))
+    return ".".join(
+        (head, b64url(json.dumps(good(sub="bob", role="restpg_test_editor")).encode()), signature)
+    )
 
 
 KEY_ERROR = ("PGRST301", "No suitable key or wrong key type", "None of the keys was able to decode the JWT")
@@ -62,7 +67,11 @@ ATTACKS: dict[str, tuple[str, str, tuple[str, str, str | None]]] = {
     "alg none": (
         "hmac",
         "Bearer " + forged({"alg": "none", "typ": "JWT"}, good(role="postgres")),
-        ("PGRST301", "Wrong or unsupported encoding algorithm", "JWT is unsecured but expected 'alg' was not 'none'"),
+        (
+            "PGRST301",
+            "Wrong or unsupported encoding algorithm",
+            "JWT is unsecured but expected 'alg' was not 'none'",
+        ),
     ),
     "HS256 keyed with the RSA public key": (
         "jwk",
@@ -75,8 +84,16 @@ ATTACKS: dict[str, tuple[str, str, tuple[str, str, str | None]]] = {
         KEY_ERROR,
     ),
     "expired": ("hmac", "Bearer " + hs256(good(exp=NOW - 120)), ("PGRST303", "JWT expired", None)),
-    "not valid yet": ("hmac", "Bearer " + hs256(good(nbf=NOW + 600)), ("PGRST303", "JWT not yet valid", None)),
-    "wrong audience": ("hmac", "Bearer " + hs256(good(aud="someone-else")), ("PGRST303", "JWT not in audience", None)),
+    "not valid yet": (
+        "hmac",
+        "Bearer " + hs256(good(nbf=NOW + 600)),
+        ("PGRST303", "JWT not yet valid", None),
+    ),
+    "wrong audience": (
+        "hmac",
+        "Bearer " + hs256(good(aud="someone-else")),
+        ("PGRST303", "JWT not in audience", None),
+    ),
     "unknown kid": ("jwk", "Bearer " + rs256(good(), rsa_key(), kid="k9"), KEY_ERROR),
     "right kid, other key": ("jwk", "Bearer " + rs256(good(), rsa_key(), kid="k1"), KEY_ERROR),
     "tampered payload": ("hmac", "Bearer " + tampered(), KEY_ERROR),
@@ -95,7 +112,10 @@ def test_attack_is_refused_before_any_query(
     for method in ("GET", "POST"):
         before = rls.activity(database)
         response = api.request(
-            method, "/todos", headers={"Authorization": authorization}, json={"task": "x"} if method == "POST" else None
+            method,
+            "/todos",
+            headers={"Authorization": authorization},
+            json={"task": "x"} if method == "POST" else None,
         )
         assert rls.activity(database) == before, f"{name}: the database was queried"
         assert_invalid_token(response, code, message, details)
@@ -112,7 +132,9 @@ def test_a_100_kb_token_is_refused_before_any_query(
         # a request-header limit in front of the authenticator (restpg-max-header-bytes) may answer first
         assert response.json()["code"] == "RESTPG431"
         return
-    assert_invalid_token(response, "PGRST301", "JWT cryptographic operation failed", "The JWT is larger than 16384 bytes")
+    assert_invalid_token(
+        response, "PGRST301", "JWT cryptographic operation failed", "The JWT is larger than 16384 bytes"
+    )
 
 
 def test_valid_tokens_do_reach_the_database(

@@ -25,7 +25,10 @@ def test_doctor_reports_the_walkthrough(database: Database) -> None:
     relations = {relation["name"]: relation for relation in report["relations"]}  # type: ignore[attr-defined]
     todos = relations["todos"]
     assert (todos["rls_enabled"], todos["policies"]) == (True, 1)
-    assert todos["access"] == {ANON_ROLE: ["select"], "authenticated": ["select", "insert", "update", "delete"]}
+    assert todos["access"] == {
+        ANON_ROLE: ["select"],
+        "authenticated": ["select", "insert", "update", "delete"],
+    }
     assert relations["secrets"]["access"] == {}
     findings = {(finding["kind"], finding["object"]) for finding in report["findings"]}  # type: ignore[attr-defined]
     # the policy as Neon's docs first write it calls auth.user_id() per row; notes' (select ...) form does not
@@ -36,7 +39,9 @@ def test_doctor_reports_the_walkthrough(database: Database) -> None:
 def test_doctor_flags_a_table_readable_without_rls(database: Database) -> None:
     rls.prepare(database)
     with psycopg.connect(database.admin_dsn, autocommit=True) as conn:
-        conn.execute("CREATE TABLE rls.open_book (id int)")  # enable's default privileges grant SELECT to anon
+        conn.execute(
+            "CREATE TABLE rls.open_book (id int)"
+        )  # enable's default privileges grant SELECT to anon
         try:
             report = doctor(database)
         finally:

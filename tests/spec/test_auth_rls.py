@@ -31,7 +31,9 @@ def tasks(response: httpx.Response) -> list[tuple[str, str]]:
 def test_enable_installed_what_the_walkthrough_needs(database: Database) -> None:
     said = rls.prepare(database)
     assert any(line.startswith("auth functions:") for line in said), said
-    assert any(line.startswith("schema rls: USAGE granted to restpg_test_anon, authenticated") for line in said)
+    assert any(
+        line.startswith("schema rls: USAGE granted to restpg_test_anon, authenticated") for line in said
+    )
 
 
 def test_without_a_token_the_table_is_empty(api: httpx.Client) -> None:
@@ -87,7 +89,9 @@ def test_a_posted_row_belongs_to_its_author_and_only_to_them(api: httpx.Client, 
         deleted = api.delete(target, headers={**BOB, **COMMIT})
         assert deleted.status_code == 204 and deleted.headers["content-range"] == "*/*"
         with psycopg.connect(database.admin_dsn) as conn:
-            stored = conn.execute("SELECT user_id, task FROM rls.todos WHERE id = %s", (row["id"],)).fetchall()
+            stored = conn.execute(
+                "SELECT user_id, task FROM rls.todos WHERE id = %s", (row["id"],)
+            ).fetchall()
         assert stored == [("alice", "buy milk")]
         # and its author may change it
         mine = api.patch(target, json={"done": True}, headers={**ALICE, "Prefer": "return=representation"})

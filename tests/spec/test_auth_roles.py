@@ -47,7 +47,12 @@ def test_a_token_without_role_claim_runs_as_authenticated(api: httpx.Client) -> 
     claims = seen["claims"]
     assert isinstance(claims, dict)
     # the whole verified payload, with the effective role added, as PostgREST sets it
-    assert claims == {"sub": "alice", "email": "alice@example.com", "exp": claims["exp"], "role": "authenticated"}
+    assert claims == {
+        "sub": "alice",
+        "email": "alice@example.com",
+        "exp": claims["exp"],
+        "role": "authenticated",
+    }
     assert seen["jwt"] == claims
 
 
@@ -70,9 +75,7 @@ def test_the_role_claim_selects_the_role(api: httpx.Client) -> None:
         ('.roles[?(@ ^== "restpg_test_ed")]', {"roles": ["viewer", EDITOR]}),
     ],
 )
-def test_role_claim_key_paths(
-    database: Database, key: str, claims: dict[str, object]
-) -> None:
+def test_role_claim_key_paths(database: Database, key: str, claims: dict[str, object]) -> None:
     with rls.serving(database, rls.rls_config(database, jwt_role_claim_key=key)) as (_, api):
         assert whoami(api, bearer(hs256({"sub": "eve", **claims})))["role"] == EDITOR
         # the path finds nothing: a signed-in user all the same

@@ -42,11 +42,16 @@ def tenants(database: Database) -> Iterator[dict[str, set[str]]]:
 
 
 @pytest.mark.parametrize("seed", [SEED])
-def test_concurrent_tenants_stay_isolated(database: Database, tenants: dict[str, set[str]], seed: int) -> None:
+def test_concurrent_tenants_stay_isolated(
+    database: Database, tenants: dict[str, set[str]], seed: int
+) -> None:
     rng = random.Random(seed)
     tokens = {name: bearer(user(name)) for name in tenants}
     names = sorted(tenants)
-    plan = [(rng.choice(names), rng.choice(names), rng.choice(("list", "filter", "patch", "delete"))) for _ in range(REQUESTS)]
+    plan = [
+        (rng.choice(names), rng.choice(names), rng.choice(("list", "filter", "patch", "delete")))
+        for _ in range(REQUESTS)
+    ]
     violations: list[str] = []
     lock = threading.Lock()
 
@@ -99,7 +104,9 @@ def test_concurrent_tenants_stay_isolated(database: Database, tenants: dict[str,
     assert {name: {body for owner, body in rows if owner == name} for name in tenants} == tenants
 
 
-def check(actor: str, victim: str, action: str, response: httpx.Response, tenants: dict[str, set[str]]) -> str | None:
+def check(
+    actor: str, victim: str, action: str, response: httpx.Response, tenants: dict[str, set[str]]
+) -> str | None:
     if response.status_code != 200:
         return f"{actor} {action} {victim}: {response.status_code} {response.text}"
     rows = response.json()

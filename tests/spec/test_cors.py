@@ -89,7 +89,9 @@ def test_simple_requests_expose_the_response_headers(any_origin: httpx.Client) -
 
 def test_errors_carry_cors_headers_too(any_origin: httpx.Client) -> None:
     """A browser can only read a 401's body when the error has CORS headers as well."""
-    response = any_origin.get("/todos", headers={"Origin": "http://example.com", "Authorization": "Bearer x.y.z"})
+    response = any_origin.get(
+        "/todos", headers={"Origin": "http://example.com", "Authorization": "Bearer x.y.z"}
+    )
     assert response.status_code == 401
     assert response.headers["access-control-allow-origin"] == "*"
 

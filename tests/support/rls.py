@@ -128,6 +128,7 @@ def wait_for_quiet(database: Database, *, settle: float = 0.5, timeout: float = 
         previous = current
     raise AssertionError(f"the watched server kept querying the database for {timeout:.0f}s")
 
+
 Serving = AbstractContextManager[tuple[Server, httpx.Client]]
 
 

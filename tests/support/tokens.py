@@ -42,7 +42,9 @@ def forged(header: dict[str, Any], claims: dict[str, Any], hmac_key: bytes | Non
     """A token pyjwt refuses to produce: `alg: none`, or HS256 keyed with something that is not a secret."""
     head = b64url(json.dumps(header).encode())
     body = b64url(json.dumps(claims).encode())
-    signature = b"" if hmac_key is None else hmac.new(hmac_key, f"{head}.{body}".encode(), hashlib.sha256).digest()
+    signature = (
+        b"" if hmac_key is None else hmac.new(hmac_key, f"{head}.{body}".encode(), hashlib.sha256).digest()
+    )
     return f"{head}.{body}.{b64url(signature)}"
 
 
@@ -76,7 +78,7 @@ class JwksProvider:
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's naming
+            def do_GET(self) -> None:
                 provider.requests += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -84,7 +86,7 @@ class JwksProvider:
                 self.end_headers()
                 self.wfile.write(provider.document)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
