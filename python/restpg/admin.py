@@ -9,7 +9,9 @@ workers through a runtime folder:
 - a file older than ``STALE_AFTER`` seconds belongs to a worker that died or hung and is ignored.
 
 ``/live`` is 200 while at least one worker is publishing (500 otherwise); ``/ready`` is 200 when every live
-worker has its schema cache loaded and reaches the database (503 otherwise). Other paths are 404.
+worker has its schema cache loaded and reaches the database (503 otherwise). ``/doctor`` is ``restpg doctor
+--json``'s report (200; 503 when the database cannot be inspected), when the server was given a way to make it.
+Other paths are 404.
 """
 
 from __future__ import annotations
@@ -59,10 +61,13 @@ def status(runtime_dir: Path, now: float | None = None) -> tuple[bool, bool]:
 class AdminServer:
     """The admin listener, run in a daemon thread of the supervisor process."""
 
-    def __init__(self, host: str, port: int, runtime_dir: Path) -> None:
+    def __init__(
+        self, host: str, port: int, runtime_dir: Path, doctor: Callable[[], bytes] | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self.runtime_dir = runtime_dir
+        self.doctor = doctor  # blocking (it queries the catalog): run in a thread
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = threading.Event()
@@ -104,13 +109,30 @@ class AdminServer:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=5)
             request_line = head.split(b"\r\n", 1)[0].split()
             method, target = [*request_line, b"", b""][:2]
-            code = self.route(method.decode("latin-1"), target.decode("latin-1").split("?", 1)[0])
+            path = target.decode("latin-1").split("?", 1)[0]
+            body = b""
+            if method == b"GET" and path == "/doctor" and self.doctor is not None:
+                code, body = await self._doctor()
+            else:
+                code = self.route(method.decode("latin-1"), path)
             reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable"}
+            content_type = "Content-Type: application/json\r\n" if body else ""
             writer.write(
-                f"HTTP/1.1 {code} {reason[code]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+                f"HTTP/1.1 {code} {reason[code]}\r\n{content_type}Content-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n".encode()
+                + body
             )
             await writer.drain()
         writer.close()
+
+    async def _doctor(self) -> tuple[int, bytes]:
+        assert self.doctor is not None
+        try:
+            return 200, await asyncio.to_thread(self.doctor)
+        except Exception as exc:  # noqa: BLE001 - any failure to inspect the database is the same answer
+            return 503, msgspec.json.encode(
+                {"error": str(exc).strip().splitlines()[0] if str(exc) else repr(exc)}
+            )
 
     def route(self, method: str, path: str) -> int:
         if method not in ("GET", "HEAD") or path not in ("/live", "/ready"):

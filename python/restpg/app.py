@@ -222,7 +222,10 @@ class App:
         origin = _text(found.get(b"origin"))
 
         result = await self._respond(scope, receive, method, found, request_headers)
-        if origin is not None:
+        # a preflight answer already carries its own CORS headers
+        if origin is not None and not any(
+            name == b"access-control-allow-origin" for name, _ in result.headers
+        ):
             result.headers.extend(cors.response_headers(origin, self.config.server_cors_allowed_origins))
         return result
 

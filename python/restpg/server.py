@@ -37,10 +37,13 @@ def serve(config: Config, config_path: str | None) -> None:
     os.environ[RUNTIME_DIR_ENV] = str(runtime_dir)
     admin: AdminServer | None = None
     if config.admin_server_port is not None:
+        from restpg.security.doctor import report_json
+
         admin = AdminServer(
             bind_address(config.admin_server_host or config.server_host),
             config.admin_server_port,
             runtime_dir,
+            doctor=lambda: report_json(config),
         )
         admin.start()
     try:
