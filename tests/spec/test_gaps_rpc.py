@@ -51,7 +51,10 @@ def hoisting(restpg_server: ServerFactory) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="module")
 def not_hoisting(restpg_server: ServerFactory) -> Iterator[httpx.Client]:
     server = restpg_server(
-        {"db-pre-request": "test.gap_report_settings", "db-hoisted-tx-settings": "default_transaction_isolation"}
+        {
+            "db-pre-request": "test.gap_report_settings",
+            "db-hoisted-tx-settings": "default_transaction_isolation",
+        }
     )
     with httpx.Client(base_url=server.url) as client:
         yield client

@@ -13,7 +13,9 @@ MERGE = {"Prefer": "resolution=merge-duplicates, return=representation"}
 
 
 def test_insert_representation_with_column_grants(client: httpx.Client) -> None:
-    response = client.post("/gap_accounts?select=id,name", json={"id": 2, "name": "second"}, headers=REPRESENTATION)
+    response = client.post(
+        "/gap_accounts?select=id,name", json={"id": 2, "name": "second"}, headers=REPRESENTATION
+    )
     assert_json(response, [{"id": 2, "name": "second"}], status=201)
 
 
@@ -28,13 +30,17 @@ def test_insert_representation_with_an_embed_and_column_grants(client: httpx.Cli
 
 
 def test_headers_only_location_with_column_grants(client: httpx.Client) -> None:
-    response = client.post("/gap_accounts", json={"id": 4, "name": "fourth"}, headers={"Prefer": "return=headers-only"})
+    response = client.post(
+        "/gap_accounts", json={"id": 4, "name": "fourth"}, headers={"Prefer": "return=headers-only"}
+    )
     assert response.status_code == 201, response.text
     assert response.headers["location"] == "/gap_accounts?id=eq.4"
 
 
 def test_update_and_delete_representation_with_column_grants(client: httpx.Client) -> None:
-    updated = client.patch("/gap_accounts?id=eq.1&select=id,name", json={"name": "renamed"}, headers=REPRESENTATION)
+    updated = client.patch(
+        "/gap_accounts?id=eq.1&select=id,name", json={"name": "renamed"}, headers=REPRESENTATION
+    )
     assert_json(updated, [{"id": 1, "name": "renamed"}])
     deleted = client.delete("/gap_accounts?id=eq.1&select=name", headers=REPRESENTATION)
     assert_json(deleted, [{"name": "first"}])
@@ -43,12 +49,16 @@ def test_update_and_delete_representation_with_column_grants(client: httpx.Clien
 def test_upsert_status_with_column_grants(client: httpx.Client) -> None:
     existing = client.post("/gap_accounts?select=id,name", json={"id": 1, "name": "again"}, headers=MERGE)
     assert_json(existing, [{"id": 1, "name": "again"}], status=200)
-    new = client.post("/gap_accounts?select=id", json=[{"id": 1, "name": "a"}, {"id": 5, "name": "b"}], headers=MERGE)
+    new = client.post(
+        "/gap_accounts?select=id", json=[{"id": 1, "name": "a"}, {"id": 5, "name": "b"}], headers=MERGE
+    )
     assert_json(new, [{"id": 1}, {"id": 5}], status=201)
 
 
 def test_selecting_a_column_without_grant_is_refused(client: httpx.Client) -> None:
-    response = client.post("/gap_accounts?select=id,secret", json={"id": 6, "name": "x"}, headers=REPRESENTATION)
+    response = client.post(
+        "/gap_accounts?select=id,secret", json={"id": 6, "name": "x"}, headers=REPRESENTATION
+    )
     assert_error(response, status=401, code="42501", exact=False)
 
 
@@ -56,7 +66,9 @@ def test_selecting_a_column_without_grant_is_refused(client: httpx.Client) -> No
 
 
 def test_view_upsert_of_existing_rows_is_200(client: httpx.Client) -> None:
-    response = client.post("/write_items_view?select=id,name", json=[{"id": 1, "name": "via view"}], headers=MERGE)
+    response = client.post(
+        "/write_items_view?select=id,name", json=[{"id": 1, "name": "via view"}], headers=MERGE
+    )
     assert_json(response, [{"id": 1, "name": "via view"}], status=200)
 
 
@@ -70,9 +82,13 @@ def test_view_upsert_inserting_a_row_is_201(client: httpx.Client) -> None:
 
 
 def test_view_put(client: httpx.Client) -> None:
-    updated = client.put("/write_items_view?id=eq.1", json={"id": 1, "name": "put", "qty": 5}, headers=REPRESENTATION)
+    updated = client.put(
+        "/write_items_view?id=eq.1", json={"id": 1, "name": "put", "qty": 5}, headers=REPRESENTATION
+    )
     assert_json(updated, [{"id": 1, "name": "put", "qty": 5}], status=200)
-    inserted = client.put("/write_items_view?id=eq.78", json={"id": 78, "name": "put", "qty": 5}, headers=REPRESENTATION)
+    inserted = client.put(
+        "/write_items_view?id=eq.78", json={"id": 78, "name": "put", "qty": 5}, headers=REPRESENTATION
+    )
     assert_json(inserted, [{"id": 78, "name": "put", "qty": 5}], status=201)
 
 
@@ -81,10 +97,16 @@ def test_view_put(client: httpx.Client) -> None:
 
 def test_patch_filtered_by_an_embed_is_an_unknown_column(client: httpx.Client) -> None:
     response = client.patch(
-        "/write_items?select=id,write_parts(id)&write_parts=is.null", json={"note": "x"}, headers=REPRESENTATION
+        "/write_items?select=id,write_parts(id)&write_parts=is.null",
+        json={"note": "x"},
+        headers=REPRESENTATION,
     )
     assert_error(
-        response, status=400, code="42703", message="column write_items.write_parts does not exist", exact=False
+        response,
+        status=400,
+        code="42703",
+        message="column write_items.write_parts does not exist",
+        exact=False,
     )
     assert response.json()["message"] == "column write_items.write_parts does not exist"
 

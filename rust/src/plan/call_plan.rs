@@ -435,9 +435,10 @@ fn post_args(req: &ApiRequest, routine: &Routine, keys: &BTreeSet<String>) -> Ap
             let pairs: Vec<(String, String)> = object
                 .into_iter()
                 .flat_map(|(k, v)| match v {
-                    serde_json::Value::Array(values) => {
-                        values.into_iter().map(|v| (k.clone(), text(v))).collect::<Vec<_>>()
-                    }
+                    serde_json::Value::Array(values) => values
+                        .into_iter()
+                        .map(|v| (k.clone(), text(v)))
+                        .collect::<Vec<_>>(),
                     v => vec![(k, text(v))],
                 })
                 .collect();

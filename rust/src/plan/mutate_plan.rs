@@ -8,8 +8,8 @@
 //! returns instead of from the table.
 
 use crate::api_request::{
-    ApiRequest, Field, Filter, IsValue, LogicTree, Method, OpExpr, Operation, Payload, PreferCount, PreferHandling,
-    PreferMissing, PreferResolution, PreferReturn, QuantOperator, RowRange,
+    ApiRequest, Field, Filter, IsValue, LogicTree, Method, OpExpr, Operation, Payload, PreferCount,
+    PreferHandling, PreferMissing, PreferResolution, PreferReturn, QuantOperator, RowRange,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::plan::negotiate::negotiate_read;
