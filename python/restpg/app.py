@@ -87,6 +87,7 @@ class App:
             app_settings=config.app_settings,
             pre_request=config.db_pre_request,
             prepared_statements=config.db_prepared_statements,
+            hoisted_tx_settings=config.db_hoisted_tx_settings,
         )
         self.authenticator = authenticator_for(config)
         # With a JWKS URL, a token with an unknown `kid` waits for the key-set refetch instead of failing.

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -116,8 +116,10 @@ class Executor:
         app_settings: Mapping[str, str] | None = None,
         pre_request: str | None = None,
         prepared_statements: bool = True,
+        hoisted_tx_settings: Collection[str] = (),
     ) -> None:
         self.prepared_statements = prepared_statements
+        self._hoisted = frozenset(hoisted_tx_settings)
         app = sorted((app_settings or {}).items())
         # app.settings.* are constants from the config, bound like the request values (names included).
         self._app_params: list[bytes | None] = []
@@ -156,7 +158,20 @@ class Executor:
             if settings.timezone is not None:
                 config = self._config_tz
                 config_params.append(settings.timezone)
-            send(connection, steps, _CONFIG, *config, config_params + self._app_params)
+            config_params += self._app_params
+            # A called function's hoisted settings (db-hoisted-tx-settings): more name/value pairs.
+            hoisted = [
+                part
+                for name, value in prepared.function_settings
+                if name in self._hoisted
+                for part in (name.encode(), value.encode())
+            ]
+            if hoisted:
+                config = _config_statement(
+                    len(self._app_params) // 2 + len(hoisted) // 2, timezone=settings.timezone is not None
+                )
+                config_params += hoisted
+            send(connection, steps, _CONFIG, *config, config_params)
             if self._pre_request is not None:
                 send(connection, steps, _PRE_REQUEST, *self._pre_request, None)
             params = prepared.params

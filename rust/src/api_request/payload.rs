@@ -29,7 +29,7 @@ pub fn parse_payload(
     match content_type {
         MediaType::Json => json_payload(body, is_routine, columns),
         MediaType::Csv => csv_payload(body),
-        MediaType::UrlEncoded => Ok(form_payload(body)),
+        MediaType::UrlEncoded => Ok(form_payload(body, is_routine)),
         MediaType::TextPlain | MediaType::TextXml | MediaType::OctetStream if is_routine => {
             Ok(Payload::Raw(body.to_vec()))
         }
@@ -219,19 +219,29 @@ fn json_string(s: &str) -> String {
 }
 
 /// `a=1&b=2` → `{"a":"1","b":"2"}`; a repeated key keeps its last value.
-fn form_payload(body: &[u8]) -> Payload {
+/// A form body as a JSON object of strings. A repeated key keeps its last value, except in a call,
+/// where it becomes an array of every value in order: the plan feeds those to a VARIADIC parameter
+/// (PostgREST's `toRpcParams`). A form value is otherwise always a string, so an array is unambiguous.
+fn form_payload(body: &[u8], is_routine: bool) -> Payload {
     let text = String::from_utf8_lossy(body);
-    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut pairs: Vec<(String, Vec<String>)> = Vec::new();
     for p in split_query(&text) {
         let value = p.value.unwrap_or_default();
         match pairs.iter_mut().find(|(k, _)| *k == p.key) {
-            Some(slot) => slot.1 = value,
-            None => pairs.push((p.key, value)),
+            Some((_, values)) if is_routine => values.push(value),
+            Some((_, values)) => *values = vec![value],
+            None => pairs.push((p.key, vec![value])),
         }
     }
     let fields: Vec<String> = pairs
         .iter()
-        .map(|(k, v)| format!("{}:{}", json_string(k), json_string(v)))
+        .map(|(k, values)| match values.as_slice() {
+            [one] => format!("{}:{}", json_string(k), json_string(one)),
+            many => {
+                let items: Vec<String> = many.iter().map(|v| json_string(v)).collect();
+                format!("{}:[{}]", json_string(k), items.join(","))
+            }
+        })
         .collect();
     Payload::Converted {
         json: format!("{{{}}}", fields.join(",")),
