@@ -12,8 +12,10 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import msgspec
 
@@ -30,7 +32,7 @@ from restpg.schema.reloader import CoreCodec, SchemaReloader
 from restpg.schema.snapshot import SnapshotStore, default_snapshot_dir, snapshot_key
 
 if TYPE_CHECKING:
-    from restpg._core import Engine, Prepared, SchemaCache, Settings
+    from restpg._core import ApiError, Engine, Prepared, SchemaCache, Settings
 
 __all__ = ["CONFIG_FILE_ENV", "RUNTIME_DIR_ENV", "App", "create_app"]
 
@@ -47,19 +49,23 @@ _CONNECTION_ERROR = "Database connection error. Retrying the connection."
 _CLIENT_ERROR = "Database client error. Retrying the connection."
 _WANTED = frozenset(
     (
-        b"accept",
-        b"prefer",
-        b"range",
-        b"content-type",
-        b"accept-profile",
-        b"content-profile",
-        b"authorization",
-        b"origin",
-        b"cookie",
-        b"access-control-request-method",
-        b"access-control-request-headers",
+        "accept",
+        "prefer",
+        "range",
+        "content-type",
+        "accept-profile",
+        "content-profile",
+        "authorization",
+        "origin",
+        "cookie",
+        "access-control-request-method",
+        "access-control-request-headers",
     )
 )
+# PostgREST ignores the body of these: no await on the client for them.
+_NO_BODY = frozenset(("GET", "HEAD"))
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar and "/": what a path may hold unencoded
+_encode_json = msgspec.json.Encoder().encode
 
 
 def create_app(config: Config | None = None) -> App:
@@ -72,7 +78,10 @@ def create_app(config: Config | None = None) -> App:
 
 class App:
     def __init__(self, config: Config) -> None:
+        from restpg._core import ApiError
+
         self.config = config
+        self._api_error: type[ApiError] = ApiError  # imported here: the module loads without the core
         self.engine: Engine | None = None
         self.pool = Pool(
             config.db_uri,
@@ -191,7 +200,21 @@ class App:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            result = await self.handle(scope, receive)
+            method: str = scope["method"]
+            found: dict[str, str] = {}
+            request_headers: dict[str, str] = {}
+            for raw_name, raw_value in scope["headers"]:
+                _add_header(found, request_headers, raw_name.decode("latin-1"), raw_value.decode("latin-1"))
+            raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+            result = await self.handle(
+                method,
+                raw_path.decode("latin-1"),
+                scope["path"],
+                scope["query_string"].decode("latin-1"),
+                found,
+                request_headers,
+                None if method in _NO_BODY else partial(_read_body, receive),
+            )
             await send({"type": "http.response.start", "status": result.status, "headers": result.headers})
             await send({"type": "http.response.body", "body": result.body})
         elif kind == "lifespan":
@@ -208,21 +231,58 @@ class App:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def handle(self, scope: Scope, receive: Receive) -> Response:
-        method: str = scope["method"]
-        found: dict[bytes, bytes] = {}
-        request_headers: dict[str, str] = {}
-        for name, value in scope["headers"]:
-            if name in _WANTED:
-                if name == b"prefer" and name in found:
-                    found[name] += b"," + value  # repeated Prefer headers merge
-                else:
-                    found[name] = value
-            if name != b"cookie":
-                request_headers[name.decode("latin-1")] = value.decode("latin-1")
-        origin = _text(found.get(b"origin"))
+    # --- RSGI (Granian's native interface: one call per response, no message dicts) ----------------------
 
-        result = await self._respond(scope, receive, method, found, request_headers)
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.proto != "http":
+            return
+        method: str = scope.method
+        found: dict[str, str] = {}
+        request_headers: dict[str, str] = {}
+        for name, value in scope.headers.items():
+            _add_header(found, request_headers, name, value)
+        # RSGI's path is already percent-decoded; the parser takes it encoded (as ASGI's raw_path), so
+        # it is quoted again. Only a name with an encoded "/" (%2F) differs: it reads as two segments.
+        path: str = scope.path
+        result = await self.handle(
+            method,
+            quote(path, safe=_PATH_SAFE),
+            path,
+            scope.query_string,
+            found,
+            request_headers,
+            None if method in _NO_BODY else partial(_read_rsgi_body, protocol),
+        )
+        protocol.response_bytes(
+            result.status,
+            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in result.headers],
+            result.body,
+        )
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        # Called before the worker's loop runs: the same startup as the ASGI lifespan.
+        loop.run_until_complete(self.startup())
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.run_until_complete(self.shutdown())
+
+    # --- the request, whatever the interface -------------------------------------------------------------
+
+    async def handle(
+        self,
+        method: str,
+        raw_path: str,
+        path: str,
+        query: str,
+        found: dict[str, str],
+        request_headers: dict[str, str],
+        read_body: Callable[[], Awaitable[bytes | None]] | None,
+    ) -> Response:
+        """``raw_path`` as sent (the parser decodes it), ``path`` decoded (for ``request.path``); ``found``
+        holds the headers restpg reads, ``request_headers`` all but Cookie; ``read_body`` is None for methods
+        whose body PostgREST ignores (GET, HEAD), which then never wait on the client."""
+        result = await self._respond(method, raw_path, path, query, found, request_headers, read_body)
+        origin = found.get("origin")
         # a preflight answer already carries its own CORS headers
         if origin is not None and not any(
             name == b"access-control-allow-origin" for name, _ in result.headers
@@ -232,20 +292,22 @@ class App:
 
     async def _respond(
         self,
-        scope: Scope,
-        receive: Receive,
         method: str,
-        found: dict[bytes, bytes],
+        raw_path: str,
+        path: str,
+        query: str,
+        found: dict[str, str],
         request_headers: dict[str, str],
+        read_body: Callable[[], Awaitable[bytes | None]] | None,
     ) -> Response:
-        origin = _text(found.get(b"origin"))
-        if method == "OPTIONS" and origin is not None:
-            requested = _text(found.get(b"access-control-request-method"))
-            if requested is not None:
+        if method == "OPTIONS":
+            origin = found.get("origin")
+            requested = found.get("access-control-request-method")
+            if origin is not None and requested is not None:
                 preflight = cors.preflight_headers(
                     origin,
                     requested,
-                    _text(found.get(b"access-control-request-headers")),
+                    found.get("access-control-request-headers"),
                     self.config.server_cors_allowed_origins,
                 )
                 if preflight is not None:
@@ -254,14 +316,11 @@ class App:
         engine = self.engine
         if engine is None:
             return errors.pgrst(503, "PGRST002", _SCHEMA_CACHE_NOT_READY)
-        from restpg._core import ApiError
 
-        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        path = raw_path.decode("latin-1")
-        if self.base_path and path.startswith(self.base_path):
-            path = path[len(self.base_path) :] or "/"
-        path, openapi_version = openapi.route(path)
-        body = await _read_body(receive)
+        if self.base_path and raw_path.startswith(self.base_path):
+            raw_path = raw_path[len(self.base_path) :] or "/"
+        raw_path, openapi_version = openapi.route(raw_path)
+        body = b"" if read_body is None else await read_body()
         if body is None:
             # The client went away before its body was complete: nothing of it may run. The response is
             # never delivered; it only ends the request.
@@ -269,24 +328,24 @@ class App:
         try:
             prepared = engine.prepare(
                 method,
-                path,
-                scope["query_string"].decode("latin-1"),
+                raw_path,
+                query,
                 body,
-                accept=_text(found.get(b"accept")),
-                prefer=_text(found.get(b"prefer")),
-                range=_text(found.get(b"range")),
-                content_type=_text(found.get(b"content-type")),
-                accept_profile=_text(found.get(b"accept-profile")),
-                content_profile=_text(found.get(b"content-profile")),
+                accept=found.get("accept"),
+                prefer=found.get("prefer"),
+                range=found.get("range"),
+                content_type=found.get("content-type"),
+                accept_profile=found.get("accept-profile"),
+                content_profile=found.get("content-profile"),
             )
-        except ApiError as exc:
+        except self._api_error as exc:
             return errors.from_api_error(exc)
         if prepared.kind == "options":
             return Response(prepared.status, _encode_headers(prepared.headers))
         if prepared.kind == "root" and self.config.openapi_mode == "disabled":
             return errors.pgrst(404, "PGRST126", openapi.DISABLED_MESSAGE)
 
-        authorization = _text(found.get(b"authorization"))
+        authorization = found.get("authorization")
         try:
             if self.wait_for_keys:
                 auth = await self.authenticator.authenticate_async(authorization)
@@ -295,14 +354,15 @@ class App:
         except AuthError as exc:
             return errors.from_auth_error(exc)
 
+        cookie = found.get("cookie")
         settings = RequestSettings(
             search_path=prepared.search_path.encode(),
             role=auth.role.encode(),
             claims=auth.claims,
             method=method.encode(),
-            path=scope["path"].encode(),
-            headers=msgspec.json.encode(request_headers),
-            cookies=msgspec.json.encode(_cookies(found.get(b"cookie"))),
+            path=path.encode(),
+            headers=_encode_json(request_headers),
+            cookies=_encode_json(_cookies(cookie)) if cookie else b"{}",
         )
         return await self._execute(
             prepared, settings, authenticated=authorization is not None, openapi_version=openapi_version
@@ -362,6 +422,26 @@ def _settings(config: Config) -> Settings:
     )
 
 
+def _add_header(found: dict[str, str], request_headers: dict[str, str], name: str, value: str) -> None:
+    """Collect one request header (name lowercased by the server) into the two views ``handle`` takes."""
+    if name in _WANTED:
+        if name == "prefer" and name in found:
+            found[name] += "," + value  # repeated Prefer headers merge
+        else:
+            found[name] = value
+    if name != "cookie":
+        request_headers[name] = value
+
+
+async def _read_rsgi_body(protocol: Any) -> bytes | None:
+    """The whole RSGI request body, or None when the client disconnected before sending all of it."""
+    try:
+        body: bytes = await protocol()
+    except RuntimeError:  # RSGIProtocolClosed / RSGIProtocolError: the client is gone
+        return None
+    return body
+
+
 async def _read_body(receive: Receive) -> bytes | None:
     """The whole request body, or None when the client disconnected before sending all of it."""
     chunks: list[bytes] = []
@@ -374,19 +454,13 @@ async def _read_body(receive: Receive) -> bytes | None:
             return b"".join(chunks)
 
 
-def _text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("latin-1")
-
-
 def _encode_headers(headers: list[tuple[str, str]]) -> Headers:
     return [(name.lower().encode(), value.encode()) for name, value in headers]
 
 
-def _cookies(header: bytes | None) -> dict[str, str]:
-    if not header:
-        return {}
+def _cookies(header: str) -> dict[str, str]:
     cookies: dict[str, str] = {}
-    for part in header.decode("latin-1").split(";"):
+    for part in header.split(";"):
         name, sep, value = part.strip().partition("=")
         if sep and name:
             cookies[name] = value
