@@ -114,7 +114,13 @@ class RestpgServer:
     started: float
 
     @classmethod
-    def start(cls, config: Mapping[str, str | int], workers: int, workdir: Path) -> RestpgServer:
+    def start(
+        cls,
+        config: Mapping[str, str | int],
+        workers: int,
+        workdir: Path,
+        env: Mapping[str, str] | None = None,
+    ) -> RestpgServer:
         port, admin_port = free_port(), free_port()
         values = {"server-host": "127.0.0.1", "server-port": port, "admin-server-port": admin_port, **config}
         config_path = workdir / "restpg.conf"
@@ -127,6 +133,7 @@ class RestpgServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                env=None if env is None else dict(env),
             )
         return cls(process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{admin_port}", log_path, started)
 

@@ -127,6 +127,10 @@ class Prepared:
     @property
     def rollback(self) -> bool:
         """End the transaction with ROLLBACK (``db-tx-end`` / ``Prefer: tx=rollback``)."""
+    @property
+    def function_settings(self) -> list[tuple[str, str]]:
+        """A call's function ``SET`` clauses as ``(name, value)``; those ``db-hoisted-tx-settings`` lists
+        become transaction-local settings."""
 
 @final
 class Engine:

@@ -10,7 +10,9 @@ workers through a runtime folder:
 
 ``/live`` is 200 while at least one worker is publishing (500 otherwise); ``/ready`` is 200 when every live
 worker has its schema cache loaded and reaches the database (503 otherwise). ``/metrics`` is the workers'
-metrics summed, in Prometheus text (see ``restpg.metrics``). Other paths are 404.
+metrics summed, in Prometheus text (see ``restpg.metrics``). ``/doctor`` (GET only) is ``restpg doctor
+--json``'s report (200; 503 when the database cannot be inspected), when the server was given a way to make it.
+Other paths are 404.
 """
 
 from __future__ import annotations
@@ -62,10 +64,13 @@ def status(runtime_dir: Path, now: float | None = None) -> tuple[bool, bool]:
 class AdminServer:
     """The admin listener, run in a daemon thread of the supervisor process."""
 
-    def __init__(self, host: str, port: int, runtime_dir: Path) -> None:
+    def __init__(
+        self, host: str, port: int, runtime_dir: Path, doctor: Callable[[], bytes] | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self.runtime_dir = runtime_dir
+        self.doctor = doctor  # blocking (it queries the catalog): run in a thread
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = threading.Event()
@@ -112,6 +117,9 @@ class AdminServer:
             if method in (b"GET", b"HEAD") and path == "/metrics":
                 code, body = 200, metrics.render(self.runtime_dir)
                 content_type = "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+            elif method == b"GET" and path == "/doctor" and self.doctor is not None:
+                code, body = await self._doctor()
+                content_type = "Content-Type: application/json\r\n"
             else:
                 code = self.route(method.decode("latin-1"), path)
             reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable"}
@@ -122,6 +130,15 @@ class AdminServer:
             )
             await writer.drain()
         writer.close()
+
+    async def _doctor(self) -> tuple[int, bytes]:
+        assert self.doctor is not None
+        try:
+            return 200, await asyncio.to_thread(self.doctor)
+        except Exception as exc:  # noqa: BLE001 - any failure to inspect the database is the same answer
+            return 503, msgspec.json.encode(
+                {"error": str(exc).strip().splitlines()[0] if str(exc) else repr(exc)}
+            )
 
     def route(self, method: str, path: str) -> int:
         if method not in ("GET", "HEAD") or path not in ("/live", "/ready"):

@@ -1,8 +1,9 @@
-"""The ASGI application: one request in, one pipeline out.
+"""The application, served through ASGI or Granian's RSGI: one request in, one pipeline out.
 
-Per request the Python work is kept to reading a few headers from the scope, one call into the core
-(``Engine.prepare``), one authentication call (cached), one pipeline on a pooled connection and the response
-assembly; nothing is logged on the hot path. The ``Engine`` (schema cache + settings) is an immutable object
+Both interfaces are thin adapters around ``App.handle``. Per request the Python work is kept to reading a few
+headers, one call into the core (``Engine.prepare``), one authentication call (cached), one pipeline on a
+pooled connection and the response assembly, plus two counter increments for the metrics; at the default
+``log-level`` nothing is logged on the hot path. The ``Engine`` (schema cache + settings) is an immutable object
 held in ``self.engine`` and replaced wholesale by ``reload``: requests in flight keep the one they started with.
 """
 
@@ -11,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from functools import partial
 from pathlib import Path
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import msgspec
 
@@ -24,8 +27,9 @@ from restpg.config import Config, load
 from restpg.db.execute import ConnectionLost, Executor, RequestSettings, StatementError
 from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
 from restpg.db.role_settings import load_role_settings
+from restpg.disconnect import CLIENT_CLOSED, DisconnectWatch, asgi_disconnected
 from restpg.http import Headers, Response
-from restpg.limits import BodyTooLarge, Limits, read_body
+from restpg.limits import BodyTooLarge, Limits, read_asgi_body, read_rsgi_body
 from restpg.log import AccessLog
 from restpg.schema.fingerprint import catalog_fingerprint, queries_digest
 from restpg.schema.introspect import QUERIES, load_document
@@ -35,7 +39,7 @@ from restpg.schema.snapshot import SnapshotStore, default_snapshot_dir, snapshot
 from restpg.timing import Timing
 
 if TYPE_CHECKING:
-    from restpg._core import Engine, Prepared, SchemaCache, Settings
+    from restpg._core import ApiError, Engine, Prepared, SchemaCache, Settings
 
 __all__ = ["CONFIG_FILE_ENV", "RUNTIME_DIR_ENV", "App", "create_app"]
 
@@ -52,25 +56,24 @@ _CONNECTION_ERROR = "Database connection error. Retrying the connection."
 _CLIENT_ERROR = "Database client error. Retrying the connection."
 _WANTED = frozenset(
     (
-        b"accept",
-        b"prefer",
-        b"range",
-        b"content-type",
-        b"accept-profile",
-        b"content-profile",
-        b"authorization",
-        b"origin",
-        b"cookie",
-        b"access-control-request-method",
-        b"access-control-request-headers",
-        b"content-length",
+        "accept",
+        "prefer",
+        "range",
+        "content-type",
+        "accept-profile",
+        "content-profile",
+        "authorization",
+        "origin",
+        "cookie",
+        "access-control-request-method",
+        "access-control-request-headers",
+        "content-length",
     )
 )
-# A read still running after this long starts watching for its client to disconnect (cancelling the
-# query when it does). Fast requests never pay for the watcher: scheduling and cancelling a timer is ~1 µs.
-DISCONNECT_WATCH_AFTER = 0.2
-# The status logged and counted for a request whose client went away (nginx's convention; never sent).
-CLIENT_CLOSED = 499
+# PostgREST ignores the body of these: no await on the client for them.
+_NO_BODY = frozenset(("GET", "HEAD"))
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar and "/": what a path may hold unencoded
+_encode_json = msgspec.json.Encoder().encode
 
 
 def create_app(config: Config | None = None) -> App:
@@ -83,7 +86,10 @@ def create_app(config: Config | None = None) -> App:
 
 class App:
     def __init__(self, config: Config) -> None:
+        from restpg._core import ApiError
+
         self.config = config
+        self._api_error: type[ApiError] = ApiError  # imported here: the module loads without the core
         self.engine: Engine | None = None
         self.pool = Pool(
             config.db_uri,
@@ -98,6 +104,7 @@ class App:
             app_settings=config.app_settings,
             pre_request=config.db_pre_request,
             prepared_statements=config.db_prepared_statements,
+            hoisted_tx_settings=config.db_hoisted_tx_settings,
         )
         self.authenticator = authenticator_for(config)
         # With a JWKS URL, a token with an unknown `kid` waits for the key-set refetch instead of failing.
@@ -172,7 +179,7 @@ class App:
 
     async def _load_document(self) -> bytes:
         config = self.config
-        started = time.perf_counter()
+        started = perf_counter()
         try:
             document = await load_document(
                 config.db_uri, schemas=config.db_schemas, extra_search_path=config.db_extra_search_path
@@ -180,7 +187,7 @@ class App:
         except Exception:
             self.metrics.schema_failed()
             raise
-        self.metrics.schema_loaded(time.perf_counter() - started)
+        self.metrics.schema_loaded(perf_counter() - started)
         return document
 
     async def _fingerprint(self) -> str:
@@ -237,17 +244,46 @@ class App:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            started = time.perf_counter()
-            result = await self.handle(scope, receive)
-            if result.status != CLIENT_CLOSED:
-                await send(
-                    {"type": "http.response.start", "status": result.status, "headers": result.headers}
-                )
+            started = perf_counter()
+            method: str = scope["method"]
+            found: dict[str, str] = {}
+            request_headers: dict[str, str] = {}
+            header_bytes = 0
+            for raw_name, raw_value in scope["headers"]:
+                header_bytes += len(raw_name) + len(raw_value)
+                _add_header(found, request_headers, raw_name.decode("latin-1"), raw_value.decode("latin-1"))
+            raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+            query: str = scope["query_string"].decode("latin-1")
+            result = await self.handle(
+                method,
+                raw_path.decode("latin-1"),
+                scope["path"],
+                query,
+                found,
+                request_headers,
+                None if method in _NO_BODY else partial(read_asgi_body, receive, self.limits.max_body_bytes),
+                header_bytes=header_bytes,
+                disconnected=partial(asgi_disconnected, receive),
+            )
+            status = result.status
+            if status != CLIENT_CLOSED:
+                await send({"type": "http.response.start", "status": status, "headers": result.headers})
                 await send({"type": "http.response.body", "body": result.body})
-            elapsed = time.perf_counter() - started
-            self.metrics.observe(scope["method"], result.status, elapsed)
-            if self.access_log.wants(result.status):
-                self.access_log.write(scope, result.status, len(result.body), elapsed)
+            elapsed = perf_counter() - started
+            self.metrics.observe(method, status, elapsed)
+            if self.access_log.wants(status):
+                client = scope.get("client")
+                self.access_log.write(
+                    client[0] if client else "-",
+                    method,
+                    scope["path"],
+                    query,
+                    scope.get("http_version", "1.1"),
+                    request_headers,
+                    status,
+                    len(result.body),
+                    elapsed,
+                )
         elif kind == "lifespan":
             await self._lifespan(receive, send)
 
@@ -255,39 +291,111 @@ class App:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                await self.startup()
+                try:
+                    await self.startup()
+                except Exception as exc:  # noqa: BLE001 - reported to the server, which exits
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def handle(self, scope: Scope, receive: Receive) -> Response:
-        method: str = scope["method"]
-        timing = Timing() if self.server_timing else None
-        too_long = self.limits.check_url(scope.get("raw_path") or b"", scope["query_string"])
-        if too_long is not None:
-            return too_long
-        found: dict[bytes, bytes] = {}
+    # --- RSGI (Granian's native interface: one call per response, no message dicts) ----------------------
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.proto != "http":
+            return
+        started = perf_counter()
+        method: str = scope.method
+        found: dict[str, str] = {}
         request_headers: dict[str, str] = {}
         header_bytes = 0
-        for name, value in scope["headers"]:
+        for name, value in scope.headers.items():
             header_bytes += len(name) + len(value)
-            if name in _WANTED:
-                if name == b"prefer" and name in found:
-                    found[name] += b"," + value  # repeated Prefer headers merge
-                else:
-                    found[name] = value
-            if name != b"cookie":
-                request_headers[name.decode("latin-1")] = value.decode("latin-1")
-        origin = _text(found.get(b"origin"))
+            _add_header(found, request_headers, name, value)
+        # RSGI's path is already percent-decoded; the parser takes it encoded (as ASGI's raw_path), so
+        # it is quoted again. Only a name with an encoded "/" (%2F) differs: it reads as two segments.
+        path: str = scope.path
+        query: str = scope.query_string
+        result = await self.handle(
+            method,
+            quote(path, safe=_PATH_SAFE),
+            path,
+            query,
+            found,
+            request_headers,
+            None
+            if method in _NO_BODY
+            else partial(read_rsgi_body, protocol, self.limits.max_body_bytes, found.get("content-length")),
+            header_bytes=header_bytes,
+            disconnected=protocol.client_disconnect,
+        )
+        status = result.status
+        # A CLIENT_CLOSED answer goes nowhere (the client is gone); it only completes the protocol.
+        protocol.response_bytes(
+            status,
+            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in result.headers],
+            result.body,
+        )
+        elapsed = perf_counter() - started
+        self.metrics.observe(method, status, elapsed)
+        if self.access_log.wants(status):
+            self.access_log.write(
+                scope.client.rsplit(":", 1)[0],
+                method,
+                path,
+                query,
+                scope.http_version,
+                request_headers,
+                status,
+                len(result.body),
+                elapsed,
+            )
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        # Called before the worker's loop runs: the same startup as the ASGI lifespan.
+        loop.run_until_complete(self.startup())
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.run_until_complete(self.shutdown())
+
+    # --- the request, whatever the interface -------------------------------------------------------------
+
+    async def handle(
+        self,
+        method: str,
+        raw_path: str,
+        path: str,
+        query: str,
+        found: dict[str, str],
+        request_headers: dict[str, str],
+        read_body: Callable[[], Awaitable[bytes | None]] | None,
+        *,
+        header_bytes: int = 0,
+        disconnected: Callable[[], Awaitable[Any]] | None = None,
+    ) -> Response:
+        """``raw_path`` as sent (the parser decodes it), ``path`` decoded (for ``request.path``); ``found``
+        holds the headers restpg reads, ``request_headers`` all but Cookie; ``read_body`` is None for methods
+        whose body PostgREST ignores (GET, HEAD), which then never wait on the client (it raises
+        ``BodyTooLarge`` past ``restpg-max-body-bytes``). ``header_bytes`` is the headers' names and values
+        added up; ``disconnected`` resolves when the client goes away (a slow read is then cancelled)."""
+        timing = Timing() if self.server_timing else None
         limits = self.limits
         result = (
-            limits.check_header_bytes(header_bytes)
-            or limits.check_content_length(found.get(b"content-length"))
-            or await self._respond(scope, receive, method, found, request_headers, timing)
+            limits.check_url(raw_path, query)
+            or limits.check_header_bytes(header_bytes)
+            or limits.check_content_length(found.get("content-length"))
+            or await self._respond(
+                method, raw_path, path, query, found, request_headers, read_body, disconnected, timing
+            )
         )
-        if origin is not None:
+        origin = found.get("origin")
+        # a preflight answer already carries its own CORS headers
+        if origin is not None and not any(
+            name == b"access-control-allow-origin" for name, _ in result.headers
+        ):
             result.headers.extend(cors.response_headers(origin, self.config.server_cors_allowed_origins))
         if timing is not None:
             timing.mark("response")
@@ -296,38 +404,38 @@ class App:
 
     async def _respond(
         self,
-        scope: Scope,
-        receive: Receive,
         method: str,
-        found: dict[bytes, bytes],
+        raw_path: str,
+        path: str,
+        query: str,
+        found: dict[str, str],
         request_headers: dict[str, str],
+        read_body: Callable[[], Awaitable[bytes | None]] | None,
+        disconnected: Callable[[], Awaitable[Any]] | None,
         timing: Timing | None,
     ) -> Response:
-        origin = _text(found.get(b"origin"))
-        if method == "OPTIONS" and origin is not None:
-            requested = _text(found.get(b"access-control-request-method"))
-            if requested is not None:
+        if method == "OPTIONS":
+            origin = found.get("origin")
+            requested = found.get("access-control-request-method")
+            if origin is not None and requested is not None:
                 preflight = cors.preflight_headers(
                     origin,
                     requested,
-                    _text(found.get(b"access-control-request-headers")),
+                    found.get("access-control-request-headers"),
                     self.config.server_cors_allowed_origins,
                 )
                 if preflight is not None:
-                    return Response(200, list(preflight))
+                    return Response(200, preflight)
 
         engine = self.engine
         if engine is None:
             return errors.pgrst(503, "PGRST002", _SCHEMA_CACHE_NOT_READY)
-        from restpg._core import ApiError
 
-        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
-        path = raw_path.decode("latin-1")
-        if self.base_path and path.startswith(self.base_path):
-            path = path[len(self.base_path) :] or "/"
-        path, openapi_version = openapi.route(path)
+        if self.base_path and raw_path.startswith(self.base_path):
+            raw_path = raw_path[len(self.base_path) :] or "/"
+        raw_path, openapi_version = openapi.route(raw_path)
         try:
-            body = await read_body(receive, self.limits.max_body_bytes)
+            body = b"" if read_body is None else await read_body()
         except BodyTooLarge:
             return self.limits.body_too_large()
         if body is None:
@@ -339,17 +447,17 @@ class App:
         try:
             prepared = engine.prepare(
                 method,
-                path,
-                scope["query_string"].decode("latin-1"),
+                raw_path,
+                query,
                 body,
-                accept=_text(found.get(b"accept")),
-                prefer=_text(found.get(b"prefer")),
-                range=_text(found.get(b"range")),
-                content_type=_text(found.get(b"content-type")),
-                accept_profile=_text(found.get(b"accept-profile")),
-                content_profile=_text(found.get(b"content-profile")),
+                accept=found.get("accept"),
+                prefer=found.get("prefer"),
+                range=found.get("range"),
+                content_type=found.get("content-type"),
+                accept_profile=found.get("accept-profile"),
+                content_profile=found.get("content-profile"),
             )
-        except ApiError as exc:
+        except self._api_error as exc:
             return errors.from_api_error(exc)
         if timing is not None:
             timing.mark("plan")
@@ -358,7 +466,7 @@ class App:
         if prepared.kind == "root" and self.config.openapi_mode == "disabled":
             return errors.pgrst(404, "PGRST126", openapi.DISABLED_MESSAGE)
 
-        authorization = _text(found.get(b"authorization"))
+        authorization = found.get("authorization")
         try:
             if self.wait_for_keys:
                 auth = await self.authenticator.authenticate_async(authorization)
@@ -369,33 +477,27 @@ class App:
         if timing is not None:
             timing.mark("jwt")
 
+        cookie = found.get("cookie")
         settings = RequestSettings(
             search_path=prepared.search_path.encode(),
             role=auth.role.encode(),
             claims=auth.claims,
             method=method.encode(),
-            path=scope["path"].encode(),
-            headers=msgspec.json.encode(request_headers),
-            cookies=msgspec.json.encode(_cookies(found.get(b"cookie"))),
+            path=path.encode(),
+            headers=_encode_json(request_headers),
+            cookies=_encode_json(_cookies(cookie)) if cookie else b"{}",
         )
-        if not prepared.read_only:
+        authenticated = authorization is not None
+        if disconnected is None or not prepared.read_only:
             # A write runs to its end even when its client leaves: cutting it off would turn a request
             # the client may have meant to complete into a guess about whether it committed.
             return await self._execute(
-                prepared,
-                settings,
-                timing,
-                authenticated=authorization is not None,
-                openapi_version=openapi_version,
+                prepared, settings, timing, authenticated=authenticated, openapi_version=openapi_version
             )
-        watch = _DisconnectWatch(receive)
+        watch = DisconnectWatch(disconnected)
         try:
             return await self._execute(
-                prepared,
-                settings,
-                timing,
-                authenticated=authorization is not None,
-                openapi_version=openapi_version,
+                prepared, settings, timing, authenticated=authenticated, openapi_version=openapi_version
             )
         except asyncio.CancelledError:
             if not watch.disconnected:
@@ -462,34 +564,6 @@ def authenticator_for(config: Config) -> Authenticator:
     )
 
 
-class _DisconnectWatch:
-    """Cancels the current task when the client disconnects, watching only once the request is slow."""
-
-    __slots__ = ("_receive", "_task", "_timer", "_watcher", "disconnected")
-
-    def __init__(self, receive: Receive) -> None:
-        self._receive = receive
-        self._task = asyncio.current_task()
-        self._watcher: asyncio.Task[None] | None = None
-        self.disconnected = False
-        self._timer = asyncio.get_running_loop().call_later(DISCONNECT_WATCH_AFTER, self._start)
-
-    def _start(self) -> None:
-        self._watcher = asyncio.get_running_loop().create_task(self._watch())
-
-    async def _watch(self) -> None:
-        # The body has been read, so the next ASGI message can only be the disconnect.
-        message = await self._receive()
-        if message["type"] == "http.disconnect" and self._task is not None:
-            self.disconnected = True
-            self._task.cancel()
-
-    def stop(self) -> None:
-        self._timer.cancel()
-        if self._watcher is not None:
-            self._watcher.cancel()
-
-
 def _unavailable(code: str, message: str, details: str, retry_after: int) -> Response:
     """503 while the database is unreachable, with PostgREST's ``Retry-After``."""
     result = errors.pgrst(503, code, message, details)
@@ -512,19 +586,24 @@ def _settings(config: Config) -> Settings:
     )
 
 
-def _text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("latin-1")
+def _add_header(found: dict[str, str], request_headers: dict[str, str], name: str, value: str) -> None:
+    """Collect one request header (name lowercased by the server) into the two views ``handle`` takes."""
+    if name in _WANTED:
+        if name == "prefer" and name in found:
+            found[name] += "," + value  # repeated Prefer headers merge
+        else:
+            found[name] = value
+    if name != "cookie":
+        request_headers[name] = value
 
 
 def _encode_headers(headers: list[tuple[str, str]]) -> Headers:
     return [(name.lower().encode(), value.encode()) for name, value in headers]
 
 
-def _cookies(header: bytes | None) -> dict[str, str]:
-    if not header:
-        return {}
+def _cookies(header: str) -> dict[str, str]:
     cookies: dict[str, str] = {}
-    for part in header.decode("latin-1").split(";"):
+    for part in header.split(";"):
         name, sep, value = part.strip().partition("=")
         if sep and name:
             cookies[name] = value

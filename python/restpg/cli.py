@@ -88,7 +88,11 @@ def _parser() -> argparse.ArgumentParser:
 
     enable = commands.add_parser("enable", help="install roles, grants and the auth.* functions")
     enable.add_argument("config", nargs="?")
-    enable.add_argument("--dry-run", action="store_true", help="print the SQL instead of running it")
+    enable.add_argument(
+        "--no-default-grants",
+        action="store_true",
+        help="grant USAGE on the schemas only, no table privileges (grant them yourself)",
+    )
 
     doctor = commands.add_parser("doctor", help="report exposed tables without RLS and other risks")
     doctor.add_argument("config", nargs="?")

@@ -25,7 +25,7 @@ from typing import Any
 from restpg import errors
 from restpg.http import Response
 
-__all__ = ["BodyTooLarge", "Limits", "read_body"]
+__all__ = ["BodyTooLarge", "Limits", "read_asgi_body", "read_rsgi_body"]
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
@@ -44,7 +44,8 @@ class Limits:
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
-    def check_url(self, path: bytes, query_string: bytes) -> Response | None:
+    def check_url(self, path: str, query_string: str) -> Response | None:
+        """``path`` percent-encoded as sent: one character per byte."""
         limit = self.max_url_bytes
         if limit and len(path) + len(query_string) > limit:
             return errors.pgrst(
@@ -69,7 +70,7 @@ class Limits:
             )
         return None
 
-    def check_content_length(self, content_length: bytes | None) -> Response | None:
+    def check_content_length(self, content_length: str | None) -> Response | None:
         """Refuse a declared oversized body before reading any of it."""
         limit = self.max_body_bytes
         if limit and content_length is not None and content_length.isdigit() and int(content_length) > limit:
@@ -86,8 +87,8 @@ class Limits:
         )
 
 
-async def read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole request body, or None when the client disconnected before sending all of it; raises
+async def read_asgi_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole ASGI request body, or None when the client disconnected before sending all of it; raises
     ``BodyTooLarge`` as soon as it exceeds ``limit`` (0: no limit)."""
     chunks: list[bytes] = []
     size = 0
@@ -102,3 +103,25 @@ async def read_body(receive: Receive, limit: int) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body"):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def read_rsgi_body(protocol: Any, limit: int, content_length: str | None) -> bytes | None:
+    """The whole RSGI request body, or None when the client disconnected before sending all of it; raises
+    ``BodyTooLarge`` as soon as it exceeds ``limit`` (0: no limit).
+
+    A body with a ``Content-Length`` (already checked against the limit) is read in one call: the server
+    never delivers more than the declared length. Only a chunked body is counted as it streams in."""
+    try:
+        if not limit or content_length is not None:
+            body: bytes = await protocol()
+            return body
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in protocol:
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except RuntimeError:  # RSGIProtocolClosed / RSGIProtocolError: the client is gone
+        return None

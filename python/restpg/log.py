@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Mapping
-from typing import IO, Any
+from typing import IO
 
 import msgspec
 
@@ -31,35 +31,42 @@ class AccessLog:
     def wants(self, status: int) -> bool:
         return status >= self.threshold
 
-    def write(self, scope: Mapping[str, Any], status: int, size: int, seconds: float) -> None:
-        headers = {name: value for name, value in scope["headers"] if name in (b"referer", b"user-agent")}
-        client = scope.get("client")
-        address = client[0] if client else "-"
-        target = scope["path"] + (
-            "?" + scope["query_string"].decode("latin-1") if scope["query_string"] else ""
-        )
+    def write(
+        self,
+        client: str,
+        method: str,
+        path: str,
+        query: str,
+        http_version: str,
+        headers: Mapping[str, str],
+        status: int,
+        size: int,
+        seconds: float,
+    ) -> None:
+        """One line for a finished request; ``path`` decoded, ``headers`` lowercased names (either interface)."""
+        target = path + ("?" + query if query else "")
+        referer = headers.get("referer", "")
+        agent = headers.get("user-agent", "")
         if self.json:
             line = msgspec.json.encode(
                 {
                     "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "client": address,
-                    "method": scope["method"],
+                    "client": client,
+                    "method": method,
                     "target": target,
-                    "http_version": scope.get("http_version", "1.1"),
+                    "http_version": http_version,
                     "status": status,
                     "bytes": size,
                     "duration_ms": round(seconds * 1000, 3),
-                    "referer": headers.get(b"referer", b"").decode("latin-1"),
-                    "user_agent": headers.get(b"user-agent", b"").decode("latin-1"),
+                    "referer": referer,
+                    "user_agent": agent,
                 }
             )
         else:
             stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z")
-            request = f"{scope['method']} {target} HTTP/{scope.get('http_version', '1.1')}"
-            referer = headers.get(b"referer", b"").decode("latin-1")
-            agent = headers.get(b"user-agent", b"").decode("latin-1")
+            request = f"{method} {target} HTTP/{http_version}"
             line = (
-                f'{address} - - [{stamp}] "{_escape(request)}" {status} {size or "-"} '
+                f'{client} - - [{stamp}] "{_escape(request)}" {status} {size or "-"} '
                 f'"{_escape(referer)}" "{_escape(agent)}"'
             ).encode()
         self.stream.write(line + b"\n")

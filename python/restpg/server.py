@@ -1,4 +1,4 @@
-"""Run Granian: N ASGI workers on uvloop, each building the app from the same configuration.
+"""Run Granian: N RSGI workers on uvloop, each building the app from the same configuration.
 
 Workers are separate processes started by Granian; they rebuild the configuration from the same source
 (``RESTPG_CONFIG_FILE`` plus the environment, where the command line's overrides are placed as ``PGRST_*``/
@@ -37,10 +37,13 @@ def serve(config: Config, config_path: str | None) -> None:
     os.environ[RUNTIME_DIR_ENV] = str(runtime_dir)
     admin: AdminServer | None = None
     if config.admin_server_port is not None:
+        from restpg.security.doctor import report_json
+
         admin = AdminServer(
             bind_address(config.admin_server_host or config.server_host),
             config.admin_server_port,
             runtime_dir,
+            doctor=lambda: report_json(config),
         )
         admin.start()
     try:
@@ -48,7 +51,8 @@ def serve(config: Config, config_path: str | None) -> None:
             "restpg.app:create_app",
             address=bind_address(config.server_host),
             port=config.server_port,
-            interface=Interfaces.ASGI,
+            # RSGI: one call per response instead of two ASGI messages (the app serves ASGI too).
+            interface=Interfaces.RSGI,
             workers=config.workers,
             loop=Loops.uvloop,
             factory=True,

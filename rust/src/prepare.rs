@@ -40,6 +40,9 @@ pub struct Prepared {
     /// `read`, `root`, `options`, `create`, `update`, `upsert` (PUT), `delete`; `call` later.
     pub kind: &'static str,
     pub rollback: bool,
+    /// A call's function `SET` clauses, `(name, value)`; the execute stage hoists those
+    /// `db-hoisted-tx-settings` lists into the transaction's settings.
+    pub function_settings: Vec<(String, String)>,
 }
 
 /// Parse, plan and build the SQL of one request.
@@ -76,6 +79,7 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
         head: req.method == Method::Head,
         kind: "read",
         rollback: info.rollback,
+        function_settings: Vec::new(),
     };
     // PostgREST sends Content-Profile along with a Content-Type, so not on OPTIONS.
     let profile = req
@@ -132,6 +136,7 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
             prepared.params = statement.params;
             prepared.count_sql = statement.count_sql;
             prepared.read_only = call.read_only;
+            prepared.function_settings = call.function_settings.clone();
             let void = call.call.result == plan::call_plan::ResultKind::Void;
             prepared.status = if void { 204 } else { 200 };
             prepared.content_type = (!void).then(|| call.media.content_type().into());

@@ -236,6 +236,8 @@ pub struct PyPrepared {
     kind: &'static str,
     #[pyo3(get)]
     rollback: bool,
+    #[pyo3(get)]
+    function_settings: Vec<(String, String)>,
 }
 
 impl PyPrepared {
@@ -273,6 +275,7 @@ impl PyPrepared {
             head: p.head,
             kind: p.kind,
             rollback: p.rollback,
+            function_settings: p.function_settings,
         })
     }
 }

@@ -186,6 +186,10 @@ fn render(result: &Result<Prepared, ApiError>) -> String {
                 p.rollback
             )
             .unwrap();
+            // Only calls of functions with `SET` clauses have any: other cases stay as they were.
+            for (name, value) in &p.function_settings {
+                writeln!(out, "function_setting: {name} = {value}").unwrap();
+            }
         }
         Err(e) => {
             writeln!(out, "error: {} {}", e.status, e.code).unwrap();

@@ -39,6 +39,7 @@ class FakePrepared:
     count_name: bytes | None = None
     read_only: bool = True
     rollback: bool = False
+    function_settings: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def name(self) -> bytes:
@@ -109,6 +110,19 @@ def test_one_pipeline_sets_every_request_setting(dsn: str) -> None:
         "search_path": '"public"',
         "read_only": "on",
     }
+
+
+def test_listed_function_settings_are_hoisted(dsn: str) -> None:
+    executor = Executor(app_settings={"tenant": "acme"}, hoisted_tx_settings=["statement_timeout"])
+    sql = (
+        "SELECT null::bigint, 1::bigint, json_build_array(current_setting('statement_timeout'),"
+        " current_setting('search_path'), current_setting('app.settings.tenant'))::text, null::text, null::text"
+    )
+    prepared = FakePrepared(
+        sql, function_settings=[("statement_timeout", "3s"), ("search_path", "elsewhere")]
+    )
+    outcome = run(lambda: with_pool(dsn, lambda pool: execute(pool, executor, prepared), size=1))
+    assert json.loads(outcome.body or b"") == ["3s", '"public"', "acme"]
 
 
 def test_statements_are_prepared_once_per_connection(dsn: str) -> None:

@@ -4,7 +4,9 @@ Better Auth publish their keys.
 The fetch runs in a thread (stdlib urllib: one small GET every few minutes needs no HTTP client
 dependency) with short timeouts. The last good key set is kept while the provider is down; a token
 with an unknown `kid` may trigger a refetch, at most once every `min_refetch_interval` seconds, so a
-flood of forged `kid`s cannot turn into a flood of requests to the provider.
+flood of forged `kid`s cannot turn into a flood of requests to the provider. Only those on-demand
+refetches count against that budget: the start-up and background fetches do not, so a key rotated in
+just after a scheduled fetch is still picked up on its first token.
 """
 
 from __future__ import annotations
@@ -46,13 +48,13 @@ class JwksSource:
         self.keys: tuple[VerificationKey, ...] = ()
         self.fetched = False
         self._document: bytes | None = None
-        self._last_attempt: float | None = None
+        self._last_on_demand: float | None = None  # the last refetch a token asked for
         self._on_change = on_change
         self._clock = clock
         self._inflight: asyncio.Task[bool] | None = None
 
     def may_refetch(self) -> bool:
-        last = self._last_attempt
+        last = self._last_on_demand
         return last is None or self._clock() - last >= self.min_refetch_interval
 
     def fetch_document(self) -> bytes:
@@ -71,9 +73,10 @@ class JwksSource:
 
     def refresh_blocking(self, *, force: bool = False) -> bool:
         """Fetch now in this thread: for callers without an event loop (the CLI, sync tests)."""
-        if not force and not self.may_refetch():
-            return False
-        self._last_attempt = self._clock()
+        if not force:
+            if not self.may_refetch():
+                return False
+            self._last_on_demand = self._clock()
         try:
             return self._adopt(self.fetch_document())
         except _FETCH_ERRORS as exc:  # any failure keeps the last good keys
@@ -81,13 +84,15 @@ class JwksSource:
             return False
 
     async def refresh(self, *, force: bool = False) -> bool:
-        """Refetch unless one ran less than `min_refetch_interval` ago; concurrent callers share one
-        fetch. True when the key set changed."""
+        """Fetch the key set; concurrent callers share one fetch. Without `force` (a token asked
+        for it) nothing happens within `min_refetch_interval` of the previous such refetch. True when
+        the key set changed."""
         if self._inflight is not None and not self._inflight.done():
             return await asyncio.shield(self._inflight)
-        if not force and not self.may_refetch():
-            return False
-        self._last_attempt = self._clock()
+        if not force:
+            if not self.may_refetch():
+                return False
+            self._last_on_demand = self._clock()
         self._inflight = asyncio.create_task(self._fetch_and_adopt())
         return await asyncio.shield(self._inflight)
 

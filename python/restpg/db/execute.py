@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -117,8 +117,10 @@ class Executor:
         app_settings: Mapping[str, str] | None = None,
         pre_request: str | None = None,
         prepared_statements: bool = True,
+        hoisted_tx_settings: Collection[str] = (),
     ) -> None:
         self.prepared_statements = prepared_statements
+        self._hoisted_names = frozenset(hoisted_tx_settings)
         app = sorted((app_settings or {}).items())
         # app.settings.* are constants from the config, bound like the request values (names included).
         self._app_params: list[bytes | None] = []
@@ -126,7 +128,7 @@ class Executor:
             self._app_params += [f"app.settings.{key}".encode(), value.encode()]
         self._config = _config_statement(len(app), timezone=False)
         self._config_tz = _config_statement(len(app), timezone=True)
-        self._hoisted: dict[bytes, tuple[bytes, bytes, list[bytes | None]]] = {}
+        self._role_config: dict[bytes, tuple[bytes, bytes, list[bytes | None]]] = {}
         self.role_settings_loaded = False
         self._pre_request = (
             None
@@ -144,7 +146,7 @@ class Executor:
             params: list[bytes | None] = [part.encode() for pair in pairs for part in pair]
             name = f"restpg_role_config_{len(pairs)}".encode()
             hoisted[role.encode()] = (name, f"SELECT {calls}".encode(), params)
-        self._hoisted = hoisted
+        self._role_config = hoisted
         self.role_settings_loaded = True
 
     async def run(
@@ -172,10 +174,25 @@ class Executor:
             if settings.timezone is not None:
                 config = self._config_tz
                 config_params.append(settings.timezone)
-            send(connection, steps, _CONFIG, *config, config_params + self._app_params)
-            hoisted = self._hoisted.get(settings.role)
-            if hoisted is not None:
-                send(connection, steps, _CONFIG, *hoisted)
+            config_params += self._app_params
+            # A called function's hoisted settings (db-hoisted-tx-settings): more name/value pairs.
+            hoisted = [
+                part
+                for name, value in prepared.function_settings
+                if name in self._hoisted_names
+                for part in (name.encode(), value.encode())
+            ]
+            if hoisted:
+                config = _config_statement(
+                    len(self._app_params) // 2 + len(hoisted) // 2, timezone=settings.timezone is not None
+                )
+                config_params += hoisted
+            # The role's own hoisted settings (e.g. its statement_timeout) are one more statement, sent first
+            # so that a called function's settings of the same name win, as in PostgREST.
+            role_config = self._role_config.get(settings.role)
+            if role_config is not None:
+                send(connection, steps, _CONFIG, *role_config)
+            send(connection, steps, _CONFIG, *config, config_params)
             if self._pre_request is not None:
                 send(connection, steps, _PRE_REQUEST, *self._pre_request, None)
             params = prepared.params

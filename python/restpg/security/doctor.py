@@ -80,6 +80,13 @@ def run(config: Any, as_json: bool) -> int:
     return 0 if report.ok else 1
 
 
+def report_json(config: Any) -> bytes:
+    """The report as JSON bytes, for the admin server's `/doctor`; raises psycopg.Error."""
+    with psycopg.connect(config.db_uri, autocommit=True, connect_timeout=5) as conn:
+        report = collect(conn, list(config.db_schemas), _roles(config))
+    return json.dumps(report.to_json()).encode()
+
+
 def _roles(config: Any) -> list[str]:
     anon = getattr(config, "db_anon_role", None) or DEFAULT_ANON
     return [anon, AUTHENTICATED] if anon != AUTHENTICATED else [AUTHENTICATED]

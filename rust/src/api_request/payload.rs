@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::media::to_mime;
 use super::query_params::split_query;
@@ -18,6 +18,12 @@ fn invalid_body(message: impl Into<String>) -> ApiError {
 const INVALID_JSON: &str = "Empty or invalid json";
 const KEYS_MUST_MATCH: &str = "All object keys must match";
 
+/// How deeply a value may nest inside a row (or an RPC argument). PostgreSQL parses the JSON text itself,
+/// recursively: a value nested tens of thousands deep exhausts its stack (`54001`, a 500), so such a body
+/// is refused here as invalid JSON instead. serde_json already stops the containers it visits at 128
+/// levels; this bounds the values the scan only skips over, which serde_json would skip at any depth.
+const MAX_VALUE_DEPTH: usize = 100;
+
 /// Builds the payload for a body-carrying request. `columns` is `?columns=`, which (for JSON) makes the
 /// keys known up front so the body is passed through unscanned, as PostgREST does.
 pub fn parse_payload(
@@ -29,7 +35,7 @@ pub fn parse_payload(
     match content_type {
         MediaType::Json => json_payload(body, is_routine, columns),
         MediaType::Csv => csv_payload(body),
-        MediaType::UrlEncoded => Ok(form_payload(body)),
+        MediaType::UrlEncoded => Ok(form_payload(body, is_routine)),
         MediaType::TextPlain | MediaType::TextXml | MediaType::OctetStream if is_routine => {
             Ok(Payload::Raw(body.to_vec()))
         }
@@ -112,7 +118,7 @@ impl<'de> DeserializeSeed<'de> for TopLevel {
 fn object_keys<'de, A: MapAccess<'de>>(mut map: A) -> Result<Vec<String>, A::Error> {
     let mut keys: Vec<String> = Vec::new();
     while let Some(key) = map.next_key::<String>()? {
-        map.next_value::<IgnoredAny>()?;
+        map.next_value_seed(Skip(MAX_VALUE_DEPTH))?;
         if !keys.contains(&key) {
             keys.push(key);
         }
@@ -191,7 +197,7 @@ impl<'de> Visitor<'de> for ElementKeys {
         object_keys(map).map(Some)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element_seed(Skip(MAX_VALUE_DEPTH))?.is_some() {}
         Ok(None)
     }
     fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
@@ -214,24 +220,89 @@ impl<'de> Visitor<'de> for ElementKeys {
     }
 }
 
+/// Skips one value, nesting at most `.0` more levels deep (object keys go through `IgnoredAny`).
+struct Skip(usize);
+
+impl<'de> DeserializeSeed<'de> for Skip {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = self.deeper::<A::Error>()?;
+        while map.next_key::<IgnoredAny>()?.is_some() {
+            map.next_value_seed(Skip(inner))?;
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = self.deeper::<A::Error>()?;
+        while seq.next_element_seed(Skip(inner))?.is_some() {}
+        Ok(())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+impl Skip {
+    fn deeper<E: de::Error>(self) -> Result<usize, E> {
+        self.0
+            .checked_sub(1)
+            .ok_or_else(|| E::custom("JSON value nested too deeply"))
+    }
+}
+
 fn json_string(s: &str) -> String {
     serde_json::Value::from(s).to_string()
 }
 
 /// `a=1&b=2` → `{"a":"1","b":"2"}`; a repeated key keeps its last value.
-fn form_payload(body: &[u8]) -> Payload {
+/// A form body as a JSON object of strings. A repeated key keeps its last value, except in a call,
+/// where it becomes an array of every value in order: the plan feeds those to a VARIADIC parameter
+/// (PostgREST's `toRpcParams`). A form value is otherwise always a string, so an array is unambiguous.
+fn form_payload(body: &[u8], is_routine: bool) -> Payload {
     let text = String::from_utf8_lossy(body);
-    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut pairs: Vec<(String, Vec<String>)> = Vec::new();
     for p in split_query(&text) {
         let value = p.value.unwrap_or_default();
         match pairs.iter_mut().find(|(k, _)| *k == p.key) {
-            Some(slot) => slot.1 = value,
-            None => pairs.push((p.key, value)),
+            Some((_, values)) if is_routine => values.push(value),
+            Some((_, values)) => *values = vec![value],
+            None => pairs.push((p.key, vec![value])),
         }
     }
     let fields: Vec<String> = pairs
         .iter()
-        .map(|(k, v)| format!("{}:{}", json_string(k), json_string(v)))
+        .map(|(k, values)| match values.as_slice() {
+            [one] => format!("{}:{}", json_string(k), json_string(one)),
+            many => {
+                let items: Vec<String> = many.iter().map(|v| json_string(v)).collect();
+                format!("{}:[{}]", json_string(k), items.join(","))
+            }
+        })
         .collect();
     Payload::Converted {
         json: format!("{{{}}}", fields.join(",")),
@@ -398,6 +469,27 @@ mod tests {
         }
         let e = parse_payload(b"\xff", &MediaType::Json, false, None).unwrap_err();
         assert_eq!(e.message, INVALID_JSON);
+    }
+
+    #[test]
+    fn bounds_the_depth_of_skipped_values() {
+        let nested = |depth: usize| format!("{}1{}", r#"{"a":"#.repeat(depth), "}".repeat(depth));
+        let within = format!(r#"{{"id": 1, "payload": {}}}"#, nested(MAX_VALUE_DEPTH));
+        assert_eq!(keys(&json(&within).unwrap()), ["id", "payload"]);
+        let rows = format!(r#"[{{"payload": [{}]}}]"#, nested(MAX_VALUE_DEPTH - 1));
+        assert!(json(&rows).is_ok());
+        for body in [
+            format!(r#"{{"id": 1, "payload": {}}}"#, nested(MAX_VALUE_DEPTH + 1)),
+            format!(r#"{{"payload": {}}}"#, nested(50_000)),
+            format!(r#"[{{"payload": {}}}]"#, nested(50_000)),
+            format!(r#"[[{}]]"#, "[".repeat(50_000) + &"]".repeat(50_000)),
+        ] {
+            let e = json(&body).unwrap_err();
+            assert_eq!(
+                (e.status, e.code, e.message.as_str()),
+                (400, "PGRST102", INVALID_JSON)
+            );
+        }
     }
 
     #[test]

@@ -27,6 +27,13 @@ pub struct CallAction {
     pub head: bool,
     /// GET/HEAD, and POST to a STABLE or IMMUTABLE function, run in a READ ONLY transaction.
     pub read_only: bool,
+    /// The table whose rows the function returns, when it is one of the schema cache: the result
+    /// rows are cast to it where a computed relationship takes the whole row.
+    pub row_type: Option<QualifiedIdentifier>,
+    /// The function's `SET name = value` clauses. The execute stage applies those that
+    /// `db-hoisted-tx-settings` lists as transaction-local settings before the statement runs (a
+    /// `statement_timeout` set inside the function comes too late to limit the call itself).
+    pub function_settings: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +120,13 @@ pub fn call_plan(
 
     let mut shaped = req.clone();
     shaped.query.filters.extend(filters);
-    let table = result_table(cache, routine);
+    let (table, row_type) = match result_table(cache, routine) {
+        Some(table) => {
+            let qi = table.qi();
+            (table, Some(qi))
+        }
+        None => (unknown_row_type(routine), None),
+    };
     let tree = read_plan_tree_for(cache, settings, &shaped, &table)?;
     let media = negotiate_read(&req.accept, settings)?;
     Ok(CallAction {
@@ -127,6 +140,8 @@ pub fn call_plan(
         count: req.preferences.count,
         head: req.method == Method::Head,
         read_only: !is_post || routine.volatility != Volatility::Volatile,
+        row_type,
+        function_settings: routine.settings.clone(),
     })
 }
 
@@ -415,9 +430,17 @@ fn post_args(req: &ApiRequest, routine: &Routine, keys: &BTreeSet<String>) -> Ap
             // A form body (`a=1&b=2`), already an object of strings: the same text arguments as a GET.
             let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
                 .map_err(|_| ApiError::new(400, "PGRST102", "Empty or invalid json"))?;
+            // A repeated key arrives as an array of its values (see `api_request::payload`).
+            let text = |v: serde_json::Value| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
             let pairs: Vec<(String, String)> = object
                 .into_iter()
-                .map(|(k, v)| (k, v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
+                .flat_map(|(k, v)| match v {
+                    serde_json::Value::Array(values) => values
+                        .into_iter()
+                        .map(|v| (k.clone(), text(v)))
+                        .collect::<Vec<_>>(),
+                    v => vec![(k, text(v))],
+                })
                 .collect();
             Ok(direct_args(routine, &pairs))
         }
@@ -437,17 +460,20 @@ fn result_kind(routine: &Routine) -> ResultKind {
     }
 }
 
-/// What the result rows look like to the read plan. A function returning rows of a table of its own
-/// schema is read like that table (so its relationships embed); anything else is an unknown row type
-/// named after the function, whose columns PostgreSQL checks.
-fn result_table(cache: &SchemaCache, routine: &Routine) -> Table {
-    if let ReturnType::Composite { qi, is_table: true } = &routine.returns {
+/// What the result rows look like to the read plan: a function returning rows of a table of its
+/// own schema is read like that table (so its relationships embed).
+fn result_table(cache: &SchemaCache, routine: &Routine) -> Option<Table> {
+    match &routine.returns {
         // PostgREST looks the table up under the function's schema.
-        let same_schema = QualifiedIdentifier::new(&routine.schema, &qi.name);
-        if let Some(table) = cache.table(&same_schema) {
-            return table.clone();
-        }
+        ReturnType::Composite { qi, is_table: true } => cache
+            .table(&QualifiedIdentifier::new(&routine.schema, &qi.name))
+            .cloned(),
+        _ => None,
     }
+}
+
+/// Any other result is an unknown row type named after the function, whose columns PostgreSQL checks.
+fn unknown_row_type(routine: &Routine) -> Table {
     Table {
         schema: routine.schema.clone(),
         name: routine.name.clone(),

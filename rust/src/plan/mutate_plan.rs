@@ -8,14 +8,14 @@
 //! returns instead of from the table.
 
 use crate::api_request::{
-    ApiRequest, Filter, LogicTree, Method, OpExpr, Operation, Payload, PreferCount, PreferHandling,
-    PreferMissing, PreferResolution, PreferReturn, QuantOperator, RowRange,
+    ApiRequest, Field, Filter, IsValue, LogicTree, Method, OpExpr, Operation, Payload, PreferCount,
+    PreferHandling, PreferMissing, PreferResolution, PreferReturn, QuantOperator, RowRange,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::plan::negotiate::negotiate_read;
 use crate::plan::read_plan::{find_table, read_plan_tree};
-use crate::plan::types::{Condition, Media, ReadPlanTree};
-use crate::schema_cache::{QualifiedIdentifier, SchemaCache, Table};
+use crate::plan::types::{Condition, Media, ReadPlanTree, SelectField};
+use crate::schema_cache::{Cardinality, QualifiedIdentifier, Relationship, SchemaCache, Table};
 use crate::settings::Settings;
 
 /// Which write, in PostgREST's vocabulary (`Mutation`); PUT is a single-row upsert.
@@ -65,8 +65,18 @@ pub enum Returning {
     Minimal,
     /// The primary key columns, for the `Location` of `return=headers-only`.
     PrimaryKey,
-    /// Whole rows, shaped by the read plan (`select=`, embeds).
+    /// The rows shaped by the read plan (`select=`, embeds), from the columns in `returned`.
     Representation,
+}
+
+/// The columns a representation reads from the written rows (PostgREST's `inferColsEmbedNeeds`):
+/// only what `select=` names, what its embeds join on and the primary key, so a role with
+/// column-level SELECT grants can write and read back the columns it may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Returned {
+    /// `select=*`, or an embed through a computed relationship (whose function takes the whole row).
+    WholeRow,
+    Columns(Vec<String>),
 }
 
 /// A write, ready for `query::mutate`.
@@ -88,13 +98,15 @@ pub struct MutateAction {
     pub conditions: Vec<Condition>,
     pub put_keys: Vec<(String, String)>,
     pub returning: Returning,
+    pub returned: Returned,
     /// The representation's shape; its root has no conditions or window of its own.
     pub read: ReadPlanTree,
     pub media: Media,
     pub count: bool,
     /// `Prefer: max-affected=N` together with `handling=strict`.
     pub max_affected: Option<u64>,
-    /// Report how many rows were inserted (rather than updated), for 200 vs 201.
+    /// Report how many rows were inserted (rather than updated), for 200 vs 201: POST with
+    /// `merge-duplicates` and PUT, on tables and views alike.
     pub report_inserted: bool,
 }
 
@@ -115,12 +127,11 @@ pub fn mutate_plan(
     let mut read = read_plan_tree(cache, settings, req, name)?;
     // The filters of the top level select the rows to write, not the rows to show; a write's
     // representation is never windowed (db-max-rows limits reads only).
-    let conditions = std::mem::take(&mut read.node.conditions);
+    let conditions: Vec<Condition> = std::mem::take(&mut read.node.conditions)
+        .into_iter()
+        .map(|c| embed_tests_as_columns(c, &read))
+        .collect();
     read.node.range = RowRange::default();
-    if conditions.iter().any(mentions_embed) {
-        return Err(ApiError::new(400, "PGRST127", "Feature not implemented")
-            .details("Filtering the rows of a write by an embedded resource is not supported"));
-    }
     let media = negotiate_read(&req.accept, settings)?;
     let prefs = &req.preferences;
 
@@ -178,6 +189,7 @@ pub fn mutate_plan(
     let merges = on_conflict
         .as_ref()
         .is_some_and(|oc| oc.resolution == PreferResolution::MergeDuplicates);
+    let returned = returned_columns(&read, &table.pk_cols);
     Ok(MutateAction {
         mutation,
         target: table.qi(),
@@ -194,6 +206,7 @@ pub fn mutate_plan(
         },
         put_keys,
         returning,
+        returned,
         read,
         media,
         count: prefs.count.is_some_and(|c| {
@@ -205,8 +218,49 @@ pub fn mutate_plan(
         max_affected: prefs
             .max_affected
             .filter(|_| strict && matches!(mutation, Mutation::Update | Mutation::Delete)),
-        report_inserted: merges && !table.is_view,
+        report_inserted: merges,
     })
+}
+
+/// The columns the representation reads: the selected columns, the columns each embed joins on
+/// (the parent's side of its foreign key), the order's columns and the primary key.
+fn returned_columns(read: &ReadPlanTree, pk_cols: &[String]) -> Returned {
+    let computed = read
+        .children
+        .iter()
+        .any(|c| matches!(c.node.rel_to_parent, Some(Relationship::Computed { .. })));
+    if computed || read.node.select.iter().any(|f| matches!(f, SelectField::Star)) {
+        return Returned::WholeRow;
+    }
+    let mut columns: Vec<String> = Vec::new();
+    let mut add = |name: &str| {
+        if !columns.iter().any(|c| c == name) {
+            columns.push(name.to_owned());
+        }
+    };
+    for field in &read.node.select {
+        match field {
+            SelectField::Column { field, .. } => add(&field.name),
+            SelectField::Aggregate(agg) => agg.field.iter().for_each(|f| add(&f.name)),
+            SelectField::Star => {}
+        }
+    }
+    for child in &read.children {
+        if let Some(Relationship::ForeignKey { cardinality, .. }) = &child.node.rel_to_parent {
+            let parent_side: Vec<&String> = match cardinality {
+                Cardinality::O2M { columns, .. }
+                | Cardinality::M2O { columns, .. }
+                | Cardinality::O2O { columns, .. } => columns.iter().map(|(p, _)| p).collect(),
+                Cardinality::M2M(j) => j.cols_source.iter().map(|(p, _)| p).collect(),
+            };
+            parent_side.into_iter().for_each(|c| add(c));
+        }
+    }
+    for term in read.node.order.iter().filter(|t| t.relation.is_none()) {
+        add(&term.field.name);
+    }
+    pk_cols.iter().for_each(|c| add(c));
+    Returned::Columns(columns)
 }
 
 /// 400 PGRST204, PostgREST's message for a payload key or `columns=` entry that is not a column.
@@ -277,10 +331,45 @@ fn put_key_values(
     Ok(values)
 }
 
-fn mentions_embed(cond: &Condition) -> bool {
+/// PostgREST filters a write's rows with the root filters as they were written: `rel=is.null` names
+/// a column there, not an embed, so PostgreSQL answers 42703 (column does not exist) whether or not
+/// `rel` is embedded. The read plan already turned such filters into embed tests; this turns them
+/// back. (`!inner` embeds only shape the representation, as in PostgREST.)
+fn embed_tests_as_columns(cond: Condition, read: &ReadPlanTree) -> Condition {
     match cond {
-        Condition::NullEmbed { .. } | Condition::Related(_) => true,
-        Condition::Tree { children, .. } => children.iter().any(mentions_embed),
-        Condition::Filter { .. } => false,
+        Condition::NullEmbed { negated, alias } => {
+            let name = read
+                .children
+                .iter()
+                .find(|c| c.node.from_alias.as_deref() == Some(alias.as_str()))
+                .map_or(alias.clone(), |c| c.node.output_name().to_owned());
+            Condition::Filter {
+                filter: Filter {
+                    field: Field {
+                        name,
+                        json_path: Vec::new(),
+                    },
+                    op: OpExpr {
+                        negated,
+                        operation: Operation::Is(IsValue::Null),
+                    },
+                },
+                tsvector: false,
+                needs_to_jsonb: false,
+            }
+        }
+        Condition::Tree {
+            negated,
+            op,
+            children,
+        } => Condition::Tree {
+            negated,
+            op,
+            children: children
+                .into_iter()
+                .map(|c| embed_tests_as_columns(c, read))
+                .collect(),
+        },
+        other => other,
     }
 }

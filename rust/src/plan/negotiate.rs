@@ -40,7 +40,7 @@ pub fn not_acceptable(accept: &[MediaType]) -> ApiError {
 }
 
 fn not_implemented_plan() -> ApiError {
-    ApiError::new(501, "PGRST127", "Feature not implemented")
+    ApiError::new(400, "PGRST127", "Feature not implemented")
         .details("The execution plan media type (application/vnd.pgrst.plan) is not implemented yet")
 }
 

@@ -359,7 +359,7 @@ fn check_aggregates(tree: &ReadPlanTree) -> ApiResult<()> {
     if node.select.iter().any(|s| matches!(s, SelectField::Aggregate(_)))
         && (node.select.contains(&SelectField::Star) || tree.children.iter().any(|c| !c.node.hidden))
     {
-        return Err(ApiError::new(501, "PGRST127", "Feature not implemented")
+        return Err(ApiError::new(400, "PGRST127", "Feature not implemented")
             .details("Aggregates together with '*' or embedded resources are not implemented yet"));
     }
     Ok(())

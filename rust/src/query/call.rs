@@ -29,9 +29,15 @@ pub fn call_statement(action: &CallAction) -> Statement {
     let mut params = Params::default();
     let mut call = String::new();
     call_query(&mut call, &mut params, &action.call);
+    // The CTE's rows are anonymous records; a computed relationship's function takes the table's
+    // row type, so whole-row references are cast to it (the call returns every column, in order).
+    let row = match &action.row_type {
+        Some(table) => format!("CAST({RESULT} AS {})", sql::qualified(table)),
+        None => RESULT.to_owned(),
+    };
     let level = Level {
         qualifier: RESULT,
-        row: RESULT,
+        row: &row,
     };
     let ReadQuery {
         source,

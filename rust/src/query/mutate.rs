@@ -17,7 +17,7 @@
 //! maps the marker (see [`CHECK_MARKER`]) back to PostgREST's error. No extra round trip decides
 //! between COMMIT and ROLLBACK.
 
-use crate::plan::mutate_plan::{MutateAction, Mutation, Returning};
+use crate::plan::mutate_plan::{MutateAction, Mutation, Returned, Returning};
 use crate::plan::types::Media;
 use crate::query::builder::{body, read_query, Level, ReadQuery, Statement};
 use crate::query::fragment;
@@ -43,9 +43,10 @@ pub fn mutate_statement(action: &MutateAction) -> Statement {
     let representation = action.returning == Returning::Representation;
     if representation {
         let alias = sql::ident(&action.target.name);
-        // Computed relationships take the table's row type, which the returned record is cast to.
+        // Computed relationships take the table's row type, which the returned row (then the whole
+        // row, see `Returned`) is cast to.
         let row = format!("CAST({alias} AS {target})");
-        let from = format!("(SELECT (pgrst_row).* FROM pgrst_mutation) AS {alias}");
+        let from = format!("pgrst_mutation AS {alias}");
         let level = Level {
             qualifier: &alias,
             row: &row,
@@ -74,7 +75,7 @@ pub fn mutate_statement(action: &MutateAction) -> Statement {
     location(&mut out, &mut params, action);
     out.push_str(" AS pgrst_location, ");
     out.push_str(if action.report_inserted {
-        "(SELECT pg_catalog.count(*) FROM pgrst_mutation WHERE pgrst_inserted)"
+        "coalesce(nullif(current_setting('pgrst.inserted', true), '')::bigint, 0)"
     } else {
         "null::bigint"
     });
@@ -103,8 +104,16 @@ fn insert(out: &mut String, params: &mut Params, action: &MutateAction, target: 
         .collect();
     push_list(out, values.into_iter());
     payload_rows(out, params, action);
+    if action.report_inserted {
+        out.push_str(" WHERE ");
+        out.push_str(&count_inserted(true));
+    }
     for (i, (column, value)) in action.put_keys.iter().enumerate() {
-        out.push_str(if i == 0 { " WHERE " } else { " AND " });
+        out.push_str(if i == 0 && !action.report_inserted {
+            " WHERE "
+        } else {
+            " AND "
+        });
         out.push_str("pgrst_body.");
         sql::push_ident(out, column);
         out.push_str(" = ");
@@ -124,6 +133,10 @@ fn insert(out: &mut String, params: &mut Params, action: &MutateAction, target: 
                     format!("{col} = EXCLUDED.{col}")
                 }),
             );
+            if action.report_inserted {
+                out.push_str(" WHERE ");
+                out.push_str(&count_inserted(false));
+            }
         } else {
             out.push_str(" DO NOTHING");
         }
@@ -243,38 +256,41 @@ fn body_value(action: &MutateAction, i: usize, params: &mut Params) -> String {
     }
 }
 
+/// PostgREST's `pgrst.inserted` counter, which works on views too (they have no `xmax`): the
+/// insert's WHERE adds one for every row offered, the `DO UPDATE`'s WHERE takes one back for every
+/// row that conflicted, so what remains is the number of rows inserted. Both conditions are always
+/// true; `set_config` is volatile, so it runs once per row.
+fn count_inserted(offered: bool) -> String {
+    let (op, never) = if offered { ("+", "0") } else { ("-", "-1") };
+    format!(
+        "pg_catalog.set_config('pgrst.inserted', (coalesce(nullif(current_setting('pgrst.inserted', true), \
+         '')::int, 0) {op} 1)::text, true) <> '{never}'"
+    )
+}
+
 fn returning(out: &mut String, action: &MutateAction, target: &str) {
     out.push_str(" RETURNING ");
     returning_list(out, action, target);
 }
 
-/// Only what the response needs: a row count, the key for `Location`, or the whole row for the
-/// representation (as one composite, so that the inserted flag can travel beside it without becoming
-/// a column of `select=*`). `xmax = 0` holds exactly for rows this statement inserted, not for rows an
-/// `ON CONFLICT DO UPDATE` rewrote.
+/// Only what the response needs: a row count, the key for `Location`, or the columns the
+/// representation reads (see [`Returned`]); never more, so column-level SELECT grants are enough.
 fn returning_list(out: &mut String, action: &MutateAction, target: &str) {
-    match action.returning {
-        Returning::Minimal => out.push_str("1 AS pgrst_one"),
-        Returning::PrimaryKey => push_list(
-            out,
-            action
-                .pk_cols
-                .iter()
-                .map(|c| format!("{target}.{}", sql::ident(c))),
-        ),
-        Returning::Representation => {
-            out.push_str("ROW(");
+    match (action.returning, &action.returned) {
+        (Returning::Minimal, _) => out.push_str("1 AS pgrst_one"),
+        (Returning::PrimaryKey, _) => push_list(out, qualified_columns(target, &action.pk_cols)),
+        (Returning::Representation, Returned::WholeRow) => {
             out.push_str(target);
-            out.push_str(".*)::");
-            out.push_str(target);
-            out.push_str(" AS pgrst_row");
+            out.push_str(".*");
+        }
+        (Returning::Representation, Returned::Columns(columns)) => {
+            push_list(out, qualified_columns(target, columns))
         }
     }
-    if action.report_inserted {
-        out.push_str(", (");
-        out.push_str(target);
-        out.push_str(".xmax = 0) AS pgrst_inserted");
-    }
+}
+
+fn qualified_columns<'a>(target: &'a str, columns: &'a [String]) -> impl Iterator<Item = String> + 'a {
+    columns.iter().map(move |c| format!("{target}.{}", sql::ident(c)))
 }
 
 /// `Location` for `return=headers-only` on an insert of exactly one row: `[path, [[key, value]…]]`

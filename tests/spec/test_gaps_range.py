@@ -1,0 +1,44 @@
+"""Windows PostgREST refuses or ignores: limit=0 with an offset, the Range header outside GET."""
+
+import httpx
+
+from support.assertions import assert_error
+
+
+def test_limit_zero_with_an_offset_is_not_satisfiable(client: httpx.Client) -> None:
+    # Only limit=0 alone asks for an empty page; with an offset the window is empty (offset..offset-1).
+    for path in ("/items?limit=0&offset=5", "/rpc/int_series?n=3&limit=0&offset=1"):
+        assert_error(
+            client.get(path),
+            status=416,
+            code="PGRST103",
+            message="Requested range not satisfiable",
+            details="Limit should be greater than or equal to zero.",
+        )
+
+
+def test_limit_zero_with_offset_zero_is_an_empty_page(client: httpx.Client) -> None:
+    response = client.get("/items?limit=0&offset=0")
+    assert response.status_code == 200, response.text
+    assert response.json() == []
+    assert response.headers["content-range"] == "*/*"
+
+
+def test_head_ignores_the_range_header(client: httpx.Client) -> None:
+    # RFC 9110: only GET honours Range; PostgREST ignores it for every other method.
+    response = client.head("/items?order=id", headers={"Range": "0-1"})
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response.headers["content-range"] == "0-14/*"
+
+
+def test_head_ignores_a_reversed_range_header(client: httpx.Client) -> None:
+    response = client.head("/items", headers={"Range": "5-1"})
+    assert response.status_code == 200
+    assert response.headers["content-range"] == "0-14/*"
+
+
+def test_head_honours_limit_and_offset(client: httpx.Client) -> None:
+    response = client.head("/items?order=id&limit=3&offset=2", headers={"Range": "0-0"})
+    assert response.status_code == 200
+    assert response.headers["content-range"] == "2-4/*"
