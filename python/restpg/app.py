@@ -363,6 +363,7 @@ class App:
             path=path.encode(),
             headers=_encode_json(request_headers),
             cookies=_encode_json(_cookies(cookie)) if cookie else b"{}",
+            timezone=None if prepared.timezone is None else prepared.timezone.encode(),
         )
         return await self._execute(
             prepared, settings, authenticated=authorization is not None, openapi_version=openapi_version
