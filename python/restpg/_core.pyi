@@ -131,6 +131,13 @@ class Prepared:
     def function_settings(self) -> list[tuple[str, str]]:
         """A call's function ``SET`` clauses as ``(name, value)``; those ``db-hoisted-tx-settings`` lists
         become transaction-local settings."""
+    @property
+    def explain(self) -> bool:
+        """``sql`` is an EXPLAIN (``Accept: application/vnd.pgrst.plan``): its rows, one per line of the
+        plan (one row in all for ``+json``), are the response body."""
+    @property
+    def timezone(self) -> str | None:
+        """``Prefer: timezone=…``, set transaction-locally; PostgreSQL rejects an unknown zone."""
 
 @final
 class Engine:

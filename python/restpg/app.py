@@ -486,6 +486,7 @@ class App:
             path=path.encode(),
             headers=_encode_json(request_headers),
             cookies=_encode_json(_cookies(cookie)) if cookie else b"{}",
+            timezone=None if prepared.timezone is None else prepared.timezone.encode(),
         )
         authenticated = authorization is not None
         if disconnected is None or not prepared.read_only:

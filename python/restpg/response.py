@@ -30,6 +30,8 @@ _RANGED = frozenset(("read", "call"))
 
 def build(prepared: Prepared, outcome: Outcome, *, content_profile: bytes | None = None) -> Response:
     """The HTTP response for a request whose transaction succeeded."""
+    if prepared.explain:
+        return plan(prepared, outcome, content_profile)
     total = outcome.total if outcome.total is not None else outcome.planned_total
     if prepared.singular and outcome.page_total != 1:
         return singular_error(outcome.page_total)
@@ -83,6 +85,17 @@ def build(prepared: Prepared, outcome: Outcome, *, content_profile: bytes | None
 
     body = b"" if prepared.head or outcome.body is None else outcome.body
     return Response(status, headers, body)
+
+
+def plan(prepared: Prepared, outcome: Outcome, content_profile: bytes | None) -> Response:
+    """A plan request's answer, as PostgREST gives it: 200, the EXPLAIN output untouched, and only the
+    content headers (no range, no preferences, no ``response.*`` GUCs: nothing of the action ran for it)."""
+    headers: Headers = [(b"content-type", (prepared.content_type or "").encode())]
+    headers.extend((name.lower().encode(), value.encode()) for name, value in prepared.headers)
+    headers.append((b"vary", b"Accept, Prefer, Range"))
+    if content_profile is not None:
+        headers.append((b"content-profile", content_profile))
+    return Response(200, headers, b"" if prepared.head else outcome.body or b"")
 
 
 def write_status(prepared: Prepared, outcome: Outcome) -> int:

@@ -1,6 +1,7 @@
 //! The whole core pipeline for one request: api_request (parse) → plan → query, and the
 //! [`Prepared`] result the Python execute and response stages consume (`_core.pyi`'s `Prepared`).
 
+mod explain;
 mod mutate;
 
 use crate::api_request::{
@@ -43,6 +44,11 @@ pub struct Prepared {
     /// A call's function `SET` clauses, `(name, value)`; the execute stage hoists those
     /// `db-hoisted-tx-settings` lists into the transaction's settings.
     pub function_settings: Vec<(String, String)>,
+    /// `sql` is an EXPLAIN (`Accept: application/vnd.pgrst.plan…`): its rows are the plan, one row for
+    /// `FORMAT JSON`, one per line for `FORMAT TEXT`, and they are the response body.
+    pub explain: bool,
+    /// `Prefer: timezone=…`, for `set_config('timezone', …)`; PostgreSQL rejects an unknown zone (400).
+    pub timezone: Option<String>,
 }
 
 /// Parse, plan and build the SQL of one request.
@@ -80,6 +86,8 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
         kind: "read",
         rollback: info.rollback,
         function_settings: Vec::new(),
+        explain: false,
+        timezone: req.preferences.timezone.clone(),
     };
     // PostgREST sends Content-Profile along with a Content-Type, so not on OPTIONS.
     let profile = req
@@ -149,6 +157,11 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
             if !applied.is_empty() {
                 prepared.headers.push(("Preference-Applied".into(), applied));
             }
+        }
+    }
+    if let Some(explain) = &info.explain {
+        if !matches!(prepared.kind, "root" | "options") {
+            explain::fill(&mut prepared, explain, req.negotiated_by_profile);
         }
     }
     Ok(prepared)

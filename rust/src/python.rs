@@ -238,6 +238,10 @@ pub struct PyPrepared {
     rollback: bool,
     #[pyo3(get)]
     function_settings: Vec<(String, String)>,
+    #[pyo3(get)]
+    explain: bool,
+    #[pyo3(get)]
+    timezone: Option<String>,
 }
 
 impl PyPrepared {
@@ -276,6 +280,8 @@ impl PyPrepared {
             kind: p.kind,
             rollback: p.rollback,
             function_settings: p.function_settings,
+            explain: p.explain,
+            timezone: p.timezone,
         })
     }
 }

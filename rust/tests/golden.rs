@@ -190,6 +190,13 @@ fn render(result: &Result<Prepared, ApiError>) -> String {
             for (name, value) in &p.function_settings {
                 writeln!(out, "function_setting: {name} = {value}").unwrap();
             }
+            // Plan requests and `Prefer: timezone` only.
+            if p.explain {
+                writeln!(out, "explain: true").unwrap();
+            }
+            if let Some(tz) = &p.timezone {
+                writeln!(out, "timezone: {tz}").unwrap();
+            }
         }
         Err(e) => {
             writeln!(out, "error: {} {}", e.status, e.code).unwrap();

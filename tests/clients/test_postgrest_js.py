@@ -35,7 +35,8 @@ def _installed() -> None:
 @pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None, reason="needs node and npm")
 def test_postgrest_js_clients(restpg_server: Any) -> None:
     _installed()
-    server = restpg_server({"restpg-base-path": "/rest/v1", "jwt-secret": SECRET})
+    # db-plan-enabled: the suite checks explain() (tests/spec/test_plan_media.py checks the 406 without it).
+    server = restpg_server({"restpg-base-path": "/rest/v1", "jwt-secret": SECRET, "db-plan-enabled": True})
     env = {
         **os.environ,
         "RESTPG_URL": f"{server.url}/rest/v1",

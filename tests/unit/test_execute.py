@@ -238,6 +238,25 @@ def test_planned_count_from_explain(dsn: str, table: str) -> None:
     assert result.planned_total is not None and result.planned_total > 0
 
 
+def test_explain_rows_are_the_body(dsn: str, table: str) -> None:
+    """A plan request's statement is an EXPLAIN: one row per line (text) or one row (JSON), each line
+    ended by a newline, bytes as they came."""
+    executor = Executor()
+    text = FakePrepared(
+        "EXPLAIN (FORMAT TEXT) SELECT * FROM runtime_things WHERE name <> $1 ORDER BY id", [b"x"]
+    )
+    result = run(lambda: with_pool(dsn, lambda pool: execute(pool, executor, text)))
+    assert result.body is not None
+    lines = result.body.split(b"\n")
+    assert len(lines) > 2 and lines[-1] == b""
+    assert result.page_total == len(lines) - 1
+    assert any(b"runtime_things" in line for line in lines)
+    plan = FakePrepared("EXPLAIN (FORMAT JSON) SELECT * FROM runtime_things WHERE name <> $1", [b"x"])
+    result = run(lambda: with_pool(dsn, lambda pool: execute(pool, executor, plan)))
+    assert result.body is not None and result.body.endswith(b"]\n")
+    assert json.loads(result.body)[0]["Plan"]["Relation Name"] == "runtime_things"
+
+
 def test_pool_times_out_when_exhausted(dsn: str) -> None:
     async def work(pool: Pool) -> None:
         held = await pool.acquire()

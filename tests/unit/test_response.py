@@ -21,6 +21,7 @@ class FakePrepared:
     content_type: str | None = "application/json; charset=utf-8"
     headers: list[tuple[str, str]] = field(default_factory=list)
     schema: str = "public"
+    explain: bool = False
 
 
 def outcome(page_total: int, total: int | None = None, **extra: object) -> Outcome:
@@ -204,3 +205,17 @@ def test_void_call_keeps_204() -> None:
     response = run(prepared, outcome(1, total=None, body=None))
     assert response.status == 204
     assert response.body == b""
+
+
+def test_plan_is_passed_through_with_content_headers_only() -> None:
+    plan_type = 'application/vnd.pgrst.plan+text; for="application/json"; charset=utf-8'
+    prepared = FakePrepared(explain=True, content_type=plan_type, headers=[("Content-Profile", "v1")])
+    body = b"Aggregate  (cost=1.00..1.01 rows=1 width=112)\n  ->  Seq Scan on items\n"
+    result = outcome(2, body=body, response_status=b"299", response_headers=b"not json")
+    response = run(prepared, result)
+    assert response.status == 200
+    assert response.body is body
+    assert header(response, b"content-type") == plan_type.encode()
+    assert header(response, b"content-profile") == b"v1"
+    assert header(response, b"content-range") is None
+    assert run(replace(prepared, head=True), result).body == b""

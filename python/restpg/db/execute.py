@@ -333,6 +333,10 @@ def _collect(
 
 
 def _outcome(result: pq.abc.PGresult, planned: int | None) -> Outcome:
+    if result.nfields == 1:
+        # An EXPLAIN (``Prepared.explain``): its rows, each ended by a newline, are the body as they came.
+        lines = [result.get_value(row, 0) or b"" for row in range(result.ntuples)]
+        return Outcome(None, result.ntuples, b"\n".join(lines) + b"\n", None, None)
     if result.ntuples == 0:  # a main statement always returns one row; be defensive anyway
         return Outcome(None, 0, None, None, None, planned)
     value = result.get_value

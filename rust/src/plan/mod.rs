@@ -75,6 +75,7 @@ pub fn request_info(settings: &Settings, req: &ApiRequest) -> RequestInfo {
         schema: req.schema.clone(),
         rollback,
         tx_applied,
+        explain: negotiate::explain(&req.accept, settings),
     }
 }
 

@@ -200,4 +200,6 @@ pub struct RequestInfo {
     pub rollback: bool,
     /// `Prefer: tx=…` was honoured (only under `db-tx-end = *-allow-override`).
     pub tx_applied: Option<PreferTransaction>,
+    /// `Accept: application/vnd.pgrst.plan…` won the negotiation (only with `db-plan-enabled`).
+    pub explain: Option<crate::plan::negotiate::Explain>,
 }

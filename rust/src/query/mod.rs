@@ -3,6 +3,7 @@
 pub mod builder;
 pub mod call;
 pub mod embed_condition;
+pub mod explain;
 pub mod fragment;
 pub mod mutate;
 pub mod sql;

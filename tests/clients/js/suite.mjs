@@ -136,10 +136,41 @@ export function clientSuite(name, connect) {
       assert.equal(relation.error.code, 'PGRST200')
     })
 
-    it('explain() needs db-plan-enabled', async () => {
-      const { error, status } = await db.from('people').select('id').explain()
-      assert.equal(status, 406)
-      assert.equal(error.code, 'PGRST107')
+    // The server runs with db-plan-enabled; without it the same requests are 406 PGRST107.
+    it('explain()', async () => {
+      const text = await db.from('people').select('id').eq('id', 1).explain()
+      assert.equal(text.error, null)
+      assert.equal(text.status, 200)
+      assert.match(text.data, /^Aggregate/)
+      assert.match(text.data, /people/)
+
+      const json = await db.from('people').select('id').explain({ format: 'json', analyze: true, verbose: true })
+      assert.equal(json.error, null)
+      const [plan] = json.data
+      assert.equal(plan.Plan['Node Type'], 'Aggregate')
+      assert.ok(plan.Plan.Output.length > 0)
+      assert.ok(plan['Execution Time'] >= 0)
+
+      // explain() after single() plans the singular body (`for="application/vnd.pgrst.object+json"`).
+      const single = await db.from('people').select('id').single().explain({ format: 'json', verbose: true })
+      assert.equal(single.error, null)
+      assert.ok(single.data[0].Plan.Output.some((output) => output.includes('-> 0')))
+
+      const call = await db.rpc('add', { a: 1, b: 2 }).explain({ format: 'json' })
+      assert.equal(call.error, null)
+      assert.equal(call.data[0].Plan['Node Type'], 'Aggregate')
+    })
+
+    it('explain() of a write with analyze changes nothing', async () => {
+      const { data, error } = await db
+        .from('write_items')
+        .update({ name: 'explained' })
+        .eq('id', 3)
+        .explain({ format: 'json', analyze: true })
+      assert.equal(error, null)
+      assert.ok(data[0]['Execution Time'] >= 0)
+      const after = await db.from('write_items').select('name').eq('id', 3)
+      assert.deepEqual(after.data, [{ name: 'three' }])
     })
 
     it('abortSignal', async () => {
