@@ -125,11 +125,9 @@ class Executor:
             self._app_params += [f"app.settings.{key}".encode(), value.encode()]
         self._config = _config_statement(len(app), timezone=False)
         self._config_tz = _config_statement(len(app), timezone=True)
-        self._pre_request = (
-            None
-            if pre_request is None
-            else (b"restpg_pre_request", f"SELECT {_qualified(pre_request)}()".encode())
-        )
+        # Named by its text: after a config reload, pooled connections still hold the old function's statement.
+        call = None if pre_request is None else f"SELECT {_qualified(pre_request)}()"
+        self._pre_request = None if call is None else (_name_for(call), call.encode())
 
     async def run(
         self,
