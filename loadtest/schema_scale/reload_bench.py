@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 import psycopg
-
 from startup_bench import EMBED, _until_200
 
 
@@ -37,8 +36,8 @@ def wrk(url: str, seconds: int, connections: int) -> dict[str, str]:
     ).stdout
     found = {
         "req/s": re.search(r"Requests/sec:\s+([\d.]+)", out),
-        "p50": re.search(r"^\s+50%\s+(\S+)", out, re.M),
-        "p99": re.search(r"^\s+99%\s+(\S+)", out, re.M),
+        "p50": re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE),
+        "p99": re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE),
         "non-2xx": re.search(r"Non-2xx or 3xx responses: (\d+)", out),
         "socket errors": re.search(r"Socket errors: (.*)", out),
     }
