@@ -34,6 +34,7 @@ __all__ = ["STALE_AFTER", "AdminServer", "publish", "status"]
 
 STALE_AFTER = 3.0
 HEARTBEAT = 1.0
+STARTING_HEARTBEAT = 0.01
 
 
 class _State(msgspec.Struct):
@@ -183,6 +184,8 @@ async def heartbeat(
 ) -> None:
     """Worker side: publish readiness (and where its schema cache snapshot is) every ``HEARTBEAT`` seconds."""
     while True:
+        ready = bool(is_ready())
         with contextlib.suppress(OSError):
-            publish(runtime_dir, bool(is_ready()), snapshot() if snapshot is not None else None)
-        await asyncio.sleep(HEARTBEAT)
+            publish(runtime_dir, ready, snapshot() if snapshot is not None else None)
+        # Until ready, publish often: /ready turns 200 as soon as the cache is in, not a heartbeat later.
+        await asyncio.sleep(HEARTBEAT if ready else STARTING_HEARTBEAT)

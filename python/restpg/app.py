@@ -226,10 +226,12 @@ class App:
         delay = 0.1
         while True:
             try:
-                await self.pool.open()
-                if not self._config_final:
+                if self._config_final:
+                    await self.pool.open()
+                else:
+                    # Two independent connections: open them side by side (a cold start waits for both).
                     async with self._reloading:
-                        await self._reload_config()
+                        await asyncio.gather(self.pool.open(), self._reload_config())
                 await self.reload()
                 return
             except asyncio.CancelledError:
