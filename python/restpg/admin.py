@@ -1,10 +1,12 @@
-"""The admin server: ``GET /live`` and ``GET /ready`` on ``admin-server-port``, as PostgREST.
+"""The admin server on ``admin-server-port``: ``GET /live``, ``GET /ready`` and ``GET /schema_cache`` as
+PostgREST, and ``POST /reload`` (restpg's own: reload the schema cache and the configuration, as a bare
+``NOTIFY pgrst`` does, but for this server only).
 
 Granian runs several worker processes, but there must be one admin listener. It runs in the supervisor
 process (the one that starts Granian), in a thread with its own small asyncio server, and learns about the
 workers through a runtime folder:
 
-- each worker publishes ``worker-<pid>.json`` (``{"ready": bool}``) once a second with an atomic
+- each worker publishes ``worker-<pid>.json`` (``{"ready": bool, "snapshot": path}``) once a second with an atomic
   write + rename (``publish``), so a reader never sees a half-written file;
 - a file older than ``STALE_AFTER`` seconds belongs to a worker that died or hung and is ignored.
 
@@ -12,7 +14,10 @@ workers through a runtime folder:
 worker has its schema cache loaded and reaches the database (503 otherwise). ``/metrics`` is the workers'
 metrics summed, in Prometheus text (see ``restpg.metrics``). ``/doctor`` (GET only) is ``restpg doctor
 --json``'s report (200; 503 when the database cannot be inspected), when the server was given a way to make it.
-Other paths are 404.
+``/schema_cache`` is the schema cache as JSON, read from the snapshot the workers share (503 while there is
+none yet). ``POST /reload`` sends SIGUSR2 (PostgREST's "reload config", which implies the schema) to every
+live worker and answers 202 at once: the workers reload in the background, as after a notification. Other
+paths are 404.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -33,32 +39,67 @@ __all__ = ["STALE_AFTER", "AdminServer", "publish", "status"]
 
 STALE_AFTER = 3.0
 HEARTBEAT = 1.0
+STARTING_HEARTBEAT = 0.01
 
 
 class _State(msgspec.Struct):
     ready: bool
+    snapshot: str | None = None
 
 
-def publish(runtime_dir: Path, ready: bool) -> None:
+def publish(runtime_dir: Path, ready: bool, snapshot: str | None = None) -> None:
     """Write this worker's state atomically."""
     target = runtime_dir / f"worker-{os.getpid()}.json"
     scratch = runtime_dir / f".worker-{os.getpid()}.tmp"
-    scratch.write_bytes(msgspec.json.encode(_State(ready)))
+    scratch.write_bytes(msgspec.json.encode(_State(ready, snapshot)))
     os.replace(scratch, target)
 
 
-def status(runtime_dir: Path, now: float | None = None) -> tuple[bool, bool]:
-    """``(live, ready)`` from the workers' published states."""
+def _workers(runtime_dir: Path, now: float | None = None) -> dict[int, _State]:
+    """The live workers' published states by process id."""
     now = time.time() if now is None else now
-    states: list[bool] = []
+    states: dict[int, _State] = {}
     for path in runtime_dir.glob("worker-*.json"):
         try:
             if now - path.stat().st_mtime > STALE_AFTER:
                 continue
-            states.append(msgspec.json.decode(path.read_bytes(), type=_State).ready)
-        except (OSError, msgspec.DecodeError):
+            pid = int(path.stem.removeprefix("worker-"))
+            states[pid] = msgspec.json.decode(path.read_bytes(), type=_State)
+        except (OSError, ValueError, msgspec.DecodeError):
             continue  # replaced or removed while reading: the next probe sees the new file
+    return states
+
+
+def status(runtime_dir: Path, now: float | None = None) -> tuple[bool, bool]:
+    """``(live, ready)`` from the workers' published states."""
+    states = [state.ready for state in _workers(runtime_dir, now).values()]
     return bool(states), bool(states) and all(states)
+
+
+def schema_cache_json(runtime_dir: Path) -> bytes | None:
+    """The shared schema cache as JSON (``SchemaCache.to_json``), or None when no worker has one yet."""
+    from restpg._core import SchemaCache
+
+    paths = {state.snapshot for state in _workers(runtime_dir).values() if state.ready and state.snapshot}
+    for path in sorted(paths):
+        try:
+            cache, _fingerprint = SchemaCache.from_snapshot(Path(path).read_bytes())
+        except (OSError, ValueError):
+            continue
+        return cache.to_json().encode()
+    return None
+
+
+def request_reload(runtime_dir: Path) -> int:
+    """Ask every live worker to reload its configuration and schema cache; returns how many were asked."""
+    asked = 0
+    for pid in _workers(runtime_dir):
+        try:
+            os.kill(pid, signal.SIGUSR2)
+            asked += 1
+        except OSError:
+            continue  # exited since its last heartbeat
+    return asked
 
 
 class AdminServer:
@@ -120,9 +161,22 @@ class AdminServer:
             elif method == b"GET" and path == "/doctor" and self.doctor is not None:
                 code, body = await self._doctor()
                 content_type = "Content-Type: application/json\r\n"
+            elif method == b"GET" and path == "/schema_cache":
+                # Decoding a large snapshot is CPU work: off this loop, so probes keep answering.
+                cached = await asyncio.to_thread(schema_cache_json, self.runtime_dir)
+                if cached is None:
+                    code = 503
+                else:
+                    code, body, content_type = 200, cached, "Content-Type: application/json\r\n"
             else:
                 code = self.route(method.decode("latin-1"), path)
-            reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable"}
+            reason = {
+                200: "OK",
+                202: "Accepted",
+                404: "Not Found",
+                500: "Internal Server Error",
+                503: "Service Unavailable",
+            }
             writer.write(
                 f"HTTP/1.1 {code} {reason[code]}\r\n{content_type}Content-Length: {len(body)}\r\n"
                 "Connection: close\r\n\r\n".encode()
@@ -141,6 +195,8 @@ class AdminServer:
             )
 
     def route(self, method: str, path: str) -> int:
+        if method == "POST" and path == "/reload":
+            return 202 if request_reload(self.runtime_dir) else 503
         if method not in ("GET", "HEAD") or path not in ("/live", "/ready"):
             return 404
         live, ready = status(self.runtime_dir)
@@ -149,9 +205,13 @@ class AdminServer:
         return 200 if ready else 503
 
 
-async def heartbeat(runtime_dir: Path, is_ready: Callable[[], bool]) -> None:
-    """Worker side: publish readiness every ``HEARTBEAT`` seconds."""
+async def heartbeat(
+    runtime_dir: Path, is_ready: Callable[[], bool], snapshot: Callable[[], str] | None = None
+) -> None:
+    """Worker side: publish readiness (and where its schema cache snapshot is) every ``HEARTBEAT`` seconds."""
     while True:
+        ready = bool(is_ready())
         with contextlib.suppress(OSError):
-            publish(runtime_dir, bool(is_ready()))
-        await asyncio.sleep(HEARTBEAT)
+            publish(runtime_dir, ready, snapshot() if snapshot is not None else None)
+        # Until ready, publish often: /ready turns 200 as soon as the cache is in, not a heartbeat later.
+        await asyncio.sleep(HEARTBEAT if ready else STARTING_HEARTBEAT)

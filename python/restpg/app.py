@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from functools import partial
@@ -26,7 +27,8 @@ from restpg.auth import Authenticator, AuthError
 from restpg.config import Config, load
 from restpg.db.execute import ConnectionLost, Executor, RequestSettings, StatementError
 from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
-from restpg.db.role_settings import load_role_settings
+from restpg.db.role_settings import RoleSettings, load_role_settings
+from restpg.dbconfig import load_config, reloaded
 from restpg.disconnect import CLIENT_CLOSED, DisconnectWatch, asgi_disconnected
 from restpg.http import Headers, Response
 from restpg.limits import BodyTooLarge, Limits, read_asgi_body, read_rsgi_body
@@ -88,7 +90,6 @@ class App:
     def __init__(self, config: Config) -> None:
         from restpg._core import ApiError
 
-        self.config = config
         self._api_error: type[ApiError] = ApiError  # imported here: the module loads without the core
         self.engine: Engine | None = None
         self.pool = Pool(
@@ -100,27 +101,45 @@ class App:
                 max_idletime=config.db_pool_max_idletime,
             ),
         )
-        self.executor = Executor(
-            app_settings=config.app_settings,
-            pre_request=config.db_pre_request,
-            prepared_statements=config.db_prepared_statements,
-            hoisted_tx_settings=config.db_hoisted_tx_settings,
-        )
         self.authenticator = authenticator_for(config)
-        # With a JWKS URL, a token with an unknown `kid` waits for the key-set refetch instead of failing.
-        self.wait_for_keys = config.jwt_jwks_url is not None
         self.base_path = config.restpg_base_path
-        self.many_schemas = len(config.db_schemas) > 1
         self.limits = Limits(
             max_url_bytes=config.restpg_max_url_bytes,
             max_header_bytes=config.restpg_max_header_bytes,
             max_body_bytes=config.restpg_max_body_bytes,
         )
         self.metrics = metrics.Metrics()
-        self.access_log = AccessLog(config.log_level, config.restpg_log_format)
-        self.server_timing = config.server_timing_enabled
         self._background: set[asyncio.Task[None]] = set()
         self.cache: SchemaCache | None = None
+        self._role_settings: RoleSettings | None = None
+        # With db-config the engine is published only once the in-database settings are read: a persisted
+        # snapshot must not be served under the file's settings when the database overrides them.
+        self._config_final = not config.db_config
+        self._reloading = asyncio.Lock()
+        self._configure(config)
+
+    def _configure(self, config: Config) -> None:
+        """Build what depends on the reloadable configuration (the pool and the sockets do not)."""
+        previous: Config | None = getattr(self, "config", None)
+        self.config = config
+        self.executor = Executor(
+            app_settings=config.app_settings,
+            pre_request=config.db_pre_request,
+            prepared_statements=config.db_prepared_statements,
+            hoisted_tx_settings=config.db_hoisted_tx_settings,
+        )
+        if self._role_settings is not None:
+            # Keep the roles' settings until the reload that follows re-reads them: no request runs without.
+            self.executor.set_role_settings(self._role_settings)
+        # With a JWKS URL, a token with an unknown `kid` waits for the key-set refetch instead of failing.
+        self.wait_for_keys = config.jwt_jwks_url is not None
+        self.many_schemas = len(config.db_schemas) > 1
+        self.access_log = AccessLog(config.log_level, config.restpg_log_format)
+        self.server_timing = config.server_timing_enabled
+        scope = (config.db_schemas, config.db_extra_search_path)
+        if previous is not None and scope == (previous.db_schemas, previous.db_extra_search_path):
+            return
+        # Other schemas make another cache: its own snapshot file and fingerprint.
         snapshot_dir = config.restpg_snapshot_dir
         self.reloader: SchemaReloader[SchemaCache] = SchemaReloader(
             store=SnapshotStore(
@@ -133,6 +152,8 @@ class App:
             publish=self._publish,
         )
         self._digest = queries_digest(QUERIES, config.db_schemas, config.db_extra_search_path)
+        if previous is not None:
+            self.cache = None
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -152,8 +173,21 @@ class App:
             self._spawn(listener.run())
         runtime_dir = os.environ.get(RUNTIME_DIR_ENV)
         if runtime_dir:
-            self._spawn(admin.heartbeat(Path(runtime_dir), lambda: self.ready))
+            self._spawn(admin.heartbeat(Path(runtime_dir), lambda: self.ready, self._snapshot_path))
             self._spawn(metrics.publish_loop(Path(runtime_dir), self.metrics_snapshot))
+        # PostgREST's signals, also what the admin server's POST /reload sends to every worker.
+        loop = asyncio.get_running_loop()
+        for signum, kinds in ((signal.SIGUSR1, {SCHEMA}), (signal.SIGUSR2, {SCHEMA, CONFIG})):
+            try:
+                loop.add_signal_handler(signum, self._on_signal, frozenset(kinds))
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (embedded use)
+                break
+
+    def _on_signal(self, kinds: frozenset[str]) -> None:
+        self._spawn(self._on_notify(kinds))
+
+    def _snapshot_path(self) -> str:
+        return str(self.reloader.store.path)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -173,16 +207,18 @@ class App:
 
     async def _load_role_settings(self) -> None:
         config = self.config
-        self.executor.set_role_settings(
-            await load_role_settings(config.db_uri, config.db_hoisted_tx_settings)
-        )
+        self._role_settings = await load_role_settings(config.db_uri, config.db_hoisted_tx_settings)
+        self.executor.set_role_settings(self._role_settings)
 
     async def _load_document(self) -> bytes:
         config = self.config
         started = perf_counter()
         try:
             document = await load_document(
-                config.db_uri, schemas=config.db_schemas, extra_search_path=config.db_extra_search_path
+                config.db_uri,
+                schemas=config.db_schemas,
+                extra_search_path=config.db_extra_search_path,
+                max_bytes=config.restpg_max_schema_bytes,
             )
         except Exception:
             self.metrics.schema_failed()
@@ -198,18 +234,34 @@ class App:
         from restpg._core import Engine
 
         self.cache = cache
-        self.engine = Engine(cache, _settings(self.config))
-        self.metrics.schema_adopted()
+        if self._config_final:
+            self.engine = Engine(cache, _settings(self.config))
+            self.metrics.schema_adopted()
 
     async def _on_notify(self, kinds: frozenset[str]) -> None:
-        if CONFIG in kinds:
-            # Only what the engine holds is reloadable without a restart (PostgREST reloads more).
-            self.config = load(os.environ.get(CONFIG_FILE_ENV) or None, os.environ)
-        published = SCHEMA in kinds and await self.reloader.refresh()
-        if SCHEMA in kinds:
-            await self._load_role_settings()
-        if CONFIG in kinds and not published and self.cache is not None:
+        async with self._reloading:
+            if CONFIG in kinds:
+                try:
+                    await self._reload_config()
+                except Exception as exc:  # noqa: BLE001 - a bad new config keeps the running one
+                    print(f"restpg: config not reloaded ({_first_line(exc)})", file=sys.stderr)
+            # A config reload implies a schema reload, as PostgREST (db-schemas may have changed).
+            await self.reload()
+
+    async def _reload_config(self) -> None:
+        """Re-read file, environment and in-database settings; apply the keys reloadable at run time."""
+        fresh = reloaded(self.config, await load_config(os.environ.get(CONFIG_FILE_ENV) or None))
+        # A new authenticator: new keys and an empty token cache (tokens verified with the old secret).
+        authenticator = authenticator_for(fresh)
+        await authenticator.start()
+        previous, self.authenticator = self.authenticator, authenticator
+        self._configure(fresh)
+        self._config_final = True
+        if self.cache is not None:
             self._publish(self.cache)
+        else:
+            self.reloader.adopt_persisted()
+        await previous.close()
 
     def metrics_snapshot(self) -> metrics.Snapshot:
         snap = self.metrics.snapshot()
@@ -229,7 +281,12 @@ class App:
         delay = 0.1
         while True:
             try:
-                await self.pool.open()
+                if self._config_final:
+                    await self.pool.open()
+                else:
+                    # Two independent connections: open them side by side (a cold start waits for both).
+                    async with self._reloading:
+                        await asyncio.gather(self.pool.open(), self._reload_config())
                 await self.reload()
                 return
             except asyncio.CancelledError:

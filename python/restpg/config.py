@@ -15,7 +15,8 @@ File syntax (the configurator-pg format PostgREST reads)::
     db-anon-role = "$(ANON_ROLE)"             # $(VAR) interpolates the environment, $$ is a literal $
     app.settings.tenant = "acme"              # exposed as current_setting('app.settings.tenant')
 
-Precedence: defaults < file < environment (PostgREST's order; in-database config is a later stage).
+Precedence: defaults < file < environment < in-database settings (PostgREST's order; the in-database ones
+are read by ``restpg.dbconfig`` and passed to ``load`` as ``db_settings``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,36 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Config", "ConfigError", "load"]
+__all__ = ["IN_DATABASE_KEYS", "Config", "ConfigError", "load"]
+
+#: Keys that in-database configuration may set (PostgREST's list): ``pgrst.<key with _>`` role settings.
+IN_DATABASE_KEYS = (
+    "db-aggregates-enabled",
+    "client-error-verbosity",
+    "db-anon-role",
+    "db-pre-config",
+    "db-extra-search-path",
+    "db-max-rows",
+    "db-plan-enabled",
+    "db-pre-request",
+    "db-prepared-statements",
+    "db-root-spec",
+    "db-schemas",
+    "db-tx-end",
+    "db-hoisted-tx-settings",
+    "jwt-aud",
+    "jwt-role-claim-key",
+    "jwt-secret",
+    "jwt-secret-is-base64",
+    "jwt-cache-max-entries",
+    "openapi-mode",
+    "openapi-security-active",
+    "openapi-server-proxy-uri",
+    "server-cors-allowed-origins",
+    "server-trace-header",
+    "server-timing-enabled",
+    "url-use-legacy-target-names",
+)
 
 
 class ConfigError(Exception):
@@ -97,6 +127,9 @@ class Config:
     restpg_max_body_bytes: int = 64 * 1024 * 1024
     restpg_log_format: str = "combined"
     restpg_shutdown_grace: float = 30.0
+    # A schema cache document larger than this fails to load with a clear message instead of exhausting
+    # memory (about 2 KB per table: the default allows some 100,000 tables).
+    restpg_max_schema_bytes: int = 256 * 1024 * 1024
 
     @property
     def workers(self) -> int:
@@ -115,8 +148,9 @@ class Config:
         return "\n".join(lines) + "\n"
 
 
-def load(path: str | None, env: Mapping[str, str]) -> Config:
-    """Read the config file at ``path`` (if any), then apply ``PGRST_*``/``RESTPG_*`` from ``env``."""
+def load(path: str | None, env: Mapping[str, str], db_settings: Mapping[str, str] | None = None) -> Config:
+    """Read the config file at ``path`` (if any), then apply ``PGRST_*``/``RESTPG_*`` from ``env``, then the
+    in-database settings ``db_settings`` (keys of ``IN_DATABASE_KEYS``)."""
     raw: dict[str, tuple[str, object]] = {}  # canonical key -> (where it came from, raw value)
     app_settings: dict[str, str] = {}
     if path is not None:
@@ -126,6 +160,11 @@ def load(path: str | None, env: Mapping[str, str]) -> Config:
         env_key = _env_key(name)
         if env_key is not None:
             _accept(env_key, value, f"environment variable {name}", raw, app_settings)
+    for key, value in (db_settings or {}).items():
+        if key in IN_DATABASE_KEYS:
+            # Taken literally: a value starting with '@' names no file here, the database is not trusted
+            # to make the server read its files.
+            raw[key] = (f"in-database setting pgrst.{key.replace('-', '_')}", value)
     values: dict[str, Any] = {}
     for key, (origin, value) in raw.items():
         spec = _SPECS[key]
@@ -299,6 +338,7 @@ _SPEC_LIST = [
     _Spec("restpg-max-body-bytes", _natural),
     _Spec("restpg-log-format", _choice("combined", "json")),
     _Spec("restpg-shutdown-grace", _seconds),
+    _Spec("restpg-max-schema-bytes", _positive),
 ]
 _SPECS = {spec.key: spec for spec in _SPEC_LIST}
 _ALIASES = {alias: spec.key for spec in _SPEC_LIST for alias in (spec.key, *spec.aliases)}

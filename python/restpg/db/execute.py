@@ -130,11 +130,9 @@ class Executor:
         self._config_tz = _config_statement(len(app), timezone=True)
         self._role_config: dict[bytes, tuple[bytes, bytes, list[bytes | None]]] = {}
         self.role_settings_loaded = False
-        self._pre_request = (
-            None
-            if pre_request is None
-            else (b"restpg_pre_request", f"SELECT {_qualified(pre_request)}()".encode())
-        )
+        # Named by its text: after a config reload, pooled connections still hold the old function's statement.
+        call = None if pre_request is None else f"SELECT {_qualified(pre_request)}()"
+        self._pre_request = None if call is None else (_name_for(call), call.encode())
 
     def set_role_settings(self, roles: Mapping[str, Sequence[tuple[str, str]]]) -> None:
         """Settings applied to each request of a role (``db-hoisted-tx-settings``), e.g. statement_timeout."""

@@ -20,9 +20,22 @@ from restpg import __version__
 if TYPE_CHECKING:
     from restpg._core import SchemaCache
 
-__all__ = ["QUERIES", "build_cache", "load_document"]
+__all__ = ["QUERIES", "SchemaTooLarge", "build_cache", "load_document"]
 
 QUERIES = Path(__file__).with_name("queries")
+
+
+class SchemaTooLarge(Exception):
+    """The introspection document outgrew ``restpg-max-schema-bytes``."""
+
+    def __init__(self, size: int, limit: int, stem: str) -> None:
+        super().__init__(
+            f"The schema cache is larger than restpg-max-schema-bytes = {limit} bytes (at least {size} bytes, "
+            f"reached while reading {stem!r}): expose fewer schemas in db-schemas, or raise "
+            "restpg-max-schema-bytes if this host has the memory for it (about 2 KB per table per worker)."
+        )
+        self.size = size
+        self.limit = limit
 
 
 class _RawLoader(Loader):
@@ -38,11 +51,18 @@ async def load_document(
     schemas: Sequence[str],
     extra_search_path: Sequence[str],
     queries: Path = QUERIES,
+    max_bytes: int | None = None,
 ) -> bytes:
-    """Run every query in ``queries`` (sorted by name) and return the introspection document."""
+    """Run every query in ``queries`` (sorted by name) and return the introspection document.
+
+    Raises ``SchemaTooLarge`` as soon as the parts read so far exceed ``max_bytes``: the check runs after
+    each query, before the next one is sent, and before Rust parses anything (the parsed cache takes
+    several times the document's size).
+    """
     files = sorted(queries.glob("*.sql"))
     params = {"schemas": list(schemas), "extra_search_path": list(extra_search_path)}
     parts: list[bytes] = []
+    size = 0
     conn = await psycopg.AsyncConnection.connect(conninfo, application_name=f"restpg {__version__}")
     try:
         for type_name in ("json", "jsonb", "text"):
@@ -60,6 +80,9 @@ async def load_document(
                 row = await cursor.fetchone()
                 value = b"null" if row is None or row[0] is None else row[0]
                 parts.append(_json_key(path.stem) + b":" + value)
+                size += len(value)
+                if max_bytes is not None and size > max_bytes:
+                    raise SchemaTooLarge(size, max_bytes, path.stem)
         await conn.rollback()
     finally:
         await conn.close()

@@ -1,0 +1,108 @@
+"""Process start → ``/ready`` and → first 200 on an embed request, and RSS per worker, on a generated schema.
+
+    python loadtest/schema_scale/startup_bench.py "host=127.0.0.1 user=postgres dbname=scale1000" \\
+        [--workers 2] [--runs 5]
+
+The database holds a schema made by ``generate.py`` (schema ``api``). Each run starts ``restpg serve`` on a
+fresh config, polls the admin ``/ready`` and ``/t2?select=id,t1(id)`` every 2 ms, records both times, reads
+the RSS of every Granian worker, then stops the server (SIGTERM). Two series:
+
+- ``cold``: the snapshot folder is emptied before each run (introspection by the leader, adoption by the
+  other workers);
+- ``snapshot``: the folder keeps the snapshot a previous run wrote (adopted at once, revalidated in the
+  background).
+
+Prints each run and the medians. A benchmark, never a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+EMBED = "/t2?select=id,t1(id)&limit=1"
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=1.0) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError):
+        return 0
+
+
+def _until_200(process: subprocess.Popen[bytes], url: str, started: float, timeout: float = 120.0) -> float:
+    while time.perf_counter() - started < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"restpg exited with {process.returncode} before {url} answered 200")
+        if _status(url) == 200:
+            return (time.perf_counter() - started) * 1000
+        time.sleep(0.002)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f}s")
+
+
+def run_once(dsn: str, workers: int, snapshots: Path, workdir: Path) -> dict[str, float]:
+    port, admin = 39_300, 39_301
+    config = workdir / "restpg.conf"
+    config.write_text(
+        f'db-uri = "{dsn}"\ndb-schemas = "api"\ndb-anon-role = "postgres"\nserver-host = "127.0.0.1"\n'
+        f'server-port = {port}\nadmin-server-port = {admin}\nrestpg-snapshot-dir = "{snapshots}"\n'
+    )
+    command = [str(Path(sys.executable).with_name("restpg")), "serve", str(config), "--workers", str(workers)]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ready = _until_200(process, f"http://127.0.0.1:{admin}/ready", started)
+        first = _until_200(process, f"http://127.0.0.1:{port}{EMBED}", started)
+        time.sleep(1.0)  # let the background revalidation finish before reading memory
+        rss = [child.memory_info().rss for child in psutil.Process(process.pid).children(recursive=True)]
+        return {"ready_ms": ready, "first_200_ms": first, "rss_mb_per_worker": max(rss) / 2**20}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        time.sleep(0.3)  # let the ports be released
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dsn")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="restpg-startup-"))
+    snapshots = workdir / "snapshots"
+    try:
+        for series in ("cold", "snapshot"):
+            results = []
+            for run in range(1, args.runs + 1):
+                if series == "cold":
+                    shutil.rmtree(snapshots, ignore_errors=True)
+                result = run_once(args.dsn, args.workers, snapshots, workdir)
+                results.append(result)
+                print(f"{series} run {run}: " + ", ".join(f"{k} {v:.0f}" for k, v in result.items()))
+            medians = {key: statistics.median(r[key] for r in results) for key in results[0]}
+            print(f"{series} median: " + ", ".join(f"{k} {v:.0f}" for k, v in medians.items()), flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""In-database configuration, as PostgREST: ``pgrst.*`` settings of the authenticator role and ``db-pre-config``.
+
+Sources, strongest first (PostgREST's order):
+
+1. ``ALTER ROLE authenticator IN DATABASE app SET pgrst.jwt_aud = '...'`` (this database only);
+2. ``ALTER ROLE authenticator SET pgrst.jwt_aud = '...'`` (every database);
+3. the ``db-pre-config`` function, which calls ``set_config('pgrst.jwt_aud', '...', true)``.
+
+A setting on the database alone (``ALTER DATABASE ... SET pgrst.x``) has no effect. The role settings are read
+from ``pg_db_role_setting`` rather than ``current_setting`` so that they win over the function even though
+PostgreSQL applied them to the session at login. The whole configuration then has the precedence
+file < environment < database (``config.load``). Disabled by ``db-config = false``.
+
+``reload config`` re-reads everything; only the keys PostgREST can change without a restart take effect
+(``reloaded``): the connection (``db-uri``, pool sizes), the listening sockets and restpg's own process
+settings stay as the server started.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+
+import psycopg
+from psycopg import sql
+
+from restpg import __version__
+from restpg.config import IN_DATABASE_KEYS, Config, load
+
+__all__ = ["NOT_RELOADABLE", "load_config", "read_db_settings", "reloaded"]
+
+#: Config attributes fixed for the life of a process (PostgREST's non-reloadable keys, and restpg's own).
+NOT_RELOADABLE = frozenset(
+    {
+        "db_uri",
+        "db_pool",
+        "db_pool_acquisition_timeout",
+        "db_pool_max_lifetime",
+        "db_pool_max_idletime",
+        "db_channel",
+        "db_channel_enabled",
+        "server_host",
+        "server_port",
+        "server_unix_socket",
+        "server_unix_socket_mode",
+        "server_reuseport",
+        "admin_server_host",
+        "admin_server_port",
+        "restpg_workers",
+        "restpg_base_path",
+        "restpg_runtime_dir",
+        "restpg_snapshot_dir",
+    }
+)
+
+_PREFIX = "pgrst."
+_NAMES = [_PREFIX + key.replace("-", "_") for key in IN_DATABASE_KEYS]
+
+# The role's own settings: the database-specific row (setdatabase <> 0) sorts before the cluster-wide one,
+# and the pre-config function's values (database null, read back with current_setting) come last.
+_ROLE_SETTINGS = """
+with role_setting as (
+  select s.setdatabase as database, unnest(s.setconfig) as setting
+  from pg_catalog.pg_db_role_setting s
+  where s.setrole = (select r.oid from pg_catalog.pg_roles r where r.rolname = current_user)
+    and s.setdatabase in (0, (select d.oid from pg_catalog.pg_database d where d.datname = current_database()))
+), candidates as (
+  select database, split_part(setting, '=', 1) as name, substr(setting, strpos(setting, '=') + 1) as value
+  from role_setting
+  union all
+  select null, name, current_setting(name, true) from unnest(%(names)s::text[]) as name where %(pre_config)s
+)
+select distinct on (name) name, value
+from candidates
+where name = any(%(names)s::text[]) and value is not null
+order by name, database desc nulls last
+"""
+
+
+async def read_db_settings(conninfo: str, pre_config: str | None) -> dict[str, str]:
+    """``{config key: value}`` from the database, for ``config.load(..., db_settings=...)``."""
+    conn = await psycopg.AsyncConnection.connect(conninfo, application_name=f"restpg {__version__}")
+    try:
+        await conn.set_read_only(True)
+        async with conn.cursor() as cursor:
+            if pre_config is not None:
+                # set_config(..., true) in the function is local to this transaction: read in the same one.
+                await cursor.execute(sql.SQL("select {}()").format(_function(pre_config)))
+            await cursor.execute(_ROLE_SETTINGS, {"names": _NAMES, "pre_config": pre_config is not None})
+            rows = await cursor.fetchall()
+        await conn.rollback()
+    finally:
+        await conn.close()
+    return {str(name).removeprefix(_PREFIX).replace("_", "-"): str(value) for name, value in rows}
+
+
+async def load_config(path: str | None, env: Mapping[str, str] | None = None) -> Config:
+    """File + environment, then (with ``db-config``) the in-database settings on top."""
+    env = os.environ if env is None else env
+    base = load(path, env)
+    if not base.db_config:
+        return base
+    return load(path, env, await read_db_settings(base.db_uri, base.db_pre_config))
+
+
+def reloaded(current: Config, fresh: Config) -> Config:
+    """``fresh`` with the keys that cannot change at run time kept as in ``current``."""
+    return dataclasses.replace(fresh, **{name: getattr(current, name) for name in NOT_RELOADABLE})
+
+
+def _function(name: str) -> sql.Composable:
+    """``schema.function`` from the configuration, each part quoted as an identifier."""
+    return sql.Identifier(*(part.strip().strip('"') for part in name.split(".", 1)))
