@@ -251,17 +251,20 @@ class App:
     async def _reload_config(self) -> None:
         """Re-read file, environment and in-database settings; apply the keys reloadable at run time."""
         fresh = reloaded(self.config, await load_config(os.environ.get(CONFIG_FILE_ENV) or None))
-        # A new authenticator: new keys and an empty token cache (tokens verified with the old secret).
-        authenticator = authenticator_for(fresh)
-        await authenticator.start()
-        previous, self.authenticator = self.authenticator, authenticator
+        previous: Authenticator | None = None
+        if _auth_settings(fresh) != _auth_settings(self.config):
+            # A new authenticator: new keys and an empty token cache (tokens verified with the old secret).
+            authenticator = authenticator_for(fresh)
+            await authenticator.start()
+            previous, self.authenticator = self.authenticator, authenticator
         self._configure(fresh)
         self._config_final = True
         if self.cache is not None:
             self._publish(self.cache)
         else:
             self.reloader.adopt_persisted()
-        await previous.close()
+        if previous is not None:
+            await previous.close()
 
     def metrics_snapshot(self) -> metrics.Snapshot:
         snap = self.metrics.snapshot()
@@ -607,6 +610,19 @@ class App:
         if self.many_schemas and not any(name.lower() == "content-profile" for name, _ in prepared.headers):
             profile = prepared.schema.encode()
         return response.build(prepared, outcome, content_profile=profile)
+
+
+def _auth_settings(config: Config) -> tuple[object, ...]:
+    """What ``authenticator_for`` reads: a reload that leaves these alone keeps the token cache and keys."""
+    return (
+        config.jwt_secret,
+        config.jwt_secret_is_base64,
+        config.jwt_aud,
+        config.jwt_role_claim_key,
+        config.db_anon_role,
+        config.jwt_cache_max_entries,
+        config.jwt_jwks_url,
+    )
 
 
 def authenticator_for(config: Config) -> Authenticator:

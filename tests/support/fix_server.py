@@ -16,6 +16,10 @@ EXPOSED_SCHEMAS = "test, v2"
 
 ServerFactory = Callable[..., Server]
 
+# Configured servers alive at once besides the default one (each holds a pool, a listener and an admin port).
+LIVE_SERVERS = 6
+DEFAULT_KEY: tuple[Any, ...] = ((), 1)
+
 
 def base_config(database: Database) -> dict[str, ConfigValue]:
     """The configuration every test server starts from (PostgREST keys)."""
@@ -33,10 +37,12 @@ def base_config(database: Database) -> dict[str, ConfigValue]:
 def restpg_server(database: Database) -> Iterator[ServerFactory]:
     """``restpg_server(config_overrides, workers=1) -> Server``: one process per distinct configuration.
 
-    Servers are cached for the whole session (starting one takes a moment) and terminated at the end. An
-    override whose value is ``None`` removes that key from the base configuration.
+    Servers are cached (starting one takes a moment) and terminated at the end. An override whose value is
+    ``None`` removes that key from the base configuration. At most ``LIVE_SERVERS`` configured servers run at
+    once: the least recently asked for stops first (it restarts if asked for again), so a long run does not
+    hold more pools than the PostgreSQL has connection slots. The default server is never stopped early.
     """
-    servers: dict[tuple[Any, ...], Server] = {}
+    servers: dict[tuple[Any, ...], Server] = {}  # in order of last use
     # A configuration that failed to start fails every later test that asks for it at once, not after
     # another start-up timeout each.
     failures: dict[tuple[Any, ...], BaseException] = {}
@@ -46,7 +52,12 @@ def restpg_server(database: Database) -> Iterator[ServerFactory]:
         key = (tuple(sorted(overrides.items(), key=lambda item: item[0])), workers)
         if key in failures:
             raise failures[key]
-        if key not in servers:
+        if key in servers:
+            servers[key] = servers.pop(key)  # most recently used last
+        else:
+            configured = [k for k in servers if k != DEFAULT_KEY]
+            while len(configured) >= LIVE_SERVERS:
+                servers.pop(configured.pop(0)).stop()
             config = {**base_config(database), **overrides}
             try:
                 servers[key] = start_server(
