@@ -201,9 +201,11 @@ class App:
         await self.pool.close()
 
     async def reload(self) -> None:
-        """Bring the schema cache up to date (shared with the other workers through the snapshot)."""
-        await self.reloader.refresh()
-        await self._load_role_settings()
+        """Bring the schema cache up to date (shared with the other workers through the snapshot).
+
+        The roles' settings load beside it: a follower may wait on the snapshot leader for a while, and
+        readiness needs both."""
+        await asyncio.gather(self.reloader.refresh(), self._load_role_settings())
 
     async def _load_role_settings(self) -> None:
         config = self.config
