@@ -13,7 +13,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping
 from functools import partial
 from pathlib import Path
 from time import perf_counter
@@ -80,15 +80,18 @@ _encode_json = msgspec.json.Encoder().encode
 
 def create_app(config: Config | None = None) -> App:
     """The factory Granian calls in each worker; without ``config`` it reads the server's configuration."""
+    path = os.environ.get(CONFIG_FILE_ENV) or None
     if config is None:
-        path = os.environ.get(CONFIG_FILE_ENV) or None
         config = load(path, os.environ)
-    return App(config)
+    return App(config, config_path=path)
 
 
 class App:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, config_path: str | None = None) -> None:
+        """``config_path`` is the file ``config`` came from: a config reload reads it again."""
         from restpg._core import ApiError
+
+        self.config_path = config_path
 
         self._api_error: type[ApiError] = ApiError  # imported here: the module loads without the core
         self.engine: Engine | None = None
@@ -212,6 +215,14 @@ class App:
         self._role_settings = await load_role_settings(config.db_uri, config.db_hoisted_tx_settings)
         self.executor.set_role_settings(self._role_settings)
 
+    async def load_once(self) -> None:
+        """What a worker does before it serves, once and without retrying: the in-database settings (when
+        ``db-config`` asks for them), then the schema cache (for ``restpg sql`` and other one-shot uses)."""
+        if not self._config_final:
+            async with self._reloading:
+                await self._reload_config()
+        await self.reload()
+
     async def _load_document(self) -> bytes:
         config = self.config
         started = perf_counter()
@@ -252,7 +263,7 @@ class App:
 
     async def _reload_config(self) -> None:
         """Re-read file, environment and in-database settings; apply the keys reloadable at run time."""
-        fresh = reloaded(self.config, await load_config(os.environ.get(CONFIG_FILE_ENV) or None))
+        fresh = reloaded(self.config, await load_config(self.config_path))
         previous: Authenticator | None = None
         if _auth_settings(fresh) != _auth_settings(self.config):
             # A new authenticator: new keys and an empty token cache (tokens verified with the old secret).
@@ -507,18 +518,7 @@ class App:
         if timing is not None:
             timing.mark("parse")
         try:
-            prepared = engine.prepare(
-                method,
-                raw_path,
-                query,
-                body,
-                accept=found.get("accept"),
-                prefer=found.get("prefer"),
-                range=found.get("range"),
-                content_type=found.get("content-type"),
-                accept_profile=found.get("accept-profile"),
-                content_profile=found.get("content-profile"),
-            )
+            prepared = prepare(engine, method, raw_path, query, body, found)
         except self._api_error as exc:
             return errors.from_api_error(exc)
         if timing is not None:
@@ -612,6 +612,24 @@ class App:
         if self.many_schemas and not any(name.lower() == "content-profile" for name, _ in prepared.headers):
             profile = prepared.schema.encode()
         return response.build(prepared, outcome, content_profile=profile)
+
+
+def prepare(
+    engine: Engine, method: str, raw_path: str, query: str, body: bytes, headers: Mapping[str, str]
+) -> Prepared:
+    """The core's parse → plan → SQL for one request; ``headers`` by lowercase name (Prefer already merged)."""
+    return engine.prepare(
+        method,
+        raw_path,
+        query,
+        body,
+        accept=headers.get("accept"),
+        prefer=headers.get("prefer"),
+        range=headers.get("range"),
+        content_type=headers.get("content-type"),
+        accept_profile=headers.get("accept-profile"),
+        content_profile=headers.get("content-profile"),
+    )
 
 
 def _auth_settings(config: Config) -> tuple[object, ...]:

@@ -145,8 +145,10 @@ async def _check_database(config: Config) -> None:
 
 def _sql(config: Config, args: argparse.Namespace) -> int:
     words: list[str] = args.words
+    config_path = None
     if len(words) == 3:
-        config = load(words[0], os.environ)
+        config_path = words[0]
+        config = load(config_path, os.environ)
         words = words[1:]
     if len(words) != 2:
         raise CliError("usage: restpg sql [CONFIG] METHOD 'PATH?QUERY'")
@@ -158,32 +160,29 @@ def _sql(config: Config, args: argparse.Namespace) -> int:
         if not sep:
             raise CliError(f"-H {header!r}: write headers as 'Name: value'.")
         headers[name.strip().lower()] = value.strip()
-    return asyncio.run(_print_sql(config, method, path or "/", query, headers, args.data.encode()))
+    return asyncio.run(
+        _print_sql(config, config_path, method, path or "/", query, headers, args.data.encode())
+    )
 
 
 async def _print_sql(
-    config: Config, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    config: Config,
+    config_path: str | None,
+    method: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
 ) -> int:
     from restpg._core import ApiError
-    from restpg.app import App
+    from restpg.app import App, prepare
 
     await _check_database(config)
-    app = App(config)
-    await app.reload()
+    app = App(config, config_path=config_path)
+    await app.load_once()
     assert app.engine is not None
     try:
-        prepared = app.engine.prepare(
-            method,
-            path,
-            query,
-            body,
-            accept=headers.get("accept"),
-            prefer=headers.get("prefer"),
-            range=headers.get("range"),
-            content_type=headers.get("content-type"),
-            accept_profile=headers.get("accept-profile"),
-            content_profile=headers.get("content-profile"),
-        )
+        prepared = prepare(app.engine, method, path, query, body, headers)
     except ApiError as exc:
         print(exc.body().decode(), file=sys.stderr)
         return 1

@@ -87,3 +87,20 @@ def test_missing_config_file_exits_1(tmp_path: Path) -> None:
     )
     assert result.returncode == 1, result
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_sql_prints_the_statement_for_a_request(tmp_path: Path, database: Database) -> None:
+    # `restpg sql` loads the configuration as a worker does (in-database settings included) and prints the SQL.
+    config = tmp_path / "restpg.conf"
+    config.write_text(render_config(base_config(database)))
+    result = subprocess.run(
+        [*restpg_command(), "sql", str(config), "GET", "/items?id=eq.1"],
+        capture_output=True,
+        text=True,
+        timeout=EXIT_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert result.returncode == 0, result
+    assert '"test"."items"' in result.stdout
+    assert "$1 = '1'" in result.stdout
