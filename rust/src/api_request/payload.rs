@@ -49,6 +49,10 @@ pub fn parse_payload(
 fn json_payload(body: &[u8], is_routine: bool, columns: Option<&[String]>) -> ApiResult<Payload> {
     let text = std::str::from_utf8(body).map_err(|_| invalid_body(INVALID_JSON))?;
     if let Some(columns) = columns {
+        // Unscanned, but still bounded: the top-level array and row objects plus the values' own depth.
+        if !nesting_within(text, MAX_VALUE_DEPTH + 2) {
+            return Err(invalid_body(INVALID_JSON));
+        }
         let trimmed = text.trim_start();
         let is_array = trimmed.starts_with('[');
         let is_empty_array = is_array && trimmed[1..].trim_start().starts_with(']');
@@ -113,6 +117,35 @@ impl<'de> DeserializeSeed<'de> for TopLevel {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Shape, D::Error> {
         d.deserialize_any(TopLevel)
     }
+}
+
+/// True when no `[`/`{` outside strings nests deeper than `limit`: one pass over the bytes, no parsing
+/// (the `?columns=` path leaves validation to PostgreSQL, but not a depth that exhausts its stack).
+fn nesting_within(text: &str, limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for byte in text.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return false;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
 }
 
 fn object_keys<'de, A: MapAccess<'de>>(mut map: A) -> Result<Vec<String>, A::Error> {
@@ -504,6 +537,22 @@ mod tests {
                 is_empty_array: false
             }
         );
+    }
+
+    #[test]
+    fn columns_still_bound_the_nesting_depth() {
+        let columns = ["payload".to_owned()];
+        let deep = format!(
+            r#"[{{"payload": {}1{}}}]"#,
+            "[".repeat(50_000),
+            "]".repeat(50_000)
+        );
+        let err = json_payload(deep.as_bytes(), false, Some(&columns)).unwrap_err();
+        assert_eq!((err.status, err.code), (400, "PGRST102"));
+        let quoted = format!(r#"[{{"payload": "{}"}}]"#, "[{".repeat(50_000));
+        assert!(json_payload(quoted.as_bytes(), false, Some(&columns)).is_ok());
+        let escaped = r#"[{"payload": "a \" [[[ \\"}]"#;
+        assert!(nesting_within(escaped, 3));
     }
 
     #[test]
