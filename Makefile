@@ -15,6 +15,9 @@ DEMO_PROFILE ?= release
 STAMPS := $(VENV)/.stamps
 RUST_SOURCES := Cargo.toml Cargo.lock $(shell find rust/src -name '*.rs' 2>/dev/null)
 PYTEST_ARGS ?=
+# When set (CI), each pytest run writes a JUnit report there, so a run that executed nothing can be refused.
+JUNIT_DIR ?=
+junit = $(if $(JUNIT_DIR),--junitxml=$(JUNIT_DIR)/$(1).xml)
 
 .PHONY: help
 help: ## Show this help
@@ -55,11 +58,11 @@ test-rust: ## Run the Rust tests (no Python needed)
 
 .PHONY: test-python
 test-python: build ## Run the Python spec and io tests against a real PostgreSQL and restpg processes
-	$(BIN)/python -m pytest --ignore=tests/clients $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ignore=tests/clients $(call junit,python) $(PYTEST_ARGS)
 
 .PHONY: test-clients
 test-clients: build ## Run postgrest-py, postgrest-js and @neondatabase/postgrest-js against a live server (npm ci once)
-	$(BIN)/python -m pytest tests/clients $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/clients $(call junit,clients) $(PYTEST_ARGS)
 
 .PHONY: bench
 bench: ## Benchmark W1-W8 against pgbench's ceiling (needs wrk and pgbench); BENCH_ARGS="--workloads W1"
