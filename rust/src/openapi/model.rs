@@ -207,3 +207,28 @@ pub const CALL_MEDIA: [&str; 3] = [
 
 pub const DOCS_URL: &str = "https://postgrest.org/en/stable/references/api.html";
 pub const SECURITY_DESCRIPTION: &str = "Add the token prepending \"Bearer \" (without quotes) to it";
+
+/// The shared parameters a read (GET on a table or view) takes besides one `rowFilter` per column.
+pub const READ_PARAMETERS: [&str; 7] = [
+    "select",
+    "order",
+    "range",
+    "rangeUnit",
+    "offset",
+    "limit",
+    "preferCount",
+];
+
+/// An operation tagged with its table or function, the comment split into summary and description.
+pub fn operation(tag: String, comment: Option<&str>) -> J {
+    let (summary, description) = summary_and_description(comment);
+    J::obj()
+        .set("tags", J::strs([tag]))
+        .opt("summary", summary)
+        .opt("description", description)
+}
+
+/// References to shared parameters, which live under `parameters` (2.0) or `components/parameters` (3.1).
+pub fn parameter_refs(section: &str, names: impl IntoIterator<Item = String>) -> J {
+    J::Arr(names.into_iter().map(|n| J::reference(section, &n)).collect())
+}

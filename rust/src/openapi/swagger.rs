@@ -3,8 +3,9 @@
 
 use super::json::J;
 use super::model::{
-    arguments_schema, callable_with_get, query_arg_type, row_schema, summary_and_description,
-    title_and_description, typed, writable, CALL_MEDIA, DOCS_URL, MEDIA, SECURITY_DESCRIPTION,
+    arguments_schema, callable_with_get, operation, parameter_refs, query_arg_type, row_schema,
+    title_and_description, typed, writable, CALL_MEDIA, DOCS_URL, MEDIA, READ_PARAMETERS,
+    SECURITY_DESCRIPTION,
 };
 use super::{Described, Options};
 use crate::schema_cache::{Routine, SchemaCache, Table};
@@ -70,12 +71,7 @@ fn dedup(paths: Vec<(String, J)>) -> Vec<(String, J)> {
 }
 
 fn refs(names: impl IntoIterator<Item = String>) -> J {
-    J::Arr(
-        names
-            .into_iter()
-            .map(|n| J::reference("parameters", &n))
-            .collect(),
-    )
+    parameter_refs("parameters", names)
 }
 
 fn ok(description: &str) -> J {
@@ -94,14 +90,6 @@ fn root_path() -> J {
     J::obj().set("get", get)
 }
 
-fn operation(tag: String, comment: Option<&str>) -> J {
-    let (summary, description) = summary_and_description(comment);
-    J::obj()
-        .set("tags", J::strs([tag]))
-        .opt("summary", summary)
-        .opt("description", description)
-}
-
 fn table_path(t: &Table) -> J {
     let name = &t.name;
     let filters: Vec<String> = t
@@ -117,23 +105,10 @@ fn table_path(t: &Table) -> J {
             .set("type", "array")
             .set("items", J::reference("definitions", name)),
     );
-    let get = op()
-        .set(
-            "parameters",
-            with(&[
-                "select",
-                "order",
-                "range",
-                "rangeUnit",
-                "offset",
-                "limit",
-                "preferCount",
-            ]),
-        )
-        .set(
-            "responses",
-            J::obj().set("200", rows).set("206", ok("Partial Content")),
-        );
+    let get = op().set("parameters", with(&READ_PARAMETERS)).set(
+        "responses",
+        J::obj().set("200", rows).set("206", ok("Partial Content")),
+    );
     let item = J::obj().set("get", get);
     if !writable(t) {
         return item;

@@ -4,8 +4,9 @@
 
 use super::json::J;
 use super::model::{
-    arguments_schema, callable_with_get, query_arg_type, row_schema, summary_and_description,
-    title_and_description, typed, writable, CALL_MEDIA, DOCS_URL, MEDIA, SECURITY_DESCRIPTION,
+    arguments_schema, callable_with_get, operation, parameter_refs, query_arg_type, row_schema,
+    title_and_description, typed, writable, CALL_MEDIA, DOCS_URL, MEDIA, READ_PARAMETERS,
+    SECURITY_DESCRIPTION,
 };
 use super::{Described, Options, Version};
 use crate::schema_cache::{Routine, SchemaCache, Table};
@@ -86,12 +87,7 @@ fn filter_key(table: &str, column: &str) -> String {
 }
 
 fn refs(names: impl IntoIterator<Item = String>) -> J {
-    J::Arr(
-        names
-            .into_iter()
-            .map(|n| J::reference("components/parameters", &n))
-            .collect(),
-    )
+    parameter_refs("components/parameters", names)
 }
 
 fn described(description: &str) -> J {
@@ -131,14 +127,6 @@ fn root_path() -> J {
     J::obj().set("get", get)
 }
 
-fn operation(tag: String, comment: Option<&str>) -> J {
-    let (summary, description) = summary_and_description(comment);
-    J::obj()
-        .set("tags", J::strs([tag]))
-        .opt("summary", summary)
-        .opt("description", description)
-}
-
 fn table_path(t: &Table) -> J {
     let name = &t.name;
     let filters: Vec<String> = t.columns.iter().map(|c| filter_key(name, &c.name)).collect();
@@ -147,31 +135,18 @@ fn table_path(t: &Table) -> J {
     let rows = J::obj()
         .set("type", "array")
         .set("items", J::reference("components/schemas", &key(name)));
-    let get = op()
-        .set(
-            "parameters",
-            with(&[
-                "select",
-                "order",
-                "range",
-                "rangeUnit",
-                "offset",
-                "limit",
-                "preferCount",
-            ]),
-        )
-        .set(
-            "responses",
-            J::obj()
-                .set(
-                    "200",
-                    described("OK").set("content", content(&MEDIA[..1], rows.clone())),
-                )
-                .set(
-                    "206",
-                    described("Partial Content").set("content", content(&MEDIA[..1], rows)),
-                ),
-        );
+    let get = op().set("parameters", with(&READ_PARAMETERS)).set(
+        "responses",
+        J::obj()
+            .set(
+                "200",
+                described("OK").set("content", content(&MEDIA[..1], rows.clone())),
+            )
+            .set(
+                "206",
+                described("Partial Content").set("content", content(&MEDIA[..1], rows)),
+            ),
+    );
     let item = J::obj().set("get", get);
     if !writable(t) {
         return item;
