@@ -20,7 +20,8 @@ import urllib.error
 import urllib.request
 
 
-def _status(url: str) -> int:
+def status(url: str) -> int:
+    """The HTTP status of a GET, or 0 when nothing answers."""
     try:
         with urllib.request.urlopen(url, timeout=1.0) as response:
             return int(response.status)
@@ -30,26 +31,27 @@ def _status(url: str) -> int:
         return 0
 
 
-def _until_200(process: subprocess.Popen[bytes], url: str, started: float, timeout: float) -> float:
+def until_200(process: subprocess.Popen[bytes], url: str, started: float, timeout: float) -> float:
+    """Seconds from ``started`` until ``url`` answers 200, polling every 2 ms; fails if ``process`` exits."""
     while time.perf_counter() - started < timeout:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with {process.returncode} before {url} answered 200")
-        if _status(url) == 200:
+        if status(url) == 200:
             return time.perf_counter() - started
         time.sleep(0.002)
     raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f}s")
 
 
 def measure(command: list[str], url: str, ready: str | None, timeout: float = 60.0) -> dict[str, float]:
-    if _status(url) != 0:
+    if status(url) != 0:
         raise RuntimeError(f"something already answers on {url}: stop it first")
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         result = {}
         if ready:
-            result["ready_ms"] = _until_200(process, ready, started, timeout) * 1000
-        result["first_200_ms"] = _until_200(process, url, started, timeout) * 1000
+            result["ready_ms"] = until_200(process, ready, started, timeout) * 1000
+        result["first_200_ms"] = until_200(process, url, started, timeout) * 1000
         return result
     finally:
         process.send_signal(signal.SIGTERM)

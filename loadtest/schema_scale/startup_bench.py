@@ -1,6 +1,6 @@
 """Process start → ``/ready`` and → first 200 on an embed request, and RSS per worker, on a generated schema.
 
-    python loadtest/schema_scale/startup_bench.py "host=127.0.0.1 user=postgres dbname=scale1000" \\
+    python -m loadtest.schema_scale.startup_bench "host=127.0.0.1 user=postgres dbname=scale1000" \\
         [--workers 2] [--runs 5]
 
 The database holds a schema made by ``generate.py`` (schema ``api``). Each run starts ``restpg serve`` on a
@@ -25,33 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import psutil
+from loadtest.coldstart import until_200
 
 EMBED = "/t2?select=id,t1(id)&limit=1"
-
-
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=1.0) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (urllib.error.URLError, OSError):
-        return 0
-
-
-def _until_200(process: subprocess.Popen[bytes], url: str, started: float, timeout: float = 120.0) -> float:
-    while time.perf_counter() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"restpg exited with {process.returncode} before {url} answered 200")
-        if _status(url) == 200:
-            return (time.perf_counter() - started) * 1000
-        time.sleep(0.002)
-    raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f}s")
+TIMEOUT = 120.0  # seconds a start may take at 10,000 tables without a snapshot
 
 
 def run_once(dsn: str, workers: int, snapshots: Path, workdir: Path) -> dict[str, float]:
@@ -65,8 +45,8 @@ def run_once(dsn: str, workers: int, snapshots: Path, workdir: Path) -> dict[str
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        ready = _until_200(process, f"http://127.0.0.1:{admin}/ready", started)
-        first = _until_200(process, f"http://127.0.0.1:{port}{EMBED}", started)
+        ready = until_200(process, f"http://127.0.0.1:{admin}/ready", started, TIMEOUT) * 1000
+        first = until_200(process, f"http://127.0.0.1:{port}{EMBED}", started, TIMEOUT) * 1000
         time.sleep(1.0)  # let the background revalidation finish before reading memory
         rss = [child.memory_info().rss for child in psutil.Process(process.pid).children(recursive=True)]
         return {"ready_ms": ready, "first_200_ms": first, "rss_mb_per_worker": max(rss) / 2**20}
