@@ -74,3 +74,21 @@ def test_head_uses_accept_profile(client: httpx.Client) -> None:
 def test_search_path_is_the_selected_schema(client: httpx.Client) -> None:
     path = client.get("/request_info").json()[0]["search_path"]
     assert path.replace('"', "").split(",")[0].strip() == "test"
+
+
+def test_writes_pick_their_schema_with_content_profile(client: httpx.Client) -> None:
+    # The v2 row is written to v2.items (rolled back by the test server), and the answer names that schema.
+    response = client.post(
+        "/items",
+        json={"id": 3, "label": "v2 third"},
+        headers={"Content-Profile": "v2", "Prefer": "return=representation"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["content-profile"] == "v2"
+    assert response.json() == [{"id": 3, "label": "v2 third"}]
+
+
+def test_writes_to_an_unexposed_schema_are_406(client: httpx.Client) -> None:
+    response = client.patch("/items?id=eq.1", json={"label": "x"}, headers={"Content-Profile": "private"})
+    assert response.status_code == 406
+    assert response.json()["code"] == "PGRST106"
