@@ -14,14 +14,15 @@ use crate::error::ApiResult;
 /// looked the function up; the remaining keys are filters and go through here.
 pub fn parse_filter(key: &str, value: &str) -> ApiResult<(EmbedPath, Filter)> {
     let (path, field) = parse_tree_path(key)?;
-    let name = format!("failed to parse filter ({value})");
-    let op = Parser::run(value, &name, |p| op_expr(p, single_value)).map_err(syntax_error)?;
+    let op = Parser::run(value, format_args!("failed to parse filter ({value})"), |p| {
+        op_expr(p, single_value)
+    })
+    .map_err(syntax_error)?;
     Ok((path, Filter { field, op }))
 }
 
 pub fn parse_tree_path(key: &str) -> ApiResult<(EmbedPath, super::types::Field)> {
-    let name = format!("failed to parse tree path ({key})");
-    Parser::run(key, &name, tree_path).map_err(syntax_error)
+    Parser::run(key, format_args!("failed to parse tree path ({key})"), tree_path).map_err(syntax_error)
 }
 
 /// The value of a top-level filter: everything that is left.
@@ -47,7 +48,7 @@ pub fn op_expr(p: &mut Parser<'_>, value: fn(&mut Parser<'_>) -> PResult<String>
     Ok(OpExpr { negated, operation })
 }
 
-fn keyword_then_delimiter(p: &mut Parser<'_>, word: &str) -> PResult<()> {
+fn keyword_then_delimiter(p: &mut Parser<'_>, word: &'static str) -> PResult<()> {
     p.attempt(|p| {
         p.string(word)?;
         delimiter(p)
@@ -96,7 +97,7 @@ fn operation(p: &mut Parser<'_>, value: fn(&mut Parser<'_>) -> PResult<String>) 
 }
 
 /// Tries each `(keyword, result)` in order, each with backtracking.
-fn keyword<T: Copy>(p: &mut Parser<'_>, table: &[(&str, T)]) -> PResult<T> {
+fn keyword<T: Copy>(p: &mut Parser<'_>, table: &[(&'static str, T)]) -> PResult<T> {
     match table.split_first() {
         None => p.zero(),
         Some((&(word, v), rest)) => p.or(|p| p.attempt(|p| p.string(word)).map(|_| v), |p| keyword(p, rest)),

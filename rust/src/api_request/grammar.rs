@@ -140,7 +140,7 @@ pub fn columns(p: &mut Parser<'_>) -> PResult<Vec<String>> {
 mod tests {
     use super::*;
 
-    fn run<T>(src: &str, f: impl FnOnce(&mut Parser<'_>) -> PResult<T>) -> Result<T, String> {
+    fn run<T>(src: &str, f: impl Fn(&mut Parser<'_>) -> PResult<T>) -> Result<T, String> {
         Parser::run(src, "", f).map_err(|e| format!("{} {}", e.message, e.details))
     }
 

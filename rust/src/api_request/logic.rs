@@ -9,8 +9,10 @@ use crate::error::ApiResult;
 /// Parses a logic parameter: the key gives the embed path, the operator and its negation
 /// (`a.not.or`), the value the parenthesized conditions.
 pub fn parse_logic(key: &str, value: &str) -> ApiResult<(EmbedPath, LogicTree)> {
-    let name = format!("failed to parse logic path ({key})");
-    let parts = Parser::run(key, &name, |p| p.sep_by1(field_name, delimiter)).map_err(syntax_error)?;
+    let parts = Parser::run(key, format_args!("failed to parse logic path ({key})"), |p| {
+        p.sep_by1(field_name, delimiter)
+    })
+    .map_err(syntax_error)?;
     let negated = parts.iter().any(|part| part == "not");
     let (op, init) = parts
         .split_last()
@@ -19,8 +21,12 @@ pub fn parse_logic(key: &str, value: &str) -> ApiResult<(EmbedPath, LogicTree)> 
     let path: EmbedPath = init.iter().filter(|part| *part != "not").cloned().collect();
     // The operator is parsed as part of the tree (`or(...)`), so error columns count it too.
     let source = format!("{}{op}{value}", if negated { "not." } else { "" });
-    let name = format!("failed to parse logic tree ({value})");
-    let tree = Parser::run(&source, &name, |p| logic_tree(p, 0)).map_err(syntax_error)?;
+    let tree = Parser::run(
+        &source,
+        format_args!("failed to parse logic tree ({value})"),
+        |p| logic_tree(p, 0),
+    )
+    .map_err(syntax_error)?;
     Ok((path, tree))
 }
 

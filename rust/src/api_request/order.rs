@@ -7,10 +7,10 @@ use crate::error::ApiResult;
 
 /// Parses an order parameter; the key (`order`, `actors.order`) gives the embed path.
 pub fn parse_order(key: &str, value: &str) -> ApiResult<(EmbedPath, Vec<OrderTerm>)> {
-    let name = format!("failed to parse tree path ({key})");
-    let (path, _) = Parser::run(key, &name, tree_path).map_err(syntax_error)?;
-    let name = format!("failed to parse order ({value})");
-    let terms = Parser::run(value, &name, order).map_err(syntax_error)?;
+    let (path, _) = Parser::run(key, format_args!("failed to parse tree path ({key})"), tree_path)
+        .map_err(syntax_error)?;
+    let terms =
+        Parser::run(value, format_args!("failed to parse order ({value})"), order).map_err(syntax_error)?;
     Ok((path, terms))
 }
 
@@ -45,7 +45,7 @@ fn relation_term(p: &mut Parser<'_>) -> PResult<OrderTerm> {
     })
 }
 
-fn dotted<T: Copy>(p: &mut Parser<'_>, word: &str, v: T) -> PResult<T> {
+fn dotted<T: Copy>(p: &mut Parser<'_>, word: &'static str, v: T) -> PResult<T> {
     p.attempt(|p| {
         delimiter(p)?;
         p.string(word)

@@ -15,14 +15,44 @@
 //! The engine is imperative: `err` is the error accumulated since input was last consumed, which is what
 //! Parsec threads through its continuations.
 
-use std::fmt::Write;
+use std::fmt::{Display, Write};
+
+/// What an error message says, kept unrendered: a parse tries many alternatives that fail on the way
+/// to a success, so texts are only formatted once an error is actually reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Text {
+    /// A grammar label, as written (`delimiter (.)`).
+    Plain(&'static str),
+    /// A token, shown as Haskell shows a string (`"not"`).
+    Shown(&'static str),
+    /// A character shown as a one-character string (`"x"`), as `satisfy` and `char` report it.
+    ShownChar(char),
+    /// A character shown as a character (`'x'`), as `eof` and `notFollowedBy` report it.
+    CharLiteral(char),
+    /// The empty system-unexpected message: end of input.
+    Nothing,
+    Owned(String),
+}
+
+impl Text {
+    fn render(&self) -> String {
+        match self {
+            Text::Plain(s) => (*s).to_owned(),
+            Text::Shown(s) => haskell_show(s),
+            Text::ShownChar(c) => haskell_show(c.encode_utf8(&mut [0; 4])),
+            Text::CharLiteral(c) => haskell_show_char(*c),
+            Text::Nothing => String::new(),
+            Text::Owned(s) => s.clone(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Msg {
-    SysUnExpect(String),
-    UnExpect(String),
-    Expect(String),
-    Message(String),
+    SysUnExpect(Text),
+    UnExpect(Text),
+    Expect(Text),
+    Message(Text),
 }
 
 impl Msg {
@@ -35,9 +65,9 @@ impl Msg {
         }
     }
 
-    fn text(&self) -> &str {
+    fn text(&self) -> &Text {
         match self {
-            Msg::SysUnExpect(s) | Msg::UnExpect(s) | Msg::Expect(s) | Msg::Message(s) => s,
+            Msg::SysUnExpect(t) | Msg::UnExpect(t) | Msg::Expect(t) | Msg::Message(t) => t,
         }
     }
 }
@@ -82,9 +112,9 @@ impl ParseError {
         }
     }
 
-    fn set_expect(&mut self, label: &str) {
+    fn set_expect(&mut self, label: Text) {
         self.msgs.retain(|m| !matches!(m, Msg::Expect(_)));
-        self.msgs.push(Msg::Expect(label.to_owned()));
+        self.msgs.push(Msg::Expect(label));
     }
 
     /// Parsec's `showErrorMessages "or" "unknown parse error" "expecting" "unexpected" "end of input"`,
@@ -95,8 +125,14 @@ impl ParseError {
         if msgs.is_empty() {
             return "unknown parse error".to_owned();
         }
-        let of =
-            |rank: u8| -> Vec<&str> { msgs.iter().filter(|m| m.rank() == rank).map(Msg::text).collect() };
+        let rendered: Vec<(u8, String)> = msgs.iter().map(|m| (m.rank(), m.text().render())).collect();
+        let of = |rank: u8| -> Vec<&str> {
+            rendered
+                .iter()
+                .filter(|(r, _)| *r == rank)
+                .map(|(_, t)| t.as_str())
+                .collect()
+        };
         let (sys, unexp, exp, other) = (of(0), of(1), of(2), of(3));
         let sys_line = match sys.first() {
             Some(_) if !unexp.is_empty() => String::new(),
@@ -198,6 +234,40 @@ fn push_escaped(out: &mut String, c: char, next: Option<char>) {
     }
 }
 
+/// Which passes [`Parser::run`] makes. Always both outside tests; tests run each pass alone to prove
+/// they accept the same inputs.
+pub mod passes {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Passes {
+        Both,
+        QuietOnly,
+        LoudOnly,
+    }
+
+    #[cfg(test)]
+    thread_local! {
+        static CURRENT: std::cell::Cell<Passes> = const { std::cell::Cell::new(Passes::Both) };
+    }
+
+    #[cfg(test)]
+    pub(super) fn current() -> Passes {
+        CURRENT.get()
+    }
+
+    #[cfg(not(test))]
+    pub(super) fn current() -> Passes {
+        Passes::Both
+    }
+
+    #[cfg(test)]
+    pub fn with<R>(passes: Passes, f: impl FnOnce() -> R) -> R {
+        CURRENT.set(passes);
+        let result = f();
+        CURRENT.set(Passes::Both);
+        result
+    }
+}
+
 /// A failed parse, already rendered the way PostgREST reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
@@ -224,30 +294,49 @@ pub struct Parser<'a> {
     byte: usize,
     pos: SourcePos,
     err: ParseError,
+    /// Records no messages: `err` stays empty. Control flow never depends on messages, so a parse runs
+    /// quietly first and only a failed one runs again to say why.
+    quiet: bool,
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(src: &'a str) -> Self {
+    fn new(src: &'a str, quiet: bool) -> Self {
         let pos = SourcePos { line: 1, column: 1 };
         Parser {
             src,
             byte: 0,
             pos,
             err: ParseError::unknown(pos),
+            quiet,
         }
     }
 
     /// Runs `grammar` over the whole of `src`, naming the input as PostgREST does in its messages.
+    /// Successful parses, the common case, allocate nothing for errors: the grammar runs quietly, and
+    /// only when it fails runs again collecting Parsec's messages. `name` is only formatted on failure.
     pub fn run<T>(
         src: &'a str,
-        name: &str,
-        grammar: impl FnOnce(&mut Parser<'a>) -> PResult<T>,
+        name: impl Display,
+        grammar: impl Fn(&mut Parser<'a>) -> PResult<T>,
     ) -> Result<T, SyntaxError> {
-        let mut p = Parser::new(src);
+        let passes = passes::current();
+        if passes != passes::Passes::LoudOnly {
+            if let Ok(value) = grammar(&mut Parser::new(src, true)) {
+                return Ok(value);
+            }
+            if passes == passes::Passes::QuietOnly {
+                let unexplained = String::new();
+                return Err(SyntaxError {
+                    message: unexplained.clone(),
+                    details: unexplained,
+                });
+            }
+        }
+        let mut p = Parser::new(src, false);
         grammar(&mut p).map_err(|Fail| SyntaxError {
             message: format!(
                 "{} (line {}, column {})",
-                haskell_show(name),
+                haskell_show(&name.to_string()),
                 p.err.pos.line,
                 p.err.pos.column
             ),
@@ -293,28 +382,26 @@ impl<'a> Parser<'a> {
     }
 
     /// Records an error at the current position without consuming, and fails.
-    fn fail_here<T>(&mut self, msgs: Vec<Msg>) -> PResult<T> {
-        let e = ParseError { pos: self.pos, msgs };
+    fn fail_here<T>(&mut self, msgs: impl FnOnce() -> Vec<Msg>) -> PResult<T> {
+        if self.quiet {
+            return Err(Fail);
+        }
+        let e = ParseError {
+            pos: self.pos,
+            msgs: msgs(),
+        };
         self.err = std::mem::replace(&mut self.err, ParseError::unknown(self.pos)).merge(e);
         Err(Fail)
     }
 
-    fn unexpected_here(&self) -> Msg {
-        Msg::SysUnExpect(
-            self.peek()
-                .map(|c| haskell_show(&c.to_string()))
-                .unwrap_or_default(),
-        )
-    }
-
     /// A free-form message (`fail`), used for limits that Parsec has no notion of, such as nesting depth.
     pub fn fail_message<T>(&mut self, msg: &str) -> PResult<T> {
-        self.fail_here(vec![Msg::Message(msg.to_owned())])
+        self.fail_here(|| vec![Msg::Message(Text::Owned(msg.to_owned()))])
     }
 
     /// `mzero`: fails without saying why, so alternatives' messages are reported instead.
     pub fn zero<T>(&mut self) -> PResult<T> {
-        self.fail_here(Vec::new())
+        self.fail_here(Vec::new)
     }
 
     /// `satisfy`: one character matching `pred`, no expectation recorded.
@@ -325,15 +412,15 @@ impl<'a> Parser<'a> {
                 Ok(c)
             }
             _ => {
-                let m = self.unexpected_here();
-                self.fail_here(vec![m])
+                let found = self.peek();
+                self.fail_here(|| vec![Msg::SysUnExpect(found.map_or(Text::Nothing, Text::ShownChar))])
             }
         }
     }
 
     /// `char c`, expecting `"c"`.
     pub fn char(&mut self, c: char) -> PResult<char> {
-        self.label(&haskell_show(&c.to_string()), |p| p.satisfy(|x| x == c))
+        self.labelled(Text::ShownChar(c), |p| p.satisfy(|x| x == c))
     }
 
     pub fn one_of(&mut self, set: &str) -> PResult<char> {
@@ -357,18 +444,17 @@ impl<'a> Parser<'a> {
     }
 
     /// `string s`: errors are reported at the start, like Parsec's `tokens`; a partial match consumes.
-    pub fn string(&mut self, s: &str) -> PResult<()> {
+    pub fn string(&mut self, s: &'static str) -> PResult<()> {
         let start = self.mark();
-        let expect = Msg::Expect(haskell_show(s));
         for (i, want) in s.chars().enumerate() {
             match self.peek() {
                 Some(c) if c == want => self.advance(c),
+                _ if self.quiet => return Err(Fail),
                 found => {
-                    let unexpected =
-                        Msg::SysUnExpect(found.map(|c| haskell_show(&c.to_string())).unwrap_or_default());
+                    let unexpected = Msg::SysUnExpect(found.map_or(Text::Nothing, Text::ShownChar));
                     let e = ParseError {
                         pos: start.pos,
-                        msgs: vec![unexpected, expect],
+                        msgs: vec![unexpected, Msg::Expect(Text::Shown(s))],
                     };
                     if i == 0 {
                         self.err = std::mem::replace(&mut self.err, ParseError::unknown(start.pos)).merge(e);
@@ -386,21 +472,24 @@ impl<'a> Parser<'a> {
     /// `eof`, i.e. `notFollowedBy anyToken <?> "end of input"`.
     pub fn eof(&mut self) -> PResult<()> {
         match self.peek() {
+            None if self.quiet => Ok(()),
             None => {
                 let e = ParseError {
                     pos: self.pos,
                     msgs: vec![
-                        Msg::SysUnExpect(String::new()),
-                        Msg::Expect("end of input".to_owned()),
+                        Msg::SysUnExpect(Text::Nothing),
+                        Msg::Expect(Text::Plain("end of input")),
                     ],
                 };
                 self.err = std::mem::replace(&mut self.err, ParseError::unknown(self.pos)).merge(e);
                 Ok(())
             }
-            Some(c) => self.fail_here(vec![
-                Msg::UnExpect(haskell_show_char(c)),
-                Msg::Expect("end of input".to_owned()),
-            ]),
+            Some(c) => self.fail_here(|| {
+                vec![
+                    Msg::UnExpect(Text::CharLiteral(c)),
+                    Msg::Expect(Text::Plain("end of input")),
+                ]
+            }),
         }
     }
 
@@ -450,7 +539,7 @@ impl<'a> Parser<'a> {
             Ok(c) => {
                 self.reset(start);
                 self.err = saved;
-                self.fail_here(vec![Msg::UnExpect(haskell_show_char(c))])
+                self.fail_here(|| vec![Msg::UnExpect(Text::CharLiteral(c))])
             }
             Err(Fail) => Ok(()),
         }
@@ -470,12 +559,16 @@ impl<'a> Parser<'a> {
     }
 
     /// `p <?> name`
-    pub fn label<T>(&mut self, name: &str, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+    pub fn label<T>(&mut self, name: &'static str, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        self.labelled(Text::Plain(name), f)
+    }
+
+    fn labelled<T>(&mut self, name: Text, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
         let start = self.mark();
         let before = std::mem::replace(&mut self.err, ParseError::unknown(self.pos));
         let r = f(self);
         if !self.consumed_since(start) {
-            if r.is_err() || !self.err.msgs.is_empty() {
+            if !self.quiet && (r.is_err() || !self.err.msgs.is_empty()) {
                 self.err.set_expect(name);
             }
             self.err = before.merge(std::mem::replace(&mut self.err, ParseError::unknown(self.pos)));

@@ -164,8 +164,12 @@ pub fn parse_query(query: &str, rpc_read: bool) -> ApiResult<QueryParams> {
 }
 
 fn parse_column_list(what: &str, value: &str) -> ApiResult<Vec<String>> {
-    let name = format!("failed to parse {what} ({value})");
-    Parser::run(value, &name, super::grammar::columns).map_err(super::grammar::syntax_error)
+    Parser::run(
+        value,
+        format_args!("failed to parse {what} ({value})"),
+        super::grammar::columns,
+    )
+    .map_err(super::grammar::syntax_error)
 }
 
 /// The embed path of a modifier key such as `clients.projects.limit`.

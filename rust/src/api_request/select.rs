@@ -6,8 +6,12 @@ use super::types::{AggregateFunction, Field, JoinType, SelectItem};
 use crate::error::ApiResult;
 
 pub fn parse_select(value: &str) -> ApiResult<Vec<SelectItem>> {
-    let name = format!("failed to parse select parameter ({value})");
-    Parser::run(value, &name, |p| forest(p, 0)).map_err(syntax_error)
+    Parser::run(
+        value,
+        format_args!("failed to parse select parameter ({value})"),
+        |p| forest(p, 0),
+    )
+    .map_err(syntax_error)
 }
 
 fn forest(p: &mut Parser<'_>, depth: usize) -> PResult<Vec<SelectItem>> {

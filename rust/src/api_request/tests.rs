@@ -168,6 +168,19 @@ proptest! {
     }
 
     #[test]
+    fn quiet_parses_decide_like_loud_ones(query in proptest::collection::vec(any_text(), 1..4)) {
+        // Messages never steer a parse: the quiet pass alone accepts exactly what a pass recording every
+        // message accepts, with the same result.
+        use super::parsec::passes::{with, Passes};
+        let query = query.join("&");
+        let h = head("GET", "/items", &query);
+        let outcome = |passes| {
+            with(passes, || parse(&h, b"", &settings()).map(|r| format!("{r:?}")).map_err(|e| e.code))
+        };
+        prop_assert_eq!(outcome(Passes::QuietOnly), outcome(Passes::LoudOnly));
+    }
+
+    #[test]
     fn grammar_never_panics(value in ".*", key in ".*") {
         let _ = parse_filter(&key, &value);
         let _ = query_params::parse_query(&format!("select={value}&order={value}&or={value}&{key}={value}"), false);
