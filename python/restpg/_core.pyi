@@ -105,7 +105,8 @@ class Prepared:
         """The success status before range rules (200, 201, 204, …)."""
     @property
     def headers(self) -> list[tuple[str, str]]:
-        """Response headers known before execution (Content-Location, Preference-Applied, …)."""
+        """Response headers known before execution (Content-Location, Preference-Applied, …): lowercase
+        names, values as wire bytes in latin-1 characters (``restpg.http.wire``)."""
     @property
     def offset(self) -> int:
         """Row offset of the page, for ``Content-Range``."""
@@ -152,7 +153,6 @@ class Engine:
         path: str,
         query: str,
         body: bytes,
-        *,
         accept: str | None = None,
         prefer: str | None = None,
         range: str | None = None,

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, MutableMapping
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -29,8 +29,8 @@ from restpg.db.execute import ConnectionLost, Executor, RequestSettings, Stateme
 from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
 from restpg.db.role_settings import RoleSettings, load_role_settings
 from restpg.dbconfig import load_config, reloaded
-from restpg.disconnect import CLIENT_CLOSED, DisconnectWatch, asgi_disconnected
-from restpg.http import Headers, Response
+from restpg.disconnect import CLIENT_CLOSED, RunningReads, asgi_disconnected
+from restpg.http import Response, wire
 from restpg.limits import BodyTooLarge, Limits, read_asgi_body, read_rsgi_body
 from restpg.log import AccessLog
 from restpg.schema.fingerprint import catalog_fingerprint, queries_digest
@@ -137,6 +137,8 @@ class App:
         # With a JWKS URL, a token with an unknown `kid` waits for the key-set refetch instead of failing.
         self.wait_for_keys = config.jwt_jwks_url is not None
         self.many_schemas = len(config.db_schemas) > 1
+        self._reads = RunningReads()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
         self.access_log = AccessLog(config.log_level, config.restpg_log_format)
         self.server_timing = config.server_timing_enabled
         scope = (config.db_schemas, config.db_extra_search_path)
@@ -165,6 +167,7 @@ class App:
 
         A persisted snapshot is served at once and revalidated in the background.
         """
+        self._loop = asyncio.get_running_loop()
         await self.authenticator.start()
         try:
             self.reloader.adopt_persisted()
@@ -340,7 +343,10 @@ class App:
             )
             status = result.status
             if status != CLIENT_CLOSED:
-                await send({"type": "http.response.start", "status": status, "headers": result.headers})
+                headers = [
+                    (name.encode("latin-1"), value.encode("latin-1")) for name, value in result.headers
+                ]
+                await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": result.body})
             elapsed = perf_counter() - started
             self.metrics.observe(method, status, elapsed)
@@ -394,7 +400,7 @@ class App:
         query: str = scope.query_string
         result = await self.handle(
             method,
-            quote(path, safe=_PATH_SAFE),
+            _quoted_path(path),
             path,
             query,
             found,
@@ -407,11 +413,7 @@ class App:
         )
         status = result.status
         # A CLIENT_CLOSED answer goes nowhere (the client is gone); it only completes the protocol.
-        protocol.response_bytes(
-            status,
-            [(name.decode("latin-1"), value.decode("latin-1")) for name, value in result.headers],
-            result.body,
-        )
+        protocol.response_bytes(status, result.headers, result.body)
         elapsed = perf_counter() - started
         self.metrics.observe(method, status, elapsed)
         if self.access_log.wants(status):
@@ -467,7 +469,7 @@ class App:
         origin = found.get("origin")
         # a preflight answer already carries its own CORS headers
         if origin is not None and not any(
-            name == b"access-control-allow-origin" for name, _ in result.headers
+            name == "access-control-allow-origin" for name, _ in result.headers
         ):
             result.headers.extend(cors.response_headers(origin, self.config.server_cors_allowed_origins))
         if timing is not None:
@@ -524,7 +526,7 @@ class App:
         if timing is not None:
             timing.mark("plan")
         if prepared.kind == "options":
-            return Response(prepared.status, _encode_headers(prepared.headers))
+            return Response(prepared.status, list(prepared.headers))
         if prepared.kind == "root" and self.config.openapi_mode == "disabled":
             return errors.pgrst(404, "PGRST126", openapi.DISABLED_MESSAGE)
 
@@ -557,7 +559,8 @@ class App:
             return await self._execute(
                 prepared, settings, timing, authenticated=authenticated, openapi_version=openapi_version
             )
-        watch = DisconnectWatch(disconnected)
+        reads = self._reads
+        watch = reads.track(self._loop or asyncio.get_running_loop(), disconnected)
         try:
             return await self._execute(
                 prepared, settings, timing, authenticated=authenticated, openapi_version=openapi_version
@@ -569,7 +572,7 @@ class App:
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
             return Response(CLIENT_CLOSED)
         finally:
-            watch.stop()
+            reads.done(watch)
 
     async def _execute(
         self,
@@ -609,8 +612,8 @@ class App:
         if prepared.kind == "root" and self.engine is not None:
             outcome = openapi.describe(self.engine, self.config, prepared, outcome, openapi_version)
         profile = None
-        if self.many_schemas and not any(name.lower() == "content-profile" for name, _ in prepared.headers):
-            profile = prepared.schema.encode()
+        if self.many_schemas and not any(name == "content-profile" for name, _ in prepared.headers):
+            profile = wire(prepared.schema)
         return response.build(prepared, outcome, content_profile=profile)
 
 
@@ -618,17 +621,19 @@ def prepare(
     engine: Engine, method: str, raw_path: str, query: str, body: bytes, headers: Mapping[str, str]
 ) -> Prepared:
     """The core's parse → plan → SQL for one request; ``headers`` by lowercase name (Prefer already merged)."""
+    get = headers.get
+    # Positional: PyO3 parses positional arguments faster than keywords, and this runs per request.
     return engine.prepare(
         method,
         raw_path,
         query,
         body,
-        accept=headers.get("accept"),
-        prefer=headers.get("prefer"),
-        range=headers.get("range"),
-        content_type=headers.get("content-type"),
-        accept_profile=headers.get("accept-profile"),
-        content_profile=headers.get("content-profile"),
+        get("accept"),
+        get("prefer"),
+        get("range"),
+        get("content-type"),
+        get("accept-profile"),
+        get("content-profile"),
     )
 
 
@@ -661,7 +666,7 @@ def authenticator_for(config: Config) -> Authenticator:
 def _unavailable(code: str, message: str, details: str, retry_after: int) -> Response:
     """503 while the database is unreachable, with PostgREST's ``Retry-After``."""
     result = errors.pgrst(503, code, message, details)
-    result.headers.append((b"retry-after", str(retry_after).encode()))
+    result.headers.append(("retry-after", str(retry_after)))
     return result
 
 
@@ -691,8 +696,10 @@ def _add_header(found: dict[str, str], request_headers: dict[str, str], name: st
         request_headers[name] = value
 
 
-def _encode_headers(headers: list[tuple[str, str]]) -> Headers:
-    return [(name.lower().encode(), value.encode()) for name, value in headers]
+@lru_cache(maxsize=1024)
+def _quoted_path(path: str) -> str:
+    """RSGI's decoded path quoted again for the parser (paths repeat: a table's name, an /rpc name)."""
+    return quote(path, safe=_PATH_SAFE)
 
 
 def _cookies(header: str) -> dict[str, str]:

@@ -14,11 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-ALLOW_METHODS = b"GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD"
-MAX_AGE = b"86400"
+from restpg.http import Headers
+
+ALLOW_METHODS = "GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD"
+MAX_AGE = "86400"
 EXPOSE_HEADERS = (
-    b"Content-Encoding, Content-Location, Content-Range, Content-Type, "
-    b"Date, Location, Server, Transfer-Encoding, Range-Unit"
+    "Content-Encoding, Content-Location, Content-Range, Content-Type, "
+    "Date, Location, Server, Transfer-Encoding, Range-Unit"
 )
 _ALWAYS_ALLOWED_FIRST = ("Authorization",)
 _ALWAYS_ALLOWED_LAST = ("Accept", "Accept-Language", "Content-Language")
@@ -26,12 +28,12 @@ _ALWAYS_ALLOWED_LAST = ("Accept", "Accept-Language", "Content-Language")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
-def allow_origin(origin: str, allowed_origins: Sequence[str] | None) -> bytes | None:
+def allow_origin(origin: str, allowed_origins: Sequence[str] | None) -> str | None:
     """The `Access-Control-Allow-Origin` value for `origin`, or None when it is not allowed."""
     if not allowed_origins:
-        return b"*"
+        return "*"
     if origin in allowed_origins:
-        return origin.encode("latin-1", "replace")
+        return origin  # as it arrived: a header value already
     return None
 
 
@@ -40,7 +42,7 @@ def preflight_headers(
     request_method: str | None,
     request_headers: str | None,
     allowed_origins: Sequence[str] | None,
-) -> list[tuple[bytes, bytes]] | None:
+) -> Headers | None:
     """Headers for an `OPTIONS` preflight; None when this is not one (no
     `Access-Control-Request-Method`): then it is a plain OPTIONS and gets `response_headers`.
     An origin that is not allowed gets an empty list."""
@@ -50,32 +52,32 @@ def preflight_headers(
     if value is None:
         return []
     headers = [
-        (b"access-control-allow-origin", value),
-        (b"access-control-allow-credentials", b"true"),
-        (b"access-control-allow-methods", ALLOW_METHODS),
-        (b"access-control-allow-headers", _allow_headers(request_headers)),
-        (b"access-control-max-age", MAX_AGE),
+        ("access-control-allow-origin", value),
+        ("access-control-allow-credentials", "true"),
+        ("access-control-allow-methods", ALLOW_METHODS),
+        ("access-control-allow-headers", _allow_headers(request_headers)),
+        ("access-control-max-age", MAX_AGE),
     ]
-    if value != b"*":
-        headers.append((b"vary", b"Origin"))
+    if value != "*":
+        headers.append(("vary", "Origin"))
     return headers
 
 
-def response_headers(origin: str, allowed_origins: Sequence[str] | None) -> list[tuple[bytes, bytes]]:
+def response_headers(origin: str, allowed_origins: Sequence[str] | None) -> Headers:
     """Headers for any other response to a request with `Origin`."""
     value = allow_origin(origin, allowed_origins)
     if value is None:
         return []
     headers = [
-        (b"access-control-allow-origin", value),
-        (b"access-control-expose-headers", EXPOSE_HEADERS),
+        ("access-control-allow-origin", value),
+        ("access-control-expose-headers", EXPOSE_HEADERS),
     ]
-    if value != b"*":
-        headers.append((b"vary", b"Origin"))
+    if value != "*":
+        headers.append(("vary", "Origin"))
     return headers
 
 
-def _allow_headers(request_headers: str | None) -> bytes:
+def _allow_headers(request_headers: str | None) -> str:
     names = list(_ALWAYS_ALLOWED_FIRST)
     seen = {name.lower() for name in (*_ALWAYS_ALLOWED_FIRST, *_ALWAYS_ALLOWED_LAST)}
     for item in (request_headers or "").split(","):
@@ -84,4 +86,4 @@ def _allow_headers(request_headers: str | None) -> bytes:
             seen.add(name.lower())
             names.append(name)
     names.extend(_ALWAYS_ALLOWED_LAST)
-    return ", ".join(names).encode("ascii")
+    return ", ".join(names)

@@ -16,7 +16,7 @@ from typing import Protocol
 import msgspec
 
 from restpg.db.sqlstate import http_status
-from restpg.http import JSON_UTF8, Headers, Response, override
+from restpg.http import JSON_UTF8, Headers, Response, override, wire
 
 __all__ = [
     "PgError",
@@ -69,9 +69,9 @@ def _encode(code: str, message: str, details: object, hint: object) -> bytes:
 
 
 def _headers(code: str, status: int) -> Headers:
-    headers = [(b"content-type", JSON_UTF8), (b"proxy-status", b"PostgREST; error=" + code.encode())]
+    headers = [("content-type", JSON_UTF8), ("proxy-status", "PostgREST; error=" + wire(code))]
     if status == 401:
-        headers.append((b"www-authenticate", b"Bearer"))
+        headers.append(("www-authenticate", "Bearer"))
     return headers
 
 
@@ -87,10 +87,10 @@ def from_api_error(error: _CoreError) -> Response:
 
 def from_auth_error(error: _AuthError) -> Response:
     """A JWT error: the authenticator supplies the exact ``WWW-Authenticate`` challenge when there is one."""
-    headers = [(b"content-type", JSON_UTF8), (b"proxy-status", b"PostgREST; error=" + error.code.encode())]
-    extra = [(name.lower().encode(), value.encode()) for name, value in error.headers]
-    if error.status == 401 and not any(name == b"www-authenticate" for name, _ in extra):
-        extra.append((b"www-authenticate", b"Bearer"))
+    headers = [("content-type", JSON_UTF8), ("proxy-status", "PostgREST; error=" + wire(error.code))]
+    extra = [(name.lower(), wire(value)) for name, value in error.headers]
+    if error.status == 401 and not any(name == "www-authenticate" for name, _ in extra):
+        extra.append(("www-authenticate", "Bearer"))
     body = _encode(error.code, error.message, error.details, error.hint)
     return Response(error.status, headers + extra, body)
 
@@ -177,4 +177,4 @@ def _raised(error: PgError) -> Response:
 
 
 def _header_pairs(headers: Mapping[str, str]) -> Headers:
-    return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+    return [(wire(name.lower()), wire(value)) for name, value in headers.items()]

@@ -1,14 +1,19 @@
-"""The response every stage hands back to the ASGI layer: a status, raw header pairs and body bytes."""
+"""The response every stage hands back to the interface layer: a status, header pairs and body bytes.
+
+Header names are lowercase ``str`` and values ``str`` holding the wire bytes as latin-1 characters: what
+Granian's RSGI takes as is, and what the ASGI adapter turns back into bytes with ``encode("latin-1")``. Values
+that may hold other text (a Location path, a header set by a function) go through ``wire``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["JSON_UTF8", "Headers", "Response"]
+__all__ = ["JSON_UTF8", "Headers", "Response", "override", "wire"]
 
-Headers = list[tuple[bytes, bytes]]
+Headers = list[tuple[str, str]]
 
-JSON_UTF8 = b"application/json; charset=utf-8"
+JSON_UTF8 = "application/json; charset=utf-8"
 
 
 @dataclass(slots=True)
@@ -16,6 +21,11 @@ class Response:
     status: int
     headers: Headers = field(default_factory=list)
     body: bytes = b""
+
+
+def wire(text: str) -> str:
+    """``text`` as a header value: its UTF-8 bytes, one latin-1 character each (ASCII stays as it is)."""
+    return text if text.isascii() else text.encode().decode("latin-1")
 
 
 def override(headers: Headers, extra: Headers) -> Headers:

@@ -14,7 +14,7 @@ import msgspec
 
 from restpg import errors
 from restpg.db.execute import Outcome
-from restpg.http import Headers, Response, override
+from restpg.http import Headers, Response, override, wire
 
 if TYPE_CHECKING:
     from restpg._core import Prepared
@@ -26,9 +26,11 @@ _GUC_HEADERS_MESSAGE = (
 )
 _GUC_STATUS_MESSAGE = "response.status guc must be a valid status code"
 _RANGED = frozenset(("read", "call"))
+_NO_CONTENT_RANGE = frozenset(("root", "options", "upsert"))
+_VARY = "Accept, Prefer, Range"
 
 
-def build(prepared: Prepared, outcome: Outcome, *, content_profile: bytes | None = None) -> Response:
+def build(prepared: Prepared, outcome: Outcome, *, content_profile: str | None = None) -> Response:
     """The HTTP response for a request whose transaction succeeded."""
     if prepared.explain:
         return plan(prepared, outcome, content_profile)
@@ -47,7 +49,7 @@ def build(prepared: Prepared, outcome: Outcome, *, content_profile: bytes | None
                 "Requested range not satisfiable",
                 f"An offset of {first} was requested, but there are only {total} rows.",
             )
-            error.headers.append((b"content-range", f"*/{total}".encode()))
+            error.headers.append(("content-range", f"*/{total}"))
             return error
         if status == 200 and total is not None and outcome.page_total < total:
             status = 206
@@ -58,19 +60,20 @@ def build(prepared: Prepared, outcome: Outcome, *, content_profile: bytes | None
 
     headers: Headers = []
     if prepared.content_type is not None and status != 204:
-        headers.append((b"content-type", prepared.content_type.encode()))
+        headers.append(("content-type", prepared.content_type))
     # PostgREST sends no Content-Range for PUT.
-    if prepared.kind not in ("root", "options", "upsert"):
-        headers.append((b"content-range", content_range(first, last, total)))
+    if prepared.kind not in _NO_CONTENT_RANGE:
+        headers.append(("content-range", content_range(first, last, total)))
     if outcome.location is not None:
         location = location_header(outcome.location)
         if location is not None:
-            headers.append((b"location", location))
-    headers.extend((name.lower().encode(), value.encode()) for name, value in prepared.headers)
-    if not any(name == b"vary" for name, _ in headers):
-        headers.append((b"vary", b"Accept, Prefer, Range"))
+            headers.append(("location", location))
+    if prepared.headers:  # the core's own (Preference-Applied, Content-Location, a Vary of its own, ...)
+        headers += prepared.headers
+    if not any(name == "vary" for name, _ in prepared.headers):
+        headers.append(("vary", _VARY))
     if content_profile is not None:
-        headers.append((b"content-profile", content_profile))
+        headers.append(("content-profile", content_profile))
 
     if outcome.response_headers is not None:
         extra = guc_headers(outcome.response_headers)
@@ -87,14 +90,12 @@ def build(prepared: Prepared, outcome: Outcome, *, content_profile: bytes | None
     return Response(status, headers, body)
 
 
-def plan(prepared: Prepared, outcome: Outcome, content_profile: bytes | None) -> Response:
+def plan(prepared: Prepared, outcome: Outcome, content_profile: str | None) -> Response:
     """A plan request's answer, as PostgREST gives it: 200, the EXPLAIN output untouched, and only the
     content headers (no range, no preferences, no ``response.*`` GUCs: nothing of the action ran for it)."""
-    headers: Headers = [(b"content-type", (prepared.content_type or "").encode())]
-    headers.extend((name.lower().encode(), value.encode()) for name, value in prepared.headers)
-    headers.append((b"vary", b"Accept, Prefer, Range"))
+    headers: Headers = [("content-type", prepared.content_type or ""), *prepared.headers, ("vary", _VARY)]
     if content_profile is not None:
-        headers.append((b"content-profile", content_profile))
+        headers.append(("content-profile", content_profile))
     return Response(200, headers, b"" if prepared.head else outcome.body or b"")
 
 
@@ -111,7 +112,7 @@ def write_status(prepared: Prepared, outcome: Outcome) -> int:
     return status
 
 
-def location_header(raw: bytes) -> bytes | None:
+def location_header(raw: bytes) -> str | None:
     """``/table?k1=eq.v1&k2=is.null`` from the statement's ``[path, [[key, value], …]]``; keys and values
     encoded as in a query string (space as ``+``), the path as PostgREST sends it."""
     try:
@@ -122,7 +123,7 @@ def location_header(raw: bytes) -> bytes | None:
         _query_text(key) + "=" + ("is.null" if value is None else _query_text("eq." + value))
         for key, value in pairs or []
     )
-    return (path + ("?" + query if query else "")).encode()
+    return wire(path + ("?" + query if query else ""))
 
 
 def _query_text(text: str) -> str:
@@ -138,10 +139,10 @@ def singular_error(page_total: int) -> Response:
     )
 
 
-def content_range(first: int, last: int, total: int | None) -> bytes:
+def content_range(first: int, last: int, total: int | None) -> str:
     """``first-last/total``; ``*`` for an empty range (or a zero total), ``*`` for an unknown total."""
     shown = "*" if total == 0 or first > last else f"{first}-{last}"
-    return f"{shown}/{'*' if total is None else total}".encode()
+    return f"{shown}/{'*' if total is None else total}"
 
 
 def guc_headers(raw: bytes) -> Headers | None:
@@ -155,7 +156,7 @@ def guc_headers(raw: bytes) -> Headers | None:
         if len(item) != 1:
             return None
         ((name, value),) = item.items()
-        headers.append((name.lower().encode(), value.encode()))
+        headers.append((wire(name.lower()), wire(value)))
     return headers
 
 

@@ -33,7 +33,7 @@ class Timing:
         """Restart the clock without charging any phase (time spent between phases)."""
         self._last = time.perf_counter()
 
-    def header(self) -> tuple[bytes, bytes]:
+    def header(self) -> tuple[str, str]:
         durations = self._durations
         value = ", ".join(f"{phase};dur={durations.get(phase, 0.0) * 1000:.1f}" for phase in PHASES)
-        return b"server-timing", value.encode()
+        return "server-timing", value

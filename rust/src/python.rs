@@ -197,6 +197,16 @@ impl PySettings {
     }
 }
 
+/// A header value as restpg's interface layer holds it: each UTF-8 byte of `value` as one latin-1
+/// character, which is what Granian writes back out byte for byte (ASCII, nearly always, is unchanged).
+fn wire_text(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.is_ascii() {
+        std::borrow::Cow::Borrowed(value)
+    } else {
+        std::borrow::Cow::Owned(value.bytes().map(char::from).collect())
+    }
+}
+
 /// The result of `Engine.prepare`. Python objects are built once, here, not on every attribute read.
 #[pyclass(module = "restpg._core", name = "Prepared", frozen)]
 pub struct PyPrepared {
@@ -253,9 +263,10 @@ impl PyPrepared {
                 None => params.append(py.None())?,
             }
         }
+        // As the response layer sends them: lowercase names, values as wire bytes (see `wire_text`).
         let headers = PyList::empty(py);
         for (name, value) in &p.headers {
-            headers.append((name.as_str(), value.as_str()))?;
+            headers.append((name.to_ascii_lowercase(), wire_text(value)))?;
         }
         Ok(PyPrepared {
             sql: PyString::new(py, &p.sql).unbind(),
@@ -314,7 +325,7 @@ impl PyEngine {
     /// takes a few microseconds and measured no faster with `py.detach`, and a worker runs one event
     /// loop thread, so there is nothing to overlap with.
     #[pyo3(signature = (
-        method, path, query, body, *,
+        method, path, query, body,
         accept = None, prefer = None, range = None, content_type = None,
         accept_profile = None, content_profile = None,
     ))]

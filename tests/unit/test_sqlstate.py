@@ -62,7 +62,7 @@ def test_special_messages() -> None:
     assert http_status("22023", "invalid parameter", authenticated=True) == 400
 
 
-def headers(response: object) -> dict[bytes, bytes]:
+def headers(response: object) -> dict[str, str]:
     return dict(response.headers)  # type: ignore[attr-defined]
 
 
@@ -76,15 +76,15 @@ def test_pg_error_body_and_headers() -> None:
         "details": "Key (id)=(1) already exists.",
         "hint": None,
     }
-    assert headers(response)[b"content-type"] == b"application/json; charset=utf-8"
-    assert headers(response)[b"proxy-status"] == b"PostgREST; error=23505"
-    assert b"www-authenticate" not in headers(response)
+    assert headers(response)["content-type"] == "application/json; charset=utf-8"
+    assert headers(response)["proxy-status"] == "PostgREST; error=23505"
+    assert "www-authenticate" not in headers(response)
 
 
 def test_anonymous_permission_error_challenges() -> None:
     response = from_pg_error(PgError("42501", "permission denied"), authenticated=False)
     assert response.status == 401
-    assert headers(response)[b"www-authenticate"] == b"Bearer"
+    assert headers(response)["www-authenticate"] == "Bearer"
 
 
 def test_raise_pgrst_gives_full_control() -> None:
@@ -101,7 +101,7 @@ def test_raise_pgrst_gives_full_control() -> None:
         "details": "DEF",
         "hint": "XYZ",
     }
-    assert headers(response)[b"x-powered-by"] == b"Nerd Rage"
+    assert headers(response)["x-powered-by"] == "Nerd Rage"
 
 
 @pytest.mark.parametrize(

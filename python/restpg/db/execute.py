@@ -57,7 +57,7 @@ class ConnectionLost(Exception):
     """The connection failed mid-request (503 PGRST001); it has been marked broken."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs a setattr call per field
 class RequestSettings:
     """The transaction-local settings of one request, as text-format values."""
 
@@ -71,7 +71,7 @@ class RequestSettings:
     timezone: bytes | None = None  # Prefer: timezone
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs a setattr call per field
 class Outcome:
     """The main statement's row (and the planner's estimate when one was asked for).
 
@@ -294,15 +294,29 @@ async def _round_trip(pg: pq.abc.PGconn) -> list[pq.abc.PGresult]:
         await wait_socket(loop, pg.socket, writable=True)
     results: list[pq.abc.PGresult] = []
     while True:
-        while pg.is_busy():
-            await wait_socket(loop, pg.socket)
-            pg.consume_input()
+        if pg.is_busy():
+            # The wait of every request: inlined (no closure, no done callback) and the reader removed
+            # on the way out, whether the answer came or the request was cancelled.
+            fd = pg.socket
+            while pg.is_busy():
+                readable = loop.create_future()
+                loop.add_reader(fd, _resolve, readable)
+                try:
+                    await readable
+                finally:
+                    loop.remove_reader(fd)
+                pg.consume_input()
         result = pg.get_result()
         if result is None:  # the separator after each statement's results
             continue
         if result.status == _Status.PIPELINE_SYNC:
             return results
         results.append(result)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():  # the reader can fire again before the waiting task has run
+        future.set_result(None)
 
 
 def _collect(
