@@ -3,6 +3,7 @@
 import asyncio
 import hashlib
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -282,18 +283,46 @@ def test_waiter_receives_released_connection(dsn: str) -> None:
     assert run(lambda: with_pool(dsn, work, size=1))
 
 
-def test_broken_connection_is_replaced(dsn: str) -> None:
+def test_connection_terminated_while_idle_is_replaced(dsn: str) -> None:
+    """The idle connection's reader sees the server end it, so no request is handed a dead connection."""
     executor = Executor()
 
-    async def work(pool: Pool) -> Outcome:
+    async def work(pool: Pool) -> tuple[bool, int, Outcome]:
         connection = await pool.acquire()
         pid = connection.pgconn.backend_pid
         pool.release(connection)
         with psycopg.connect(dsn, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
         await asyncio.sleep(0.05)
+        noticed = connection.broken
+        outcome = await execute(pool, executor, FakePrepared(MAIN, [b"x"]))
+        fresh = await pool.acquire()
+        pool.release(fresh)
+        return noticed, fresh.pgconn.backend_pid - pid, outcome
+
+    noticed, pid_change, outcome = run(lambda: with_pool(dsn, work, size=1))
+    assert noticed
+    assert pid_change != 0
+    assert outcome.page_total == 1
+
+
+def test_connection_lost_mid_request_raises(dsn: str) -> None:
+    executor = Executor()
+
+    async def work(pool: Pool) -> Outcome:
+        connection = await pool.acquire()
+        pid = connection.pgconn.backend_pid
+        pool.release(connection)
+
+        def terminate_soon() -> None:
+            time.sleep(0.1)
+            with psycopg.connect(dsn, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+        killer = asyncio.ensure_future(asyncio.to_thread(terminate_soon))
         with pytest.raises(ConnectionLost):
-            await execute(pool, executor, FakePrepared(MAIN, [b"x"]))
+            await execute(pool, executor, FakePrepared("SELECT pg_sleep(2)", None))
+        await killer
         return await execute(pool, executor, FakePrepared(MAIN, [b"x"]))
 
     assert run(lambda: with_pool(dsn, work, size=1)).page_total == 1

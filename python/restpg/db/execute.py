@@ -200,7 +200,7 @@ class Executor:
                 send(connection, steps, _COUNT, count_name, count_sql.encode(), params)
             send(connection, steps, _MAIN, prepared.name, prepared.sql.encode(), params)
             send(connection, steps, _END, *(_ROLLBACK if prepared.rollback else _COMMIT), None)
-            results = await _round_trip(pg)
+            results = await _round_trip(connection)
         except (psycopg.OperationalError, OSError) as exc:
             connection.broken = True
             raise ConnectionLost(str(exc).strip() or "connection lost") from None
@@ -242,7 +242,7 @@ class Executor:
         steps: list[tuple[int, bytes]] = []
         try:
             self._send(connection, steps, _END, *end, None)
-            results = await _round_trip(connection.pgconn)
+            results = await _round_trip(connection)
         except (psycopg.OperationalError, OSError) as exc:
             connection.broken = True
             raise ConnectionLost(str(exc).strip() or "connection lost") from None
@@ -286,37 +286,23 @@ async def _send_cancel(request: pq.abc.PGcancelConn) -> None:
         request.finish()
 
 
-async def _round_trip(pg: pq.abc.PGconn) -> list[pq.abc.PGresult]:
+async def _round_trip(connection: Connection) -> list[pq.abc.PGresult]:
     """Sync the pipeline, flush it and collect every result up to the sync point."""
-    loop = asyncio.get_running_loop()
+    pg = connection.pgconn
     pg.pipeline_sync()
-    while pg.flush() != 0:
-        await wait_socket(loop, pg.socket, writable=True)
+    while pg.flush() != 0:  # a pipeline larger than the socket's buffer: rare, so no standing writer
+        await wait_socket(asyncio.get_running_loop(), pg.socket, writable=True)
     results: list[pq.abc.PGresult] = []
     while True:
-        if pg.is_busy():
-            # The wait of every request: inlined (no closure, no done callback) and the reader removed
-            # on the way out, whether the answer came or the request was cancelled.
-            fd = pg.socket
-            while pg.is_busy():
-                readable = loop.create_future()
-                loop.add_reader(fd, _resolve, readable)
-                try:
-                    await readable
-                finally:
-                    loop.remove_reader(fd)
-                pg.consume_input()
+        while pg.is_busy():
+            await connection.readable()
+            pg.consume_input()
         result = pg.get_result()
         if result is None:  # the separator after each statement's results
             continue
         if result.status == _Status.PIPELINE_SYNC:
             return results
         results.append(result)
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():  # the reader can fire again before the waiting task has run
-        future.set_result(None)
 
 
 def _collect(

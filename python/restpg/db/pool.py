@@ -24,11 +24,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import select
 import time
 from collections import deque
 from dataclasses import dataclass
 
+import psycopg
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -58,16 +58,54 @@ class ConnectError(Exception):
 
 
 class Connection:
-    """A pooled libpq connection plus what the execute stage remembers about it."""
+    """A pooled libpq connection plus what the execute stage remembers about it.
 
-    __slots__ = ("born", "broken", "last_used", "pgconn", "prepared")
+    Its socket is watched for its whole life by one reader: registering a reader for each wait and
+    removing it after costs two ``epoll_ctl`` calls, about 5 µs, on every request.
+    """
 
-    def __init__(self, pgconn: pq.abc.PGconn, now: float) -> None:
+    __slots__ = ("_fd", "_loop", "_waiter", "born", "broken", "last_used", "pgconn", "prepared")
+
+    def __init__(self, pgconn: pq.abc.PGconn, now: float, loop: asyncio.AbstractEventLoop) -> None:
         self.pgconn = pgconn
         self.prepared: set[bytes] = set()  # statement names prepared on this connection
         self.born = now
         self.last_used = now
         self.broken = False  # set by the execute stage when the socket failed mid-request
+        self._loop = loop
+        self._waiter: asyncio.Future[None] | None = None
+        self._fd = pgconn.socket
+        loop.add_reader(self._fd, self._on_readable)
+
+    def readable(self) -> asyncio.Future[None]:
+        """Resolves when the server has sent something (the caller then consumes it)."""
+        waiter = self._loop.create_future()
+        self._waiter = waiter
+        return waiter
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            self._loop.remove_reader(self._fd)
+            self._fd = -1
+        self.pgconn.finish()
+
+    def _on_readable(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():  # a cancelled wait: the connection is being discarded
+                waiter.set_result(None)
+            return
+        # Nobody waits: the server spoke unasked (a notice, a termination message, end of file). Reading it
+        # keeps the level-triggered reader from firing again; a failed read means the connection is gone.
+        try:
+            self.pgconn.consume_input()
+        except psycopg.OperationalError:
+            pass
+        if self.pgconn.status != _OK:
+            self.broken = True
+            self._loop.remove_reader(self._fd)
+            self._fd = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,17 +165,14 @@ class Pool:
     async def check(self) -> None:
         """Drop idle connections the server closed; with none open, probe the database (for ``/ready``).
 
-        An idle socket is readable only when the server said something unsolicited: almost always a
-        termination notice before closing (restart, ``pg_terminate_backend``) or EOF. Such a connection is
-        dropped (rarely it was a harmless parameter report: reconnecting costs little). One ``select``
-        covers them all.
+        An idle connection's reader reads whatever the server sends unasked: a termination notice and end
+        of file (restart, ``pg_terminate_backend``) leave it broken, and it is dropped here rather than
+        handed to a request.
         """
         idle = self._idle
-        if idle:
-            readable = set(select.select([c.pgconn.socket for c in idle], [], [], 0)[0])
-            for connection in [c for c in idle if c.pgconn.socket in readable]:
-                idle.remove(connection)
-                self._drop(connection)
+        for connection in [c for c in idle if c.broken or c.pgconn.status != _OK]:
+            idle.remove(connection)
+            self._drop(connection)
         if self._size == 0 and not self._closed and time.monotonic() >= self._retry_at:
             self._size += 1
             try:
@@ -229,7 +264,7 @@ class Pool:
 
     def _drop(self, connection: Connection) -> None:
         self._size -= 1
-        connection.pgconn.finish()
+        connection.close()
 
     def _wake_next(self) -> None:
         """A slot freed up: open a connection for the oldest waiter, if any."""
@@ -279,7 +314,7 @@ class Pool:
             raise
         self.healthy = True
         self._delay = RECONNECT_FIRST_DELAY
-        return Connection(pgconn, time.monotonic())
+        return Connection(pgconn, time.monotonic(), asyncio.get_running_loop())
 
     def _failed(self, message: str) -> None:
         self.healthy = False
