@@ -247,7 +247,7 @@ pub struct PyPrepared {
     #[pyo3(get)]
     rollback: bool,
     #[pyo3(get)]
-    function_settings: Vec<(String, String)>,
+    function_settings: Py<PyList>,
     #[pyo3(get)]
     explain: bool,
     #[pyo3(get)]
@@ -290,7 +290,7 @@ impl PyPrepared {
             head: p.head,
             kind: p.kind,
             rollback: p.rollback,
-            function_settings: p.function_settings,
+            function_settings: PyList::new(py, &p.function_settings)?.unbind(),
             explain: p.explain,
             timezone: p.timezone,
         })

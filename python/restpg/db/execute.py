@@ -174,12 +174,15 @@ class Executor:
                 config_params.append(settings.timezone)
             config_params += self._app_params
             # A called function's hoisted settings (db-hoisted-tx-settings): more name/value pairs.
-            hoisted = [
-                part
-                for name, value in prepared.function_settings
-                if name in self._hoisted_names
-                for part in (name.encode(), value.encode())
-            ]
+            function_settings = prepared.function_settings
+            hoisted: list[bytes | None] = []
+            if function_settings:
+                hoisted = [
+                    part
+                    for name, value in function_settings
+                    if name in self._hoisted_names
+                    for part in (name.encode(), value.encode())
+                ]
             if hoisted:
                 config = _config_statement(
                     len(self._app_params) // 2 + len(hoisted) // 2, timezone=settings.timezone is not None
@@ -197,8 +200,8 @@ class Executor:
             count_sql = prepared.count_sql
             if count_sql is not None:
                 count_name = prepared.count_name or _name_for(count_sql)
-                send(connection, steps, _COUNT, count_name, count_sql.encode(), params)
-            send(connection, steps, _MAIN, prepared.name, prepared.sql.encode(), params)
+                send(connection, steps, _COUNT, count_name, count_sql, params)
+            send(connection, steps, _MAIN, prepared.name, prepared.sql, params)
             send(connection, steps, _END, *(_ROLLBACK if prepared.rollback else _COMMIT), None)
             results = await _round_trip(connection)
         except (psycopg.OperationalError, OSError) as exc:
@@ -225,15 +228,15 @@ class Executor:
         steps: list[tuple[int, bytes]],
         step: int,
         name: bytes,
-        sql: bytes,
+        sql: bytes | str,  # the core's statements come as str: encoded only when the text is sent
         params: Sequence[bytes | None] | None,
     ) -> None:
         pg = connection.pgconn
         if not self.prepared_statements:
-            pg.send_query_params(sql, params)
+            pg.send_query_params(sql.encode() if isinstance(sql, str) else sql, params)
         else:
             if name not in connection.prepared:
-                pg.send_prepare(name, sql)
+                pg.send_prepare(name, sql.encode() if isinstance(sql, str) else sql)
                 steps.append((_PREPARE, name))
             pg.send_query_prepared(name, params)
         steps.append((step, name))
