@@ -42,6 +42,10 @@ fn identifier_char(p: &mut Parser<'_>) -> PResult<char> {
     p.or(|p| p.or(|p| p.letter(), |p| p.digit()), |p| p.one_of("_ $"))
 }
 
+fn is_identifier_char(c: char) -> bool {
+    c.is_alphabetic() || c.is_ascii_digit() || matches!(c, '_' | ' ' | '$')
+}
+
 /// Letters, digits, `_`, `$` and spaces; surrounding spaces are not part of the name.
 pub fn identifier(p: &mut Parser<'_>) -> PResult<String> {
     let chars: String = p.many1(identifier_char)?.into_iter().collect();
@@ -60,9 +64,32 @@ fn sep_by_dash<'a>(p: &mut Parser<'a>, part: impl Fn(&mut Parser<'a>) -> PResult
 }
 
 pub fn field_name(p: &mut Parser<'_>) -> PResult<String> {
+    if p.quiet() && p.peek() != Some('"') {
+        return dashed_identifier(p);
+    }
     p.label("field name (* or [a..z0..9_$])", |p| {
         p.or(quoted_value, |p| sep_by_dash(p, identifier))
     })
+}
+
+/// `sep_by_dash(identifier)` without the combinators, for the quiet pass (every column name of every
+/// request goes through here): it consumes exactly what the combinator form consumes and fails where it
+/// fails, so a failure's explanation is left to the loud pass.
+fn dashed_identifier(p: &mut Parser<'_>) -> PResult<String> {
+    let mut name = String::new();
+    loop {
+        let part = p.take_while(is_identifier_char);
+        if part.is_empty() {
+            return p.zero(); // after a consumed dash this is a consuming failure, as in `sep_by1`
+        }
+        name.push_str(part.trim());
+        let mut ahead = p.rest().chars();
+        if ahead.next() != Some('-') || ahead.next() == Some('>') {
+            return Ok(name);
+        }
+        p.char('-')?;
+        name.push('-');
+    }
 }
 
 fn json_key_identifier(p: &mut Parser<'_>) -> PResult<String> {

@@ -360,6 +360,21 @@ impl<'a> Parser<'a> {
         self.byte != m.byte
     }
 
+    /// Whether messages are being recorded: a grammar may take a faster route that consumes exactly
+    /// what its combinator form would, as long as only the combinators explain failures.
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Consumes the longest run of characters matching `pred` and returns it (maybe empty).
+    pub fn take_while(&mut self, pred: impl Fn(char) -> bool) -> &'a str {
+        let start = self.byte;
+        while let Some(c) = self.peek().filter(|&c| pred(c)) {
+            self.advance(c);
+        }
+        &self.src[start..self.byte]
+    }
+
     pub fn rest(&self) -> &'a str {
         &self.src[self.byte..]
     }
