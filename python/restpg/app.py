@@ -169,11 +169,9 @@ class App:
         """
         self._loop = asyncio.get_running_loop()
         await self.authenticator.start()
-        try:
-            self.reloader.adopt_persisted()
-        except OSError as exc:
-            print(f"restpg: cannot read the schema cache snapshot ({_first_line(exc)})", file=sys.stderr)
-        self._spawn(self._load_until_ready())
+        # The snapshot is read and decoded in a thread while the connections readiness needs are opened.
+        snapshot = asyncio.ensure_future(self._adopt_snapshot())
+        self._spawn(self._load_until_ready(snapshot))
         if self.config.db_channel_enabled:
             listener = Listener(self.config.db_uri, self.config.db_channel, self._on_notify)
             self._spawn(listener.run())
@@ -188,6 +186,13 @@ class App:
                 loop.add_signal_handler(signum, self._on_signal, frozenset(kinds))
             except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (embedded use)
                 break
+        await snapshot  # the first request is served from it
+
+    async def _adopt_snapshot(self) -> None:
+        try:
+            await self.reloader.adopt_persisted()
+        except OSError as exc:
+            print(f"restpg: cannot read the schema cache snapshot ({_first_line(exc)})", file=sys.stderr)
 
     def _on_signal(self, kinds: frozenset[str]) -> None:
         self._spawn(self._on_notify(kinds))
@@ -266,11 +271,17 @@ class App:
 
     async def _reload_config(self) -> None:
         """Re-read file, environment and in-database settings; apply the keys reloadable at run time."""
-        fresh = reloaded(self.config, await load_config(self.config_path))
+        await self._apply_config(await self._read_config())
+
+    async def _read_config(self) -> Config:
+        return reloaded(self.config, await load_config(self.config_path))
+
+    async def _apply_config(self, fresh: Config) -> None:
         previous: Authenticator | None = None
         if _auth_settings(fresh) != _auth_settings(self.config):
             # A new authenticator: new keys and an empty token cache (tokens verified with the old secret).
-            authenticator = authenticator_for(fresh)
+            # Made in a thread: a first key imports pyjwt, which the event loop should not wait for.
+            authenticator = await asyncio.to_thread(authenticator_for, fresh)
             await authenticator.start()
             previous, self.authenticator = self.authenticator, authenticator
         self._configure(fresh)
@@ -278,7 +289,7 @@ class App:
         if self.cache is not None:
             self._publish(self.cache)
         else:
-            self.reloader.adopt_persisted()
+            await self.reloader.adopt_persisted()
         if previous is not None:
             await previous.close()
 
@@ -296,17 +307,26 @@ class App:
         # A snapshot can serve before the catalog answers; readiness also waits for the role settings.
         return self.engine is not None and self.executor.role_settings_loaded and self.pool.healthy
 
-    async def _load_until_ready(self) -> None:
+    async def _load_until_ready(self, snapshot: Awaitable[None]) -> None:
         delay = 0.1
         while True:
             try:
+                # What readiness waits for, side by side: the snapshot (decoded in a thread), then each on a
+                # connection of its own, the pool's first, the roles' settings and (with db-config) the
+                # in-database settings. The snapshot's revalidation comes after: readiness does not wait.
                 if self._config_final:
-                    await self.pool.open()
+                    await asyncio.gather(snapshot, self.pool.open(), self._load_role_settings())
                 else:
-                    # Two independent connections: open them side by side (a cold start waits for both).
                     async with self._reloading:
-                        await asyncio.gather(self.pool.open(), self._reload_config())
-                await self.reload()
+                        hoisted = self.config.db_hoisted_tx_settings
+                        *_, fresh = await asyncio.gather(
+                            snapshot, self.pool.open(), self._load_role_settings(), self._read_config()
+                        )
+                        # Applied once the snapshot is in: a change of db-schemas then swaps its cache.
+                        await self._apply_config(fresh)
+                        if self.config.db_hoisted_tx_settings != hoisted:  # the database changed the list
+                            await self._load_role_settings()
+                await self.reloader.refresh()
                 return
             except asyncio.CancelledError:
                 raise

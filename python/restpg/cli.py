@@ -18,6 +18,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from restpg import __version__
 from restpg.config import Config, ConfigError, load, replace
@@ -111,9 +112,12 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
         os.environ["PGRST_SERVER_PORT"] = str(args.port)
         config = replace(config, server_port=args.port)
     _check_keys(config)
-    asyncio.run(_check_database(config))
-    from restpg.server import serve
+    # The database check mostly waits for PostgreSQL: Granian is imported meanwhile.
+    with ThreadPoolExecutor(1) as executor:
+        reachable = executor.submit(asyncio.run, _check_database(config))
+        from restpg.server import serve
 
+        reachable.result()
     serve(config, args.config)
     return 0
 

@@ -14,6 +14,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from granian.constants import Interfaces, Loops
+from granian.server import Server
+
 from restpg.admin import AdminServer
 from restpg.app import CONFIG_FILE_ENV, RUNTIME_DIR_ENV
 from restpg.config import Config
@@ -26,24 +29,25 @@ def bind_address(host: str) -> str:
     return {"*": "0.0.0.0", "*4": "0.0.0.0", "!4": "0.0.0.0", "*6": "::", "!6": "::"}.get(host, host)
 
 
+def _doctor_report(config: Config) -> bytes:
+    from restpg.security.doctor import report_json  # only when GET /doctor asks: not for serving
+
+    return report_json(config)
+
+
 def serve(config: Config, config_path: str | None) -> None:
     """Serve until interrupted. Blocks."""
-    from granian.constants import Interfaces, Loops
-    from granian.server import Server
-
     os.environ[CONFIG_FILE_ENV] = os.path.abspath(config_path) if config_path else ""
     runtime_dir = Path(config.restpg_runtime_dir or tempfile.mkdtemp(prefix="restpg-"))
     runtime_dir.mkdir(parents=True, exist_ok=True)
     os.environ[RUNTIME_DIR_ENV] = str(runtime_dir)
     admin: AdminServer | None = None
     if config.admin_server_port is not None:
-        from restpg.security.doctor import report_json
-
         admin = AdminServer(
             bind_address(config.admin_server_host or config.server_host),
             config.admin_server_port,
             runtime_dir,
-            doctor=lambda: report_json(config),
+            doctor=lambda: _doctor_report(config),
         )
         admin.start()
     try:

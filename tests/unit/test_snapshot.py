@@ -130,13 +130,13 @@ async def test_restart_publishes_the_persisted_snapshot_then_revalidates(tmp_pat
 
     published: list[bytes] = []
     restarted = make_reloader(tmp_path, db, published)
-    assert restarted.adopt_persisted() and published == [b"doc-1"]  # ready at once
+    assert await restarted.adopt_persisted() and published == [b"doc-1"]  # ready at once
     assert await restarted.refresh() and published[-1] == b"doc-2"
 
     unchanged: list[bytes] = []
     again = make_reloader(tmp_path, db, unchanged)
     restarted.store.release()
-    assert again.adopt_persisted() and not await again.refresh()  # fingerprint matches: no reload
+    assert await again.adopt_persisted() and not await again.refresh()  # fingerprint matches: no reload
     assert db.loads == 2
 
 
@@ -152,7 +152,7 @@ async def test_a_damaged_snapshot_is_ignored_and_rebuilt(tmp_path: Path, damage)
 
     published: list[bytes] = []
     restarted = make_reloader(tmp_path, db, published)
-    assert not restarted.adopt_persisted() and published == []
+    assert not await restarted.adopt_persisted() and published == []
     assert await restarted.refresh() and published == [b"doc-1"]
     assert FakeCodec().from_snapshot(store.read() or b"") == (b"doc-1", "fp-1")
 

@@ -19,13 +19,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import errors, role_claim
 from .cache import CacheStats, TokenCache
-from .jwks import JwksSource
 from .jws import UnknownKid, expiry, validate_claims, verify_signature
 from .keys import VerificationKey, keys_from_secret
+
+if TYPE_CHECKING:
+    from .jwks import JwksSource
 
 log = logging.getLogger("restpg.auth")
 
@@ -62,7 +64,11 @@ class Authenticator:
             tuple(keys_from_secret(secret, secret_is_base64)) if secret else ()
         )
         self._cache: TokenCache[AuthResult] = TokenCache(cache_max_entries, CACHE_MAX_LIFETIME_SECONDS)
-        self._jwks = JwksSource(jwks_url, on_change=self._cache.clear) if jwks_url else None
+        self._jwks: JwksSource | None = None
+        if jwks_url:
+            from .jwks import JwksSource  # its HTTP client only with a key set URL
+
+            self._jwks = JwksSource(jwks_url, on_change=self._cache.clear)
         self._clock = clock
         self._background: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[bool]] = set()

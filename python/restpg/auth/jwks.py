@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
-from .keys import KeyConfigError, VerificationKey, keys_from_jwks
+from .keys import KeyConfigError, VerificationKey, algorithms, keys_from_jwks
 
 log = logging.getLogger("restpg.auth")
 
@@ -52,6 +52,7 @@ class JwksSource:
         self._on_change = on_change
         self._clock = clock
         self._inflight: asyncio.Task[bool] | None = None
+        algorithms()  # the keys to come need pyjwt: loaded now rather than by the first fetch
 
     def may_refetch(self) -> bool:
         last = self._last_on_demand

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import errors
-from .keys import ALGORITHMS, VerificationKey, candidates
+from .keys import VerificationKey, algorithms, candidates
 
 MAX_TOKEN_BYTES = 16 * 1024
 """Bigger tokens are refused before any parsing: real ones are a few hundred bytes to a few KB."""
@@ -48,7 +48,7 @@ def verify_signature(token: str, keys: Sequence[VerificationKey]) -> dict[str, A
     alg = header.get("alg")
     if not isinstance(alg, str) or alg.lower() == "none":
         raise errors.decode_error(errors.BAD_ALGORITHM, errors.UNSECURED_DETAILS)
-    if alg not in ALGORITHMS:
+    if alg not in algorithms():
         raise errors.decode_error(errors.BAD_ALGORITHM, f"Unsupported algorithm {alg!r}")
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):

@@ -4,26 +4,27 @@ A key only ever verifies the algorithms of its own family (an RSA key: RS*/PS*; 
 of its curve; an OKP key: EdDSA; a shared secret: HS*). That rule alone rules out key confusion: a
 token saying `HS256` is never checked against an RSA public key used as an HMAC secret, and
 `alg: none` matches no key at all.
+
+pyjwt and `cryptography` take longer to import than the rest of the server: they are imported by the
+first key made (`keys_from_secret`, `key_from_jwk`, or `algorithms()` for a key set still to be fetched),
+so a server without any key never loads them, and one with keys loads them at start-up, not on a request.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from jwt.algorithms import Algorithm, get_default_algorithms
-from jwt.exceptions import InvalidKeyError
+if TYPE_CHECKING:
+    from jwt.algorithms import Algorithm
 
 log = logging.getLogger("restpg.auth")
-
-ALGORITHMS: dict[str, Algorithm] = get_default_algorithms()
-"""Every algorithm pyjwt implements with `cryptography`, by JOSE name (`none` excluded below)."""
-ALGORITHMS.pop("none", None)
 
 _HMAC = frozenset({"HS256", "HS384", "HS512"})
 _RSA = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
@@ -31,6 +32,26 @@ _EC_BY_CURVE = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512", "secp256k1
 _OKP_CURVES = frozenset({"Ed25519", "Ed448"})
 
 MIN_SECRET_LENGTH = 32
+
+
+class _Pyjwt(NamedTuple):
+    algorithms: dict[str, Algorithm]
+    invalid_key: type[Exception]
+
+
+@functools.cache
+def _pyjwt() -> _Pyjwt:
+    from jwt.algorithms import get_default_algorithms
+    from jwt.exceptions import InvalidKeyError
+
+    algorithms = get_default_algorithms()
+    algorithms.pop("none", None)
+    return _Pyjwt(algorithms, InvalidKeyError)
+
+
+def algorithms() -> dict[str, Algorithm]:
+    """Every algorithm pyjwt implements with `cryptography`, by JOSE name (`none` excluded)."""
+    return _pyjwt().algorithms
 
 
 @dataclass(frozen=True)
@@ -44,9 +65,10 @@ class VerificationKey:
     def verify(self, alg: str, signing_input: bytes, signature: bytes) -> bool:
         if alg not in self.algorithms:
             return False
+        pyjwt = _pyjwt()
         try:
-            return bool(ALGORITHMS[alg].verify(signing_input, self.material, signature))
-        except (ValueError, TypeError, InvalidKeyError):
+            return bool(pyjwt.algorithms[alg].verify(signing_input, self.material, signature))
+        except (ValueError, TypeError, pyjwt.invalid_key):
             return False
 
 
@@ -74,6 +96,7 @@ def keys_from_secret(secret: str, secret_is_base64: bool) -> list[VerificationKe
     if len(secret) < MIN_SECRET_LENGTH:
         raise KeyConfigError(f"The JWT secret must be at least {MIN_SECRET_LENGTH} characters long.")
     material = _decode_base64(secret) if secret_is_base64 else secret.encode()
+    algorithms()  # loaded now: the first token is not the one to wait for the import
     return [VerificationKey(None, _HMAC, material)]
 
 
@@ -109,10 +132,11 @@ def key_from_jwk(jwk: object) -> VerificationKey:
             raise KeyConfigError(f"JWK 'alg' {declared!r} does not fit key type {kty!r}")
         family = frozenset({declared})
     # any algorithm of the family parses the key the same way
-    parser = ALGORITHMS[min(family)]
+    pyjwt = _pyjwt()
+    parser = pyjwt.algorithms[min(family)]
     try:
         material = parser.from_jwk(json.dumps(jwk))
-    except (InvalidKeyError, ValueError, TypeError, KeyError) as exc:
+    except (pyjwt.invalid_key, ValueError, TypeError, KeyError) as exc:
         raise KeyConfigError(f"invalid {kty} JWK: {exc}") from exc
     if hasattr(material, "public_key") and kty != "oct":
         material = material.public_key()  # a private JWK was given: only its public half is needed
@@ -125,7 +149,7 @@ def _family(kty: object, crv: object) -> frozenset[str]:
     if kty == "RSA":
         return _RSA
     if kty == "EC":
-        if isinstance(crv, str) and crv in _EC_BY_CURVE and _EC_BY_CURVE[crv] in ALGORITHMS:
+        if isinstance(crv, str) and crv in _EC_BY_CURVE and _EC_BY_CURVE[crv] in algorithms():
             return frozenset({_EC_BY_CURVE[crv]})
         raise KeyConfigError(f"unsupported EC curve {crv!r}")
     if kty == "OKP":

@@ -61,9 +61,10 @@ class SchemaReloader(Generic[C]):
         self._seen: FileIdentity | None = None
         self._busy = asyncio.Lock()
 
-    def adopt_persisted(self) -> bool:
+    async def adopt_persisted(self) -> bool:
         """Publish the snapshot on disk, whatever its fingerprint (``refresh`` revalidates it)."""
-        return self._adopt_file(expect=None)
+        async with self._busy:
+            return await self._adopt_file(expect=None)
 
     async def refresh(self) -> bool:
         """Make the published cache match the database; True when a new cache was published.
@@ -77,7 +78,7 @@ class SchemaReloader(Generic[C]):
             if not self.store.try_lead():
                 deadline = time.monotonic() + self.follow_timeout
                 while time.monotonic() < deadline:
-                    if self._adopt_file(expect=fingerprint):
+                    if await self._adopt_file(expect=fingerprint):
                         return True
                     if self.store.try_lead():  # the leader exited: take over
                         break
@@ -102,25 +103,33 @@ class SchemaReloader(Generic[C]):
         except OSError as exc:  # a full or read-only disk costs the other workers a reload, nothing more
             _log(f"could not write the schema cache snapshot {self.store.path}: {exc}")
 
-    def _adopt_file(self, *, expect: str | None) -> bool:
+    async def _adopt_file(self, *, expect: str | None) -> bool:
         identity = self.store.identity()
         if identity is None or identity == self._seen:
             return False
-        data = self.store.read()
-        if data is None:
-            return False
-        self._seen = identity
+        # Reading and decoding is the work of a large cache (~100 ms at 10,000 tables): in a thread, so the
+        # event loop keeps serving (a follower) or opening the connections readiness waits for (a start).
         try:
-            cache, fingerprint = self.codec.from_snapshot(data)
+            decoded = await asyncio.to_thread(self._read_and_decode)
         except ValueError as exc:
             # Corrupt, truncated or written by another version: the next load replaces it.
+            self._seen = identity
             _log(f"ignoring the schema cache snapshot {self.store.path}: {exc}")
             return False
+        if decoded is None:
+            return False
+        self._seen = identity
+        cache, fingerprint = decoded
         if expect is not None and fingerprint != expect:
             return False
         self._publish(cache)
         self.fingerprint = fingerprint
         return True
+
+    def _read_and_decode(self) -> tuple[C, str] | None:
+        """``(cache, fingerprint)`` of the file, None when it is gone; ``ValueError`` when it is damaged."""
+        data = self.store.read()
+        return None if data is None else self.codec.from_snapshot(data)
 
 
 def _log(message: str) -> None:
