@@ -125,7 +125,10 @@ class Pool:
         self.conninfo = make_conninfo(conninfo, application_name=f"restpg {_version}", **defaults).encode()
         self.options = options
         self._idle: deque[Connection] = deque()
-        self._waiters: deque[asyncio.Future[Connection]] = deque()
+        # FIFO of (deadline, future). One timer, set for the oldest deadline, expires them all: a timer per
+        # waiting request costs more than the wait when a thousand clients queue for ten connections.
+        self._waiters: deque[tuple[float, asyncio.Future[Connection]]] = deque()
+        self._expiry: asyncio.TimerHandle | None = None
         self._size = 0  # connections open or opening
         self._closed = False
         self._sweeper: asyncio.Task[None] | None = None
@@ -226,7 +229,7 @@ class Pool:
             return
         waiters = self._waiters
         while waiters:
-            waiter = waiters.popleft()
+            _, waiter = waiters.popleft()
             if not waiter.done():
                 waiter.set_result(connection)
                 return
@@ -245,8 +248,10 @@ class Pool:
                 await self._sweeper
         while self._idle:
             self._drop(self._idle.pop())
+        if self._expiry is not None:
+            self._expiry.cancel()
         while self._waiters:
-            waiter = self._waiters.popleft()
+            _, waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_exception(ConnectError("the connection pool is closed"))
 
@@ -280,7 +285,7 @@ class Pool:
             self._size -= 1
             # Every waiter would fail the same way: tell them now instead of at their timeout.
             while self._waiters:
-                waiter = self._waiters.popleft()
+                _, waiter = self._waiters.popleft()
                 if not waiter.done():
                     waiter.set_exception(ConnectError(str(exc)))
             return
@@ -289,18 +294,31 @@ class Pool:
     async def _wait(self) -> Connection:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Connection] = loop.create_future()
-        self._waiters.append(waiter)
-        timer = loop.call_later(self.options.acquisition_timeout, _expire, waiter)
+        entry = (loop.time() + self.options.acquisition_timeout, waiter)
+        self._waiters.append(entry)
+        if self._expiry is None:
+            self._expiry = loop.call_at(entry[0], self._expire_waiters, loop)
         try:
             return await waiter
         except PoolTimeout:
             self.timeouts += 1
             raise
         finally:
-            timer.cancel()
             if waiter.cancelled() and self._waiters:
                 with contextlib.suppress(ValueError):
-                    self._waiters.remove(waiter)
+                    self._waiters.remove(entry)
+
+    def _expire_waiters(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Fail the waiters past their deadline (the oldest are first), then wait for the next one's."""
+        self._expiry = None
+        now = loop.time()
+        waiters = self._waiters
+        while waiters and (waiters[0][0] <= now or waiters[0][1].done()):
+            _, waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(PoolTimeout())
+        if waiters:
+            self._expiry = loop.call_at(waiters[0][0], self._expire_waiters, loop)
 
     async def _connect(self) -> Connection:
         try:
@@ -331,11 +349,6 @@ class Pool:
             while self._idle and not self._fresh(self._idle[0], now):
                 self._drop(self._idle.popleft())
             await self.check()
-
-
-def _expire(waiter: asyncio.Future[Connection]) -> None:
-    if not waiter.done():
-        waiter.set_exception(PoolTimeout())
 
 
 async def connect(conninfo: bytes) -> pq.abc.PGconn:
