@@ -572,27 +572,16 @@ class App:
             cookies=_encode_json(_cookies(cookie)) if cookie else b"{}",
             timezone=None if prepared.timezone is None else prepared.timezone.encode(),
         )
-        authenticated = authorization is not None
-        if disconnected is None or not prepared.read_only:
+        return await self._execute(
+            prepared,
+            settings,
+            timing,
+            authenticated=authorization is not None,
+            openapi_version=openapi_version,
             # A write runs to its end even when its client leaves: cutting it off would turn a request
             # the client may have meant to complete into a guess about whether it committed.
-            return await self._execute(
-                prepared, settings, timing, authenticated=authenticated, openapi_version=openapi_version
-            )
-        reads = self._reads
-        watch = reads.track(self._loop or asyncio.get_running_loop(), disconnected)
-        try:
-            return await self._execute(
-                prepared, settings, timing, authenticated=authenticated, openapi_version=openapi_version
-            )
-        except asyncio.CancelledError:
-            if not watch.disconnected:
-                raise
-            # Our own cancellation: the client is gone and the query was cancelled on the server.
-            asyncio.current_task().uncancel()  # type: ignore[union-attr]
-            return Response(CLIENT_CLOSED)
-        finally:
-            reads.done(watch)
+            disconnected=disconnected if prepared.read_only else None,
+        )
 
     async def _execute(
         self,
@@ -602,6 +591,7 @@ class App:
         *,
         authenticated: bool,
         openapi_version: str,
+        disconnected: Callable[[], Awaitable[Any]] | None = None,
     ) -> Response:
         pool = self.pool
         # A read-only transaction is retried once on a fresh connection when its connection turns out to
@@ -615,6 +605,11 @@ class App:
                 return errors.pgrst(504, "PGRST003", _POOL_TIMEOUT)
             except ConnectError as exc:
                 return _unavailable("PGRST000", _CONNECTION_ERROR, str(exc), pool.retry_after())
+            # A running read is watched for its client leaving (only from here: a request queued for a
+            # connection is not holding one, and a thousand queued clients would each need a watcher).
+            watch = None
+            if disconnected is not None:
+                watch = self._reads.track(self._loop or asyncio.get_running_loop(), disconnected)
             try:
                 outcome = await self.executor.run(connection, prepared, settings)
             except StatementError as exc:
@@ -624,7 +619,15 @@ class App:
                 if attempts:
                     continue
                 return _unavailable("PGRST001", _CLIENT_ERROR, str(exc), pool.retry_after())
+            except asyncio.CancelledError:
+                if watch is None or not watch.disconnected:
+                    raise
+                # Our own cancellation: the client is gone and the query was cancelled on the server.
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]
+                return Response(CLIENT_CLOSED)
             finally:
+                if watch is not None:
+                    self._reads.done(watch)
                 pool.release(connection)
             break
         if timing is not None:
