@@ -80,7 +80,12 @@ class Connection:
     def readable(self) -> asyncio.Future[None]:
         """Resolves when the server has sent something (the caller then consumes it)."""
         waiter = self._loop.create_future()
-        self._waiter = waiter
+        if self._fd < 0:
+            # The connection ended while idle between two reads of a request: nothing will arrive, and the
+            # caller's next read reports the failure.
+            waiter.set_result(None)
+        else:
+            self._waiter = waiter
         return waiter
 
     def close(self) -> None:
