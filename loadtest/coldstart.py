@@ -54,13 +54,18 @@ def measure(command: list[str], url: str, ready: str | None, timeout: float = 60
         result["first_200_ms"] = until_200(process, url, started, timeout) * 1000
         return result
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        time.sleep(0.2)  # let the port be released before the next run
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (a graceful drain), SIGKILL after 15 s, then a pause so the ports are free for the next run."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    time.sleep(0.3)
 
 
 def main() -> int:

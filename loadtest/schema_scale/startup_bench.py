@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import compileall
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import time
 from pathlib import Path
 
 import psutil
-from loadtest.coldstart import until_200
+from loadtest.coldstart import stop, until_200
 
 import restpg
 
@@ -55,13 +54,7 @@ def run_once(dsn: str, workers: int, snapshots: Path, workdir: Path) -> dict[str
         rss = [child.memory_info().rss for child in psutil.Process(process.pid).children(recursive=True)]
         return {"ready_ms": ready, "first_200_ms": first, "rss_mb_per_worker": max(rss) / 2**20}
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        time.sleep(0.3)  # let the ports be released
+        stop(process)
 
 
 def main() -> int:
