@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from loadtest import drivers, fixtures
-from loadtest.bench import _BENCH_SECRET
-from loadtest.processes import RestpgServer, cluster, dsn_as, ensure_database
+from loadtest.bench import server_config
+from loadtest.processes import RestpgServer, cluster, ensure_database
 from loadtest.workloads import WORKLOADS
 
 
@@ -41,15 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         dsn = ensure_database(cluster_dsn, args.database)
         if not fixtures.loaded(dsn, args.scale):
             fixtures.load(dsn, args.scale)
-        config: dict[str, str | int] = {
-            "db-uri": dsn_as(dsn, fixtures.AUTHENTICATOR),
-            "db-schemas": fixtures.SCHEMA,
-            "db-anon-role": fixtures.ANON_ROLE,
-            "db-pool": args.db_pool,
-            "db-tx-end": "commit-allow-override",
-            "jwt-secret": os.environ.get("LOADTEST_JWT_SECRET", _BENCH_SECRET),
-            "log-level": "crit",
-        }
+        config = server_config(dsn, args.db_pool)
         servers: dict[str, RestpgServer] = {}
         with tempfile.TemporaryDirectory(prefix="restpg-ab-") as workdir:
             try:

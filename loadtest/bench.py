@@ -74,18 +74,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args: argparse.Namespace, dsn: str, workloads: list[Workload]) -> dict[str, Any]:
-    restpg = restpg_command()
-    secret = os.environ.get("LOADTEST_JWT_SECRET", _BENCH_SECRET)
-    config: dict[str, str | int] = {
+def server_config(dsn: str, db_pool: int) -> dict[str, str | int]:
+    """The restpg configuration every benchmark serves the fixture with (`loadtest.ab` too)."""
+    return {
         "db-uri": dsn_as(dsn, fixtures.AUTHENTICATOR),
         "db-schemas": fixtures.SCHEMA,
         "db-anon-role": fixtures.ANON_ROLE,
-        "db-pool": args.db_pool,
+        "db-pool": db_pool,
         "db-tx-end": "commit-allow-override",
-        "jwt-secret": secret,
+        "jwt-secret": os.environ.get("LOADTEST_JWT_SECRET", _BENCH_SECRET),
         "log-level": "crit",
     }
+
+
+def _run(args: argparse.Namespace, dsn: str, workloads: list[Workload]) -> dict[str, Any]:
+    restpg = restpg_command()
+    config = server_config(dsn, args.db_pool)
     postgres_pid = postmaster_pid(dsn)
     environment = report.environment(dsn, restpg)
     method = {

@@ -233,10 +233,10 @@ class Executor:
     ) -> None:
         pg = connection.pgconn
         if not self.prepared_statements:
-            pg.send_query_params(sql.encode() if isinstance(sql, str) else sql, params)
+            pg.send_query_params(_text(sql), params)
         else:
             if name not in connection.prepared:
-                pg.send_prepare(name, sql.encode() if isinstance(sql, str) else sql)
+                pg.send_prepare(name, _text(sql))
                 steps.append((_PREPARE, name))
             pg.send_query_prepared(name, params)
         steps.append((step, name))
@@ -257,6 +257,10 @@ class Executor:
         error = await self._finish(connection, _ROLLBACK)
         if error is not None:
             connection.broken = True
+
+
+def _text(sql: bytes | str) -> bytes:
+    return sql.encode() if isinstance(sql, str) else sql
 
 
 _cancels: set[asyncio.Task[None]] = set()  # cancel requests in flight (a task needs a strong reference)

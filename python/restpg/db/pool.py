@@ -89,10 +89,13 @@ class Connection:
         return waiter
 
     def close(self) -> None:
+        self._unwatch()
+        self.pgconn.finish()
+
+    def _unwatch(self) -> None:
         if self._fd >= 0:
             self._loop.remove_reader(self._fd)
             self._fd = -1
-        self.pgconn.finish()
 
     def _on_readable(self) -> None:
         waiter = self._waiter
@@ -109,8 +112,7 @@ class Connection:
             pass
         if self.pgconn.status != _OK:
             self.broken = True
-            self._loop.remove_reader(self._fd)
-            self._fd = -1
+            self._unwatch()
 
 
 @dataclass(frozen=True, slots=True)

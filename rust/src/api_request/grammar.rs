@@ -42,6 +42,7 @@ fn identifier_char(p: &mut Parser<'_>) -> PResult<char> {
     p.or(|p| p.or(|p| p.letter(), |p| p.digit()), |p| p.one_of("_ $"))
 }
 
+/// The set `identifier_char` accepts, as one test (the combinator form names "letter" and "digit" in errors).
 fn is_identifier_char(c: char) -> bool {
     c.is_alphabetic() || c.is_ascii_digit() || matches!(c, '_' | ' ' | '$')
 }
