@@ -172,9 +172,6 @@ class App:
         # The snapshot is read and decoded in a thread while the connections readiness needs are opened.
         snapshot = asyncio.ensure_future(self._adopt_snapshot())
         self._spawn(self._load_until_ready(snapshot))
-        if self.config.db_channel_enabled:
-            listener = Listener(self.config.db_uri, self.config.db_channel, self._on_notify)
-            self._spawn(listener.run())
         runtime_dir = os.environ.get(RUNTIME_DIR_ENV)
         if runtime_dir:
             self._spawn(admin.heartbeat(Path(runtime_dir), lambda: self.ready, self._snapshot_path))
@@ -220,7 +217,7 @@ class App:
 
     async def _load_role_settings(self) -> None:
         config = self.config
-        self._role_settings = await load_role_settings(config.db_uri, config.db_hoisted_tx_settings)
+        self._role_settings = await load_role_settings(self.pool, config.db_hoisted_tx_settings)
         self.executor.set_role_settings(self._role_settings)
 
     async def load_once(self) -> None:
@@ -307,33 +304,40 @@ class App:
         # A snapshot can serve before the catalog answers; readiness also waits for the role settings.
         return self.engine is not None and self.executor.role_settings_loaded and self.pool.healthy
 
+    async def _open_pool(self) -> None:
+        """The pool's first connection, then the roles' settings read on it: one connection, not two."""
+        if self.pool.size == 0:  # not again when only the settings failed
+            await self.pool.open()
+        await self._load_role_settings()
+
     async def _load_until_ready(self, snapshot: Awaitable[None]) -> None:
-        delay = 0.1
-        while True:
-            try:
-                # What readiness waits for, side by side: the snapshot (decoded in a thread), then each on a
-                # connection of its own, the pool's first, the roles' settings and (with db-config) the
-                # in-database settings. The snapshot's revalidation comes after: readiness does not wait.
-                if self._config_final:
-                    await asyncio.gather(snapshot, self.pool.open(), self._load_role_settings())
-                else:
-                    async with self._reloading:
-                        hoisted = self.config.db_hoisted_tx_settings
-                        *_, fresh = await asyncio.gather(
-                            snapshot, self.pool.open(), self._load_role_settings(), self._read_config()
-                        )
-                        # Applied once the snapshot is in: a change of db-schemas then swaps its cache.
-                        await self._apply_config(fresh)
-                        if self.config.db_hoisted_tx_settings != hoisted:  # the database changed the list
-                            await self._load_role_settings()
-                await self.reloader.refresh()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - any failure is retried: the database may come up later
-                print(f"restpg: schema cache not loaded yet ({_first_line(exc)}); retrying", file=sys.stderr)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 32.0)
+        await _retrying(partial(self._get_ready, snapshot))
+        # The listener's connection opens only now, beside the refresh: readiness does not wait for it.
+        listening = None
+        if self.config.db_channel_enabled:
+            listener = Listener(self.config.db_uri, self.config.db_channel, self._on_notify)
+            self._spawn(listener.run())
+            listening = listener.listening
+        # Without a snapshot this is the first load (readiness waits for it), with one its revalidation.
+        await _retrying(self.reloader.refresh)
+        if listening is not None and not listening.is_set():
+            # The catalog was read before the listener listened: a change in between would be missed.
+            await listening.wait()
+            await _retrying(self.reloader.refresh)
+
+    async def _get_ready(self, snapshot: Awaitable[None]) -> None:
+        """What readiness waits for, side by side: the snapshot (decoded in a thread), the pool's first
+        connection with the roles' settings read on it and (with db-config) the in-database settings."""
+        if self._config_final:
+            await asyncio.gather(snapshot, self._open_pool())
+            return
+        async with self._reloading:
+            hoisted = self.config.db_hoisted_tx_settings
+            *_, fresh = await asyncio.gather(snapshot, self._open_pool(), self._read_config())
+            # Applied once the snapshot is in: a change of db-schemas then swaps its cache.
+            await self._apply_config(fresh)
+            if self.config.db_hoisted_tx_settings != hoisted:  # the database changed the list
+                await self._load_role_settings()
 
     # --- ASGI ------------------------------------------------------------------------------------------
 
@@ -732,6 +736,21 @@ def _cookies(header: str) -> dict[str, str]:
         if sep and name:
             cookies[name] = value
     return cookies
+
+
+async def _retrying(work: Callable[[], Awaitable[object]]) -> None:
+    """Run ``work`` until it succeeds, backing off: the database may come up later."""
+    delay = 0.1
+    while True:
+        try:
+            await work()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure is retried
+            print(f"restpg: schema cache not loaded yet ({_first_line(exc)}); retrying", file=sys.stderr)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 32.0)
 
 
 def _first_line(exc: BaseException) -> str:

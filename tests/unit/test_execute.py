@@ -13,6 +13,7 @@ import pytest
 
 from restpg.db.execute import ConnectionLost, Executor, Outcome, RequestSettings, StatementError
 from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
+from restpg.db.role_settings import RoleSettings, load_role_settings
 
 T = TypeVar("T")
 
@@ -336,3 +337,37 @@ def test_unreachable_database_fails_fast() -> None:
         assert not pool.healthy
 
     asyncio.run(work())
+
+
+def test_role_settings_are_read_on_a_pooled_connection(dsn: str) -> None:
+    """db-hoisted-tx-settings come from the catalog over the pool: values holding "=", the database's own
+    setting winning over the cluster-wide one, unlisted settings left out, and no connection of their own."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS runtime_hoisted")
+        conn.execute("CREATE ROLE runtime_hoisted NOLOGIN")
+        conn.execute("ALTER ROLE runtime_hoisted SET statement_timeout = '7s'")
+        conn.execute("ALTER ROLE runtime_hoisted SET work_mem = '2MB'")
+        database = conn.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+        conn.execute(f"ALTER ROLE runtime_hoisted IN DATABASE \"{database}\" SET statement_timeout = '9s'")
+        conn.execute("ALTER ROLE runtime_hoisted SET plan_filter.statement_cost_limit = 'a=b'")
+    try:
+
+        async def work(pool: Pool) -> tuple[RoleSettings, int]:
+            settings = await load_role_settings(
+                pool, ["statement_timeout", "plan_filter.statement_cost_limit"]
+            )
+            return settings, pool.size
+
+        settings, size = run(lambda: with_pool(dsn, work, size=4))
+        assert settings["runtime_hoisted"] == [
+            ("plan_filter.statement_cost_limit", "a=b"),
+            ("statement_timeout", "9s"),
+        ]
+        assert size == 1  # read on the connection the pool had already opened
+        assert run(lambda: with_pool(dsn, lambda pool: load_role_settings(pool, []))) == {}
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP OWNED BY runtime_hoisted")
+            conn.execute("ALTER ROLE runtime_hoisted RESET ALL")
+            conn.execute(f'ALTER ROLE runtime_hoisted IN DATABASE "{database}" RESET ALL')
+            conn.execute("DROP ROLE runtime_hoisted")

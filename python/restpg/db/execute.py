@@ -37,7 +37,15 @@ from restpg.errors import PgError
 if TYPE_CHECKING:
     from restpg._core import Prepared
 
-__all__ = ["ConnectionLost", "Executor", "Outcome", "RequestSettings", "StatementError", "cancel"]
+__all__ = [
+    "ConnectionLost",
+    "Executor",
+    "Outcome",
+    "RequestSettings",
+    "StatementError",
+    "cancel",
+    "fetch_rows",
+]
 
 _Status = pq.ExecStatus
 _Diag = pq.DiagnosticField
@@ -257,6 +265,23 @@ class Executor:
         error = await self._finish(connection, _ROLLBACK)
         if error is not None:
             connection.broken = True
+
+
+async def fetch_rows(connection: Connection, sql: bytes) -> list[tuple[bytes | None, ...]]:
+    """One catalog read outside any request (start-up, reloads), as text rows, on a pooled connection: no
+    connection of its own to open (a TLS handshake and a backend fork each) while a worker gets ready."""
+    pg = connection.pgconn
+    try:
+        pg.send_query_params(sql, None)
+        results = await _round_trip(connection)
+    except (psycopg.OperationalError, OSError) as exc:
+        connection.broken = True
+        raise ConnectionLost(str(exc).strip() or "connection lost") from None
+    (result,) = results
+    if result.status != _Status.TUPLES_OK:
+        raise StatementError(_pg_error(result))
+    value = result.get_value
+    return [tuple(value(row, col) for col in range(result.nfields)) for row in range(result.ntuples)]
 
 
 def _text(sql: bytes | str) -> bytes:

@@ -10,32 +10,37 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import psycopg
+from restpg.db.execute import fetch_rows
+from restpg.db.pool import Pool
 
 __all__ = ["RoleSettings", "load_role_settings"]
 
 # role name -> [(setting, value)]: the role's own settings in this database, or in every database.
 RoleSettings = dict[str, list[tuple[str, str]]]
 
-_QUERY = """
-SELECT r.rolname, s.setconfig
+# One row per setting ("name=value" split at the first "="), so that no array literal is parsed here.
+_QUERY = b"""
+SELECT r.rolname, split_part(c.setting, '=', 1), substr(c.setting, strpos(c.setting, '=') + 1)
 FROM pg_catalog.pg_db_role_setting s
 JOIN pg_catalog.pg_roles r ON r.oid = s.setrole
+CROSS JOIN LATERAL unnest(s.setconfig) AS c(setting)
 WHERE s.setdatabase IN (0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()))
 ORDER BY s.setdatabase  -- database-specific settings come last and win
 """
 
 
-async def load_role_settings(conninfo: str, hoisted: Iterable[str]) -> RoleSettings:
-    wanted = set(hoisted)
-    settings: dict[str, dict[str, str]] = {}
+async def load_role_settings(pool: Pool, hoisted: Iterable[str]) -> RoleSettings:
+    """Read on one of ``pool``'s connections (at start-up the one readiness opened first)."""
+    wanted = {name.encode() for name in hoisted}
     if not wanted:
         return {}
-    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-        rows = await (await conn.execute(_QUERY)).fetchall()
-    for role, config in rows:
-        for entry in config or ():
-            name, _, value = entry.partition("=")
-            if name in wanted:
-                settings.setdefault(role, {})[name] = value
+    connection = await pool.acquire()
+    try:
+        rows = await fetch_rows(connection, _QUERY)
+    finally:
+        pool.release(connection)
+    settings: dict[str, dict[str, str]] = {}
+    for role, name, value in rows:
+        if role is not None and name in wanted and value is not None:
+            settings.setdefault(role.decode(), {})[name.decode()] = value.decode()
     return {role: sorted(values.items()) for role, values in settings.items()}
