@@ -111,10 +111,11 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     if args.port is not None:
         os.environ["PGRST_SERVER_PORT"] = str(args.port)
         config = replace(config, server_port=args.port)
-    _check_keys(config)
-    # The database check mostly waits for PostgreSQL: Granian is imported meanwhile.
+    # The database check mostly waits for PostgreSQL (a TLS handshake, a backend start): the app and
+    # Granian are imported meanwhile.
     with ThreadPoolExecutor(1) as executor:
         reachable = executor.submit(asyncio.run, _check_database(config))
+        _check_keys(config)
         from restpg.server import serve
 
         reachable.result()
