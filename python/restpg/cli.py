@@ -111,8 +111,11 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     if args.port is not None:
         os.environ["PGRST_SERVER_PORT"] = str(args.port)
         config = replace(config, server_port=args.port)
-    # The database check mostly waits for PostgreSQL (a TLS handshake, a backend start): the app and
-    # Granian are imported meanwhile.
+    # The database check mostly waits for PostgreSQL (a TLS handshake, a backend start): the rest of the
+    # app and Granian are imported meanwhile. What the check itself imports (psycopg) is imported here
+    # first, so the two threads never import the same packages at once (their import locks could cycle).
+    import restpg.db.pool  # noqa: F401
+
     with ThreadPoolExecutor(1) as executor:
         reachable = executor.submit(asyncio.run, _check_database(config))
         _check_keys(config)
