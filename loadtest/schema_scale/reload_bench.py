@@ -1,21 +1,26 @@
 """Schema reloads under steady load: errors and latency before, during and after.
 
-    python loadtest/schema_scale/reload_bench.py "host=127.0.0.1 user=postgres dbname=scale10000" \\
-        [--workers 2] [--seconds 10] [--connections 32]
+    python -m loadtest.schema_scale.reload_bench "host=127.0.0.1 user=postgres dbname=scale10000" \\
+        [--workers 2] [--seconds 10] [--connections 32] [--rate N]
 
 Starts ``restpg serve`` on a schema made by ``generate.py`` and runs three back-to-back wrk phases of
 ``--seconds`` each on an embed request. During the middle one, every ``--every`` seconds, a ``COMMENT ON
 TABLE`` changes the catalog and ``NOTIFY pgrst, 'reload schema'`` follows, so each notification is a real
 reload (introspection, inference, a new snapshot the other workers adopt), not a no-op on an unchanged
-fingerprint. Prints wrk's req/s, p50, p99 and non-2xx/socket errors per phase, and how many snapshots were
-published. A benchmark, never a test.
+fingerprint. Prints req/s, p50, p99 and errors per phase, and whether the snapshot was republished.
+
+Without ``--rate`` the load is wrk's closed loop at full speed: p99 then measures the queue of a saturated
+server. With ``--rate N`` it is ``oha`` (``cargo install oha``) sending N requests per second with latency
+correction, an open loop whose p99 can be compared between phases: choose N well below the peak. A
+benchmark, never a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
-import signal
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +29,8 @@ import time
 from pathlib import Path
 
 import psycopg
-from startup_bench import EMBED, _until_200
+from loadtest import coldstart
+from loadtest.schema_scale.startup_bench import EMBED
 
 
 def wrk(url: str, seconds: int, connections: int) -> dict[str, str]:
@@ -45,6 +51,45 @@ def wrk(url: str, seconds: int, connections: int) -> dict[str, str]:
     return result
 
 
+_DEADLINE = "aborted due to deadline"
+
+
+def oha(url: str, seconds: int, connections: int, rate: int) -> dict[str, str]:
+    """A fixed-rate phase: ``rate`` requests per second, latency measured from when each was due."""
+    out = subprocess.run(
+        [
+            "oha",
+            "--no-tui",
+            "--output-format",
+            "json",
+            "--latency-correction",
+            "-z",
+            f"{seconds}s",
+            "-c",
+            str(connections),
+            "-q",
+            str(rate),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    report = json.loads(out)
+    percentiles = report["latencyPercentiles"]
+    codes = report.get("statusCodeDistribution") or {}
+    errors = report.get("errorDistribution") or {}
+    return {
+        "req/s": f"{report['summary']['requestsPerSec']:.0f}",
+        "p50": f"{percentiles['p50'] * 1000:.2f}ms",
+        "p99": f"{percentiles['p99'] * 1000:.2f}ms",
+        "non-2xx": str(sum(n for code, n in codes.items() if not code.startswith("2"))),
+        # Requests still in flight when the phase's time is up are cut off by oha: not the server's errors.
+        "errors": str(sum(n for kind, n in errors.items() if kind != _DEADLINE)),
+        "cut at the end": str(errors.get(_DEADLINE, 0)),
+    }
+
+
 def reload_repeatedly(dsn: str, every: float, stop: threading.Event, count: list[int]) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         while not stop.wait(every):
@@ -60,9 +105,20 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--every", type=float, default=3.0)
+    parser.add_argument(
+        "--rate", type=int, help="fixed requests per second (oha) instead of wrk's full speed"
+    )
     args = parser.parse_args()
+    if args.rate is not None and shutil.which("oha") is None:
+        parser.error("--rate needs oha on PATH (cargo install oha)")
+
+    def phase(url: str, seconds: int) -> dict[str, str]:
+        if args.rate is None:
+            return wrk(url, seconds, args.connections)
+        return oha(url, seconds, args.connections, args.rate)
+
     workdir = Path(tempfile.mkdtemp(prefix="restpg-reload-"))
-    port, admin = 39_310, 39_311
+    port, admin = 29_310, 29_311  # below the ephemeral range: no client socket holds them
     config = workdir / "restpg.conf"
     config.write_text(
         f'db-uri = "{args.dsn}"\ndb-schemas = "api"\ndb-anon-role = "postgres"\nserver-host = "127.0.0.1"\n'
@@ -73,27 +129,26 @@ def main() -> int:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}{EMBED}"
     try:
-        _until_200(process, url, time.perf_counter())
+        coldstart.until_200(process, url, time.perf_counter(), 120.0)
         time.sleep(2)  # background revalidation done
-        wrk(url, 3, args.connections)  # warm up: connections, prepared statements
-        before = wrk(url, args.seconds, args.connections)
+        phase(url, 3)  # warm up: connections, prepared statements
+        before = phase(url, args.seconds)
         snapshot = next(workdir.glob("schema-*.snap"))
         written = snapshot.stat().st_mtime_ns
         stop, count = threading.Event(), [0]
         notifier = threading.Thread(target=reload_repeatedly, args=(args.dsn, args.every, stop, count))
         notifier.start()
-        during = wrk(url, args.seconds, args.connections)
+        during = phase(url, args.seconds)
         stop.set()
         notifier.join()
         time.sleep(3)  # the last reload lands
         republished = snapshot.stat().st_mtime_ns != written
-        after = wrk(url, args.seconds, args.connections)
+        after = phase(url, args.seconds)
         for name, phase in (("before", before), ("during", during), ("after", after)):
             print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in phase.items()))
         print(f"notifications: {count[0]}, snapshot republished: {republished}")
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(15)
+        coldstart.stop(process)
     return 0
 
 
