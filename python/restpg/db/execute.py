@@ -213,8 +213,7 @@ class Executor:
             send(connection, steps, _END, *(_ROLLBACK if prepared.rollback else _COMMIT), None)
             results = await _round_trip(connection)
         except (psycopg.OperationalError, OSError) as exc:
-            connection.broken = True
-            raise ConnectionLost(str(exc).strip() or "connection lost") from None
+            raise _lost(connection, exc) from None
         except asyncio.CancelledError:
             # The client went away mid-pipeline: the connection's state is unknown, so it is not reused,
             # and the statement is cancelled on the server so it stops holding a backend and its locks.
@@ -255,8 +254,7 @@ class Executor:
             self._send(connection, steps, _END, *end, None)
             results = await _round_trip(connection)
         except (psycopg.OperationalError, OSError) as exc:
-            connection.broken = True
-            raise ConnectionLost(str(exc).strip() or "connection lost") from None
+            raise _lost(connection, exc) from None
         return _collect(connection, steps, results)[1]
 
     async def _rollback(self, connection: Connection) -> None:
@@ -275,13 +273,18 @@ async def fetch_rows(connection: Connection, sql: bytes) -> list[tuple[bytes | N
         pg.send_query_params(sql, None)
         results = await _round_trip(connection)
     except (psycopg.OperationalError, OSError) as exc:
-        connection.broken = True
-        raise ConnectionLost(str(exc).strip() or "connection lost") from None
+        raise _lost(connection, exc) from None
     (result,) = results
     if result.status != _Status.TUPLES_OK:
         raise StatementError(_pg_error(result))
     value = result.get_value
     return [tuple(value(row, col) for col in range(result.nfields)) for row in range(result.ntuples)]
+
+
+def _lost(connection: Connection, exc: Exception) -> ConnectionLost:
+    """The connection failed under a round trip: it is marked broken (never reused) and reported."""
+    connection.broken = True
+    return ConnectionLost(str(exc).strip() or "connection lost")
 
 
 def _text(sql: bytes | str) -> bytes:
