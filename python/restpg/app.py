@@ -119,6 +119,9 @@ class App:
         # snapshot must not be served under the file's settings when the database overrides them.
         self._config_final = not config.db_config
         self._reloading = asyncio.Lock()
+        # Not configuration: a config reload must not orphan the reads in flight or forget the loop.
+        self._reads = RunningReads()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
         self._configure(config)
 
     def _configure(self, config: Config) -> None:
@@ -137,8 +140,6 @@ class App:
         # With a JWKS URL, a token with an unknown `kid` waits for the key-set refetch instead of failing.
         self.wait_for_keys = config.jwt_jwks_url is not None
         self.many_schemas = len(config.db_schemas) > 1
-        self._reads = RunningReads()
-        self._loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
         self.access_log = AccessLog(config.log_level, config.restpg_log_format)
         self.server_timing = config.server_timing_enabled
         scope = (config.db_schemas, config.db_extra_search_path)

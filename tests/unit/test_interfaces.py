@@ -132,3 +132,22 @@ def test_limits_apply_through_both_interfaces() -> None:
     }
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 414
+
+
+def test_a_config_reload_keeps_the_reads_in_flight_watched() -> None:
+    """Applying a reloaded config rebuilds what depends on it, not the registry of running reads: a read
+    tracked before the reload is still found, and released, by the registry after it."""
+    app = _app()
+
+    async def scenario() -> bool:
+        async def never() -> None:
+            await asyncio.Event().wait()
+
+        loop = asyncio.get_running_loop()
+        registry = app._reads
+        watch = registry.track(loop, never)
+        app._configure(load(None, {"PGRST_DB_URI": "postgresql://nobody@127.0.0.1:1/none"}))
+        app._reads.done(watch)  # as _execute does once the read ends
+        return not registry._running  # else its ticker would keep it, and later watch a finished request
+
+    assert asyncio.run(scenario())
