@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -111,13 +112,14 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     if args.port is not None:
         os.environ["PGRST_SERVER_PORT"] = str(args.port)
         config = replace(config, server_port=args.port)
-    # The database check mostly waits for PostgreSQL (a TLS handshake, a backend start): the rest of the
-    # app and Granian are imported meanwhile. What the check itself imports (psycopg) is imported here
-    # first, so the two threads never import the same packages at once (their import locks could cycle).
+    # The database check waits for PostgreSQL (a TLS handshake, a backend start) in libpq, without the
+    # GIL: the rest of the app and Granian are imported meanwhile. What the check imports (psycopg) is
+    # imported here first, so the two threads never import the same packages at once (their import locks
+    # could cycle).
     import restpg.db.pool  # noqa: F401
 
     with ThreadPoolExecutor(1) as executor:
-        reachable = executor.submit(asyncio.run, _check_database(config))
+        reachable = executor.submit(_check_database, config)
         _check_keys(config)
         from restpg.server import serve
 
@@ -135,20 +137,29 @@ def _check_keys(config: Config) -> None:
         raise CliError(f"Invalid JWT configuration: {exc}") from None
 
 
-async def _check_database(config: Config) -> None:
-    from psycopg.conninfo import make_conninfo
+def _check_database(config: Config) -> None:
+    """Open and close one connection, blocking: libpq's connect runs without the GIL, so in a thread it
+    overlaps the imports of the main thread (a connect driven by an event loop would wait for the GIL at
+    every step of the handshake, several times longer)."""
+    from psycopg import pq
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    from restpg.db.pool import ConnectError, connect
+    from restpg.db.pool import libpq_message
 
+    conninfo = config.db_uri
+    if "connect_timeout" not in conninfo_to_dict(conninfo):
+        # libpq's own bound (whole seconds, at least 2), so a black-holed host cannot hang the start.
+        timeout = math.ceil(max(config.db_pool_acquisition_timeout, 2.0))
+        conninfo = make_conninfo(conninfo, connect_timeout=timeout)
+    pgconn = pq.PGconn.connect(conninfo.encode())
     try:
-        async with asyncio.timeout(max(config.db_pool_acquisition_timeout, 1.0)):
-            pgconn = await connect(make_conninfo(config.db_uri).encode())
-    except (ConnectError, TimeoutError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "timed out"
-        raise CliError(
-            f"Cannot connect to the database ({reason}): check db-uri and that PostgreSQL is running."
-        ) from None
-    pgconn.finish()
+        if pgconn.status != pq.ConnStatus.OK:
+            reason = libpq_message(pgconn).splitlines()[0]
+            raise CliError(
+                f"Cannot connect to the database ({reason}): check db-uri and that PostgreSQL is running."
+            )
+    finally:
+        pgconn.finish()
 
 
 def _sql(config: Config, args: argparse.Namespace) -> int:
@@ -185,7 +196,7 @@ async def _print_sql(
     from restpg._core import ApiError
     from restpg.app import App, prepare
 
-    await _check_database(config)
+    _check_database(config)
     app = App(config, config_path=config_path)
     await app.load_once()
     assert app.engine is not None

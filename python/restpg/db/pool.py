@@ -34,7 +34,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from restpg import __version__ as _version
 
-__all__ = ["ConnectError", "Connection", "Pool", "PoolTimeout"]
+__all__ = ["ConnectError", "Connection", "Pool", "PoolTimeout", "connect", "libpq_message"]
 
 _OK = pq.ConnStatus.OK
 _POLL = pq.PollingStatus
@@ -368,7 +368,7 @@ async def connect(conninfo: bytes) -> pq.abc.PGconn:
             if status == _POLL.OK:
                 break
             if status == _POLL.FAILED:
-                raise ConnectError(_libpq_message(pgconn))
+                raise ConnectError(libpq_message(pgconn))
             # The socket can change between polls (multiple hosts, SSL retry): read it every time.
             await wait_socket(loop, pgconn.socket, writable=status == _POLL.WRITING)
         pgconn.nonblocking = 1
@@ -402,5 +402,5 @@ def wait_socket(loop: asyncio.AbstractEventLoop, fd: int, *, writable: bool = Fa
     return future
 
 
-def _libpq_message(pgconn: pq.abc.PGconn) -> str:
+def libpq_message(pgconn: pq.abc.PGconn) -> str:
     return pgconn.get_error_message().strip() or "connection failed"

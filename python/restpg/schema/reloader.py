@@ -47,7 +47,7 @@ class SchemaReloader(Generic[C]):
         fingerprint: Callable[[], Awaitable[str]],
         publish: Callable[[C], None],
         follow_timeout: float = 30.0,
-        poll_interval: float = 0.05,
+        poll_interval: float = 0.01,
     ) -> None:
         self.store = store
         self.codec = codec
