@@ -37,7 +37,7 @@ from restpg.schema.fingerprint import catalog_fingerprint, queries_digest
 from restpg.schema.introspect import QUERIES, load_document
 from restpg.schema.listener import CONFIG, SCHEMA, Listener
 from restpg.schema.reloader import CoreCodec, SchemaReloader
-from restpg.schema.snapshot import SnapshotStore, default_snapshot_dir, snapshot_key
+from restpg.schema.snapshot import store_for
 from restpg.timing import Timing
 
 if TYPE_CHECKING:
@@ -146,12 +146,8 @@ class App:
         if previous is not None and scope == (previous.db_schemas, previous.db_extra_search_path):
             return
         # Other schemas make another cache: its own snapshot file and fingerprint.
-        snapshot_dir = config.restpg_snapshot_dir
         self.reloader: SchemaReloader[SchemaCache] = SchemaReloader(
-            store=SnapshotStore(
-                Path(snapshot_dir) if snapshot_dir else default_snapshot_dir(),
-                snapshot_key(config.db_uri, config.db_schemas, config.db_extra_search_path),
-            ),
+            store=store_for(config),
             codec=CoreCodec(),
             load_document=self._load_document,
             fingerprint=self._fingerprint,

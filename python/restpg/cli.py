@@ -112,18 +112,26 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     if args.port is not None:
         os.environ["PGRST_SERVER_PORT"] = str(args.port)
         config = replace(config, server_port=args.port)
-    # The database check waits for PostgreSQL (a TLS handshake, a backend start) in libpq, without the
-    # GIL: the rest of the app and Granian are imported meanwhile. What the check imports (psycopg) is
+    # The database check, then (on a cold start) the first schema cache snapshot, mostly wait for
+    # PostgreSQL: they run in a thread while the app and Granian are imported. What that thread imports is
     # imported here first, so the two threads never import the same packages at once (their import locks
     # could cycle).
-    import restpg.db.pool  # noqa: F401
+    from restpg.schema.preload import preload_snapshot
 
-    with ThreadPoolExecutor(1) as executor:
-        reachable = executor.submit(_check_database, config)
-        _check_keys(config)
-        from restpg.server import serve
+    # The thread's event loop needs the GIL at every step of its queries: hand it over sooner than the
+    # default 5 ms while the main thread imports, so the two really overlap.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    try:
+        with ThreadPoolExecutor(1) as executor:
+            database = executor.submit(lambda: (_check_database(config), preload_snapshot(config)))
+            _check_keys(config)
+            from restpg.server import serve
 
-        reachable.result()
+            # Waited for before Granian forks the workers: a fork must not copy a thread in mid-work.
+            database.result()
+    finally:
+        sys.setswitchinterval(switch_interval)
     serve(config, args.config)
     return 0
 

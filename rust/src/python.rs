@@ -97,9 +97,13 @@ pub struct PySchemaCache {
 
 #[pymethods]
 impl PySchemaCache {
+    /// Parses the introspection document and infers the relationships: CPU work of tens of milliseconds
+    /// at 1,000 tables, done without the GIL so the worker's event loop keeps serving meanwhile.
     #[new]
-    fn new(document: &[u8]) -> PyResult<Self> {
-        let cache = SchemaCache::from_document(document).map_err(PyValueError::new_err)?;
+    fn new(py: Python<'_>, document: &[u8]) -> PyResult<Self> {
+        let cache = py
+            .detach(|| SchemaCache::from_document(document))
+            .map_err(PyValueError::new_err)?;
         Ok(PySchemaCache {
             inner: Arc::new(cache),
         })

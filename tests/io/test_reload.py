@@ -124,3 +124,43 @@ def test_a_restart_serves_the_persisted_snapshot(database: Database, snapshot_di
         server.stop()
     # The catalog did not change: the snapshot was adopted and revalidated, not rewritten.
     assert path.stat().st_mtime_ns == written
+
+
+def test_a_cold_start_adopts_the_snapshot_the_supervisor_wrote(
+    database: Database, snapshot_dir: Path
+) -> None:
+    # No snapshot yet: `restpg serve` reads the catalog before forking, and no worker has to.
+    server = serve(database, snapshot_dir)
+    try:
+        assert {r.status_code for r in statuses(server, "/items?id=eq.1")} == {200}
+        time.sleep(1.5)  # one metrics publish interval
+        metrics = httpx.get(f"{server.admin_url}/metrics").text
+    finally:
+        server.stop()
+    assert 'pgrst_schema_cache_loads_total{status="SUCCESS"} 0\n' in metrics
+    (path,) = snapshot_dir.glob("schema-*.snap")
+    cache, fingerprint = SchemaCache.from_snapshot(path.read_bytes())
+    assert cache.table_count > 0 and fingerprint
+
+
+def test_the_supervisor_leaves_the_snapshot_to_a_running_leader(
+    database: Database, snapshot_dir: Path
+) -> None:
+    from restpg.config import load
+    from restpg.schema.preload import preload_snapshot
+    from restpg.schema.snapshot import store_for
+
+    schemas = str(base_config(database)["db-schemas"])
+    env = {"PGRST_DB_URI": database.admin_dsn, "PGRST_DB_SCHEMAS": schemas}
+    config = load(None, {**env, "RESTPG_SNAPSHOT_DIR": str(snapshot_dir)})
+    leader = store_for(config)
+    assert leader.try_lead()  # another server of this database on this host is loading
+    try:
+        assert not preload_snapshot(config)
+        assert leader.identity() is None
+    finally:
+        leader.release()
+    assert preload_snapshot(config)
+    assert not preload_snapshot(config)  # a snapshot is there: the workers revalidate it
+    cache, _ = SchemaCache.from_snapshot(leader.read() or b"")
+    assert cache.table_count > 0

@@ -23,8 +23,12 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["SnapshotStore", "default_snapshot_dir", "snapshot_key"]
+if TYPE_CHECKING:
+    from restpg.config import Config
+
+__all__ = ["SnapshotStore", "default_snapshot_dir", "snapshot_key", "store_for"]
 
 
 def default_snapshot_dir() -> Path:
@@ -33,6 +37,12 @@ def default_snapshot_dir() -> Path:
     if runtime and os.path.isdir(runtime):
         return Path(runtime) / "restpg"
     return Path(tempfile.gettempdir()) / f"restpg-{os.getuid()}"
+
+
+def store_for(config: Config) -> SnapshotStore:
+    """The store of the cache ``config`` describes: its folder, and a key for its database and schemas."""
+    folder = Path(config.restpg_snapshot_dir) if config.restpg_snapshot_dir else default_snapshot_dir()
+    return SnapshotStore(folder, snapshot_key(config.db_uri, config.db_schemas, config.db_extra_search_path))
 
 
 def snapshot_key(db_uri: str, schemas: Sequence[str], extra_search_path: Sequence[str]) -> str:
