@@ -234,6 +234,8 @@ class App:
                 schemas=config.db_schemas,
                 extra_search_path=config.db_extra_search_path,
                 max_bytes=config.restpg_max_schema_bytes,
+                # Side by side only while nothing is served: a reload leaves the cores to the requests.
+                parallel=self.engine is None,
             )
         except Exception:
             self.metrics.schema_failed()

@@ -116,7 +116,7 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     # PostgreSQL: they run in a thread while the app and Granian are imported. What that thread imports is
     # imported here first, so the two threads never import the same packages at once (their import locks
     # could cycle).
-    from restpg.schema.preload import preload_snapshot
+    import restpg.schema.preload  # noqa: F401
 
     # The thread's event loop needs the GIL at every step of its queries: hand it over sooner than the
     # default 5 ms while the main thread imports, so the two really overlap.
@@ -124,7 +124,7 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     sys.setswitchinterval(0.0005)
     try:
         with ThreadPoolExecutor(1) as executor:
-            database = executor.submit(lambda: (_check_database(config), preload_snapshot(config)))
+            database = executor.submit(_prepare_database, config)
             _check_keys(config)
             from restpg.server import serve
 
@@ -134,6 +134,13 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
         sys.setswitchinterval(switch_interval)
     serve(config, args.config)
     return 0
+
+
+def _prepare_database(config: Config) -> None:
+    from restpg.schema.preload import preload_snapshot
+
+    _check_database(config)
+    preload_snapshot(config)
 
 
 def _check_keys(config: Config) -> None:

@@ -55,13 +55,16 @@ async def load_document(
     extra_search_path: Sequence[str],
     queries: Path = QUERIES,
     max_bytes: int | None = None,
+    parallel: bool = True,
 ) -> bytes:
     """Run every query in ``queries`` and return the introspection document (keys in file-name order).
 
-    The queries run side by side, each on a connection of its own, so PostgreSQL runs them on as many
-    backends and cores: at 1,000 tables the document takes the time of its slowest query, not the sum.
-    They still read one state of the catalog: the first connection's read-only REPEATABLE READ transaction
-    exports its snapshot and the others import it (what pg_dump does for a parallel dump).
+    With ``parallel`` the queries run side by side, each on a connection of its own, so PostgreSQL runs
+    them on as many backends and cores: at 1,000 tables the document takes the time of its slowest query,
+    not the sum. That is for when nothing else waits (a start); a reload while requests are served runs them
+    one after the other on one connection, leaving the other cores to the requests. Either way they read one
+    state of the catalog: the first connection's read-only REPEATABLE READ transaction exports its snapshot
+    and the others import it (what pg_dump does for a parallel dump).
 
     Raises ``SchemaTooLarge`` as soon as the parts read so far exceed ``max_bytes``, cancelling the queries
     still running, and before Rust parses anything (the parsed cache takes several times the document's size).
@@ -69,12 +72,14 @@ async def load_document(
     files = sorted(queries.glob("*.sql"))
     keys = [_json_key(path.stem) for path in files]  # a bad file name is refused before connecting
     params = {"schemas": list(schemas), "extra_search_path": list(extra_search_path)}
-    async with _connections(conninfo, len(files)) as connections:
+    count = len(files) if parallel else 1
+    async with _connections(conninfo, count) as connections:
         exported = await _begin(connections[0], snapshot=None)
         await asyncio.gather(*(_begin(conn, snapshot=exported) for conn in connections[1:]))
+        # Queries given the same connection wait for each other (psycopg serializes a connection's use).
         tasks = [
-            asyncio.ensure_future(_fetch_json(conn, path, params))
-            for conn, path in zip(connections, files, strict=True)
+            asyncio.ensure_future(_fetch_json(connections[index % count], path, params))
+            for index, path in enumerate(files)
         ]
         parts: dict[str, bytes] = {}
         size = 0
