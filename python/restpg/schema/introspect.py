@@ -19,11 +19,12 @@ from psycopg import sql
 from psycopg.adapt import Loader
 
 from restpg import __version__
+from restpg.schema.fingerprint import FINGERPRINT_SQL
 
 if TYPE_CHECKING:
     from restpg._core import SchemaCache
 
-__all__ = ["QUERIES", "SchemaTooLarge", "build_cache", "load_document"]
+__all__ = ["QUERIES", "SchemaTooLarge", "build_cache", "load_document", "read_catalog"]
 
 QUERIES = Path(__file__).with_name("queries")
 
@@ -69,34 +70,77 @@ async def load_document(
     Raises ``SchemaTooLarge`` as soon as the parts read so far exceed ``max_bytes``, cancelling the queries
     still running, and before Rust parses anything (the parsed cache takes several times the document's size).
     """
+    _, document = await _read(
+        conninfo, schemas, extra_search_path, queries, max_bytes, parallel=parallel, fingerprint=False
+    )
+    return document
+
+
+async def read_catalog(
+    conninfo: str,
+    *,
+    schemas: Sequence[str],
+    extra_search_path: Sequence[str],
+    digest: str,
+    queries: Path = QUERIES,
+    max_bytes: int | None = None,
+) -> tuple[str, bytes]:
+    """``(fingerprint, document)`` read side by side in one snapshot, for a start (nothing else waits).
+
+    The fingerprint (see ``fingerprint.py``) then describes exactly the catalog state the document was read
+    in, and costs no connection of its own.
+    """
+    fingerprint, document = await _read(
+        conninfo, schemas, extra_search_path, queries, max_bytes, parallel=True, fingerprint=True
+    )
+    return f"{fingerprint}-{digest}", document
+
+
+async def _read(
+    conninfo: str,
+    schemas: Sequence[str],
+    extra_search_path: Sequence[str],
+    queries: Path,
+    max_bytes: int | None,
+    *,
+    parallel: bool,
+    fingerprint: bool,
+) -> tuple[str, bytes]:
     files = sorted(queries.glob("*.sql"))
     keys = [_json_key(path.stem) for path in files]  # a bad file name is refused before connecting
     params = {"schemas": list(schemas), "extra_search_path": list(extra_search_path)}
-    count = len(files) if parallel else 1
+    # (name, sql, params); the fingerprint has no placeholders (and a literal % psycopg must not read).
+    jobs: list[tuple[str, str, dict[str, list[str]] | None]] = [
+        (path.stem, path.read_text(encoding="utf-8"), params) for path in files
+    ]
+    if fingerprint:
+        jobs.insert(0, ("", FINGERPRINT_SQL, None))
+    count = len(jobs) if parallel else 1
     async with _connections(conninfo, count) as connections:
         exported = await _begin(connections[0], snapshot=None)
         await asyncio.gather(*(_begin(conn, snapshot=exported) for conn in connections[1:]))
         # Queries given the same connection wait for each other (psycopg serializes a connection's use).
         tasks = [
-            asyncio.ensure_future(_fetch_json(connections[index % count], path, params))
-            for index, path in enumerate(files)
+            asyncio.ensure_future(_fetch_one(connections[index % count], name, sql, job_params))
+            for index, (name, sql, job_params) in enumerate(jobs)
         ]
         parts: dict[str, bytes] = {}
         size = 0
         try:
             for finished in asyncio.as_completed(tasks):
-                stem, value = await finished
-                parts[stem] = value
+                name, value = await finished
+                parts[name] = value
                 size += len(value)
                 if max_bytes is not None and size > max_bytes:
-                    raise SchemaTooLarge(size, max_bytes, stem)
+                    raise SchemaTooLarge(size, max_bytes, name)
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-    return (
+    document = (
         b"{" + b",".join(key + b":" + parts[path.stem] for key, path in zip(keys, files, strict=True)) + b"}"
     )
+    return parts.get("", b"").decode(), document
 
 
 @contextlib.asynccontextmanager
@@ -140,13 +184,13 @@ async def _begin(conn: psycopg.AsyncConnection[Any], *, snapshot: str | None) ->
     return bytes(row[0]).decode()
 
 
-async def _fetch_json(
-    conn: psycopg.AsyncConnection[Any], path: Path, params: dict[str, list[str]]
+async def _fetch_one(
+    conn: psycopg.AsyncConnection[Any], name: str, sql: str, params: dict[str, list[str]] | None
 ) -> tuple[str, bytes]:
-    """One catalog query's single json value: ``(file stem, json text)``."""
-    cursor = await conn.execute(path.read_text(encoding="utf-8"), params)
+    """One catalog query's single value (json, or the fingerprint's text): ``(name, value)``."""
+    cursor = await conn.execute(sql, params)
     row = await cursor.fetchone()
-    return path.stem, b"null" if row is None or row[0] is None else row[0]
+    return name, b"null" if row is None or row[0] is None else row[0]
 
 
 def build_cache(document: bytes) -> SchemaCache:

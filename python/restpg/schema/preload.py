@@ -17,8 +17,8 @@ import sys
 from typing import TYPE_CHECKING
 
 from restpg._core import SchemaCache
-from restpg.schema.fingerprint import catalog_fingerprint, queries_digest
-from restpg.schema.introspect import QUERIES, load_document
+from restpg.schema.fingerprint import queries_digest
+from restpg.schema.introspect import QUERIES, read_catalog
 from restpg.schema.snapshot import store_for
 
 if TYPE_CHECKING:
@@ -49,10 +49,11 @@ def preload_snapshot(config: Config) -> bool:
 
 
 async def _read_catalog(config: Config) -> tuple[str, bytes]:
-    """The fingerprint first: a change after it makes the document newer, never older, than the fingerprint."""
     schemas, extra = config.db_schemas, config.db_extra_search_path
-    fingerprint = await catalog_fingerprint(config.db_uri, queries_digest(QUERIES, schemas, extra))
-    document = await load_document(
-        config.db_uri, schemas=schemas, extra_search_path=extra, max_bytes=config.restpg_max_schema_bytes
+    return await read_catalog(
+        config.db_uri,
+        schemas=schemas,
+        extra_search_path=extra,
+        digest=queries_digest(QUERIES, schemas, extra),
+        max_bytes=config.restpg_max_schema_bytes,
     )
-    return fingerprint, document
