@@ -616,7 +616,8 @@ class App:
             try:
                 outcome = await self.executor.run(connection, prepared, settings)
             except StatementError as exc:
-                return errors.from_pg_error(exc.error, authenticated=authenticated)
+                applied = next((v for k, v in prepared.headers if k == "preference-applied"), None)
+                return errors.from_pg_error(exc.error, authenticated=authenticated, applied=applied)
             except ConnectionLost as exc:
                 pool.purge()
                 if attempts:

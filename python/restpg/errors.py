@@ -95,13 +95,18 @@ def from_auth_error(error: _AuthError) -> Response:
     return Response(error.status, headers + extra, body)
 
 
-def from_pg_error(error: PgError, *, authenticated: bool) -> Response:
-    """A PostgreSQL error, mapped by SQLSTATE; ``RAISE SQLSTATE 'PGRST'`` gives the function full control."""
+def from_pg_error(error: PgError, *, authenticated: bool, applied: str | None = None) -> Response:
+    """A PostgreSQL error, mapped by SQLSTATE; ``RAISE SQLSTATE 'PGRST'`` gives the function full control.
+
+    ``applied`` is the request's ``Preference-Applied``: a failed check (singular, ``max-affected``) is
+    the answer to those preferences and reports them, as PostgREST does; other errors do not."""
     if error.sqlstate == "PGRST":
         return _raised(error)
     if error.sqlstate == _CHECK_SQLSTATE:
         failed = _failed_check(error.message)
         if failed is not None:
+            if applied:
+                failed.headers.append(("preference-applied", applied))
             return failed
     status = http_status(error.sqlstate, error.message, authenticated=authenticated)
     body = _encode(error.sqlstate, error.message, error.details, error.hint)

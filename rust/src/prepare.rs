@@ -129,7 +129,7 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
             if let Some(warning) = plan::read_plan::legacy_warning(&read.tree) {
                 prepared.headers.push(("Warning".into(), warning));
             }
-            let applied = preference_applied(req, read.count, info.tx_applied);
+            let applied = preference_applied(req, read.count, info.tx_applied, None);
             if !applied.is_empty() {
                 prepared.headers.push(("Preference-Applied".into(), applied));
             }
@@ -153,7 +153,7 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
             prepared.count = call.count.map(count_name);
             prepared.singular = matches!(call.media, Media::Singular { .. });
             prepared.headers.extend(profile);
-            let applied = preference_applied(req, call.count, info.tx_applied);
+            let applied = preference_applied(req, call.count, info.tx_applied, call.max_affected);
             if !applied.is_empty() {
                 prepared.headers.push(("Preference-Applied".into(), applied));
             }
@@ -177,8 +177,13 @@ fn content_location(req: &ApiRequest, table: &str) -> String {
     }
 }
 
-/// Honoured preferences, in PostgREST's order (… count, tx, handling, timezone …).
-fn preference_applied(req: &ApiRequest, count: Option<PreferCount>, tx: Option<PreferTransaction>) -> String {
+/// Honoured preferences, in PostgREST's order (… count, tx, handling, timezone, max-affected).
+fn preference_applied(
+    req: &ApiRequest,
+    count: Option<PreferCount>,
+    tx: Option<PreferTransaction>,
+    max_affected: Option<u64>,
+) -> String {
     let mut applied = Vec::new();
     if let Some(c) = count {
         applied.push(format!("count={}", count_name(c)));
@@ -205,6 +210,9 @@ fn preference_applied(req: &ApiRequest, count: Option<PreferCount>, tx: Option<P
     }
     if let Some(tz) = &req.preferences.timezone {
         applied.push(format!("timezone={tz}"));
+    }
+    if let Some(max) = max_affected {
+        applied.push(format!("max-affected={max}"));
     }
     applied.join(", ")
 }

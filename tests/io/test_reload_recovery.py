@@ -173,9 +173,20 @@ def test_a_schema_over_the_cap_fails_with_a_clear_message(database: Database, tm
         while "restpg-max-schema-bytes" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert "The schema cache is larger than restpg-max-schema-bytes = 1000 bytes" in log.read_text()
-        response = httpx.get(f"http://127.0.0.1:{port}/items", timeout=5.0)
+        # The supervisor may report it (its cold-start read) before the workers listen.
+        response = _when_listening(f"http://127.0.0.1:{port}/items", deadline)
         assert (response.status_code, code(response)) == (503, "PGRST002")
         assert httpx.get(f"http://127.0.0.1:{admin_port}/ready", timeout=5.0).status_code == 503
     finally:
         process.terminate()
         process.wait(15)
+
+
+def _when_listening(url: str, deadline: float) -> httpx.Response:
+    while True:
+        try:
+            return httpx.get(url, timeout=5.0)
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

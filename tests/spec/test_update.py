@@ -79,13 +79,15 @@ def test_patch_singular(client: httpx.Client) -> None:
 
 def test_patch_singular_many_rows_is_rolled_back(client: httpx.Client) -> None:
     headers = {"Accept": "application/vnd.pgrst.object+json", "Prefer": "tx=commit"}
+    response = client.patch("/write_items", json={"note": "everywhere"}, headers=headers)
     assert_error(
-        client.patch("/write_items", json={"note": "everywhere"}, headers=headers),
+        response,
         status=406,
         code="PGRST116",
         message="Cannot coerce the result to a single JSON object",
         details="The result contains 3 rows",
     )
+    assert response.headers["preference-applied"] == "tx=commit"  # as PostgREST's SingularSpec
     assert_json(client.get("/write_items?note=not.is.null"), [])
 
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::api_request::{
-    parse_filter, ApiRequest, EmbedPath, Filter, MediaType, Method, Payload, PreferCount,
+    parse_filter, ApiRequest, EmbedPath, Filter, MediaType, Method, Payload, PreferCount, PreferHandling,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::plan::negotiate::negotiate_read;
@@ -34,6 +34,9 @@ pub struct CallAction {
     /// `db-hoisted-tx-settings` lists as transaction-local settings before the statement runs (a
     /// `statement_timeout` set inside the function comes too late to limit the call itself).
     pub function_settings: Vec<(String, String)>,
+    /// `Prefer: max-affected=N` with `handling=strict`: at most N rows returned, else the call is
+    /// undone (only for set-returning functions, see [`call_plan`]).
+    pub max_affected: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +120,7 @@ pub fn call_plan(
         direct_args(routine, &query_args)
     };
     let result = result_kind(routine);
+    let max_affected = max_affected(req, result)?;
 
     let mut shaped = req.clone();
     shaped.query.filters.extend(filters);
@@ -142,7 +146,28 @@ pub fn call_plan(
         read_only: !is_post || routine.volatility != Volatility::Volatile,
         row_type,
         function_settings: routine.settings.clone(),
+        max_affected,
     })
+}
+
+/// The strict `max-affected` limit of a call. It counts the rows the function returns, so a function
+/// that returns one value (or nothing) cannot honour it: 400 PGRST128 before anything runs.
+fn max_affected(req: &ApiRequest, result: ResultKind) -> ApiResult<Option<u64>> {
+    let prefs = &req.preferences;
+    let Some(max) = prefs.max_affected else {
+        return Ok(None);
+    };
+    if prefs.handling != Some(PreferHandling::Strict) {
+        return Ok(None);
+    }
+    if !matches!(result, ResultKind::SetOfScalar | ResultKind::SetOfComposite) {
+        return Err(ApiError::new(
+            400,
+            "PGRST128",
+            "Function must return SETOF or TABLE when max-affected preference is used with handling=strict",
+        ));
+    }
+    Ok(Some(max))
 }
 
 /// `OPTIONS /rpc/fn`: GET and HEAD only for functions that do not modify the database.

@@ -12,7 +12,9 @@
 //! arguments (JSON arrays and objects become arrays and composites, as PostgREST does). Scalar results
 //! are selected as `pgrst_scalar` so the body can be the value itself rather than a one-key object.
 //! The call's rows are a CTE of their own, apart from `pgrst_source`, so that the CSV header (which
-//! reads `pgrst_source`) names the selected columns.
+//! reads `pgrst_source`) names the selected columns. A function may write: singular media and a
+//! strict `max-affected` are checked inside the statement (a `pgrst_check` column, see
+//! [`crate::query::check`]), so a failed check undoes the call's writes.
 
 use std::fmt::Write as _;
 
@@ -20,6 +22,7 @@ use crate::api_request::PreferCount;
 use crate::plan::call_plan::{ArgValue, CallAction, CallArgs, CallPlan, ResultKind};
 use crate::plan::types::Media;
 use crate::query::builder::{self, read_query, Level, ReadQuery, Statement};
+use crate::query::check::Checks;
 use crate::query::sql::{self, array_literal, Params};
 
 const RESULT: &str = "\"pgrst_result\"";
@@ -65,9 +68,15 @@ pub fn call_statement(action: &CallAction) -> Statement {
     }
     out.push_str(
         " AS body, nullif(current_setting('response.headers', true), '') AS response_headers, \
-         nullif(current_setting('response.status', true), '') AS response_status \
-         FROM ( SELECT * FROM pgrst_source ) _postgrest_t",
+         nullif(current_setting('response.status', true), '') AS response_status",
     );
+    let checks = call_checks(&mut params, action);
+    if !checks.is_empty() {
+        out.push_str(", ");
+        checks.push_to(&mut out);
+        out.push_str(" AS pgrst_check");
+    }
+    out.push_str(" FROM ( SELECT * FROM pgrst_source ) _postgrest_t");
 
     let count_sql = matches!(action.count, Some(PreferCount::Planned | PreferCount::Estimated))
         .then(|| explain_count(&call, &count_source, count_params, params.len()));
@@ -76,6 +85,19 @@ pub fn call_statement(action: &CallAction) -> Statement {
         params: params.into_vec(),
         count_sql,
     }
+}
+
+/// Singular media and a strict `max-affected`, both on the rows of the response.
+fn call_checks(params: &mut Params, action: &CallAction) -> Checks {
+    const ROWS: &str = "pg_catalog.count(_postgrest_t)";
+    let mut checks = Checks::default();
+    if let Some(max) = action.max_affected {
+        checks.at_most(params, ROWS, max);
+    }
+    if matches!(action.media, Media::Singular { .. }) {
+        checks.exactly_one(ROWS, "PGRST116");
+    }
+    checks
 }
 
 /// `SELECT pgrst_call.* FROM "s"."fn"(…) pgrst_call`, or for scalars

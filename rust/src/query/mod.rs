@@ -2,6 +2,7 @@
 
 pub mod builder;
 pub mod call;
+pub mod check;
 pub mod embed_condition;
 pub mod explain;
 pub mod fragment;

@@ -12,21 +12,14 @@
 //! insert of any size is one statement and either writes every row or none.
 //!
 //! Checks that must undo the write (singular media, PUT's key match, `max-affected`) are evaluated in
-//! the same statement: when one fails, a cast of a marker string to `integer` raises, the statement
-//! fails, the COMMIT queued behind it in the pipeline is skipped by PostgreSQL, and the response stage
-//! maps the marker (see [`CHECK_MARKER`]) back to PostgREST's error. No extra round trip decides
-//! between COMMIT and ROLLBACK.
+//! the same statement (see [`crate::query::check`]).
 
 use crate::plan::mutate_plan::{MutateAction, Mutation, Returned, Returning};
 use crate::plan::types::Media;
 use crate::query::builder::{body, read_query, Level, ReadQuery, Statement};
+use crate::query::check::Checks;
 use crate::query::fragment;
 use crate::query::sql::{self, Params};
-
-/// The prefix of the text whose failing `::integer` cast signals a failed check:
-/// `restpg-check:<PGRST code>:<row count>`. The Python errors stage recognises it in the message of
-/// SQLSTATE 22P02 (`invalid input syntax for type integer: "restpg-check:PGRST116:2"`).
-pub const CHECK_MARKER: &str = "restpg-check";
 
 /// The statement for a POST, PUT, PATCH or DELETE on a table or view.
 pub fn mutate_statement(action: &MutateAction) -> Statement {
@@ -311,35 +304,20 @@ fn location(out: &mut String, params: &mut Params, action: &MutateAction) {
     out.push_str("::text[])))::text END");
 }
 
-/// `CASE WHEN <check fails> THEN ('restpg-check:<code>:' || <rows>)::integer END`, first failure wins.
+/// PUT's key match, `max-affected` and singular media, as one `pgrst_check` column.
 fn checks(out: &mut String, params: &mut Params, action: &MutateAction) {
     const AFFECTED: &str = "(SELECT pg_catalog.count(*) FROM pgrst_mutation)";
-    let mut arms: Vec<String> = Vec::new();
-    let raise = |code: &str, rows: &str| format!("('{CHECK_MARKER}:{code}:' || {rows})::integer");
+    let mut checks = Checks::default();
     if action.mutation == Mutation::SingleUpsert {
-        arms.push(format!(
-            "WHEN {AFFECTED} <> 1 THEN {}",
-            raise("PGRST115", AFFECTED)
-        ));
+        checks.exactly_one(AFFECTED, "PGRST115");
     }
     if let Some(max) = action.max_affected {
-        let mut arm = format!("WHEN {AFFECTED} > ");
-        params.push(&mut arm, max.min(i64::MAX as u64).to_string());
-        arm.push_str("::bigint THEN ");
-        arm.push_str(&raise("PGRST124", AFFECTED));
-        arms.push(arm);
+        checks.at_most(params, AFFECTED, max);
     }
     if matches!(action.media, Media::Singular { .. }) {
-        let rows = "pg_catalog.count(_postgrest_t)";
-        arms.push(format!("WHEN {rows} <> 1 THEN {}", raise("PGRST116", rows)));
+        checks.exactly_one("pg_catalog.count(_postgrest_t)", "PGRST116");
     }
-    if arms.is_empty() {
-        out.push_str("null::integer");
-    } else {
-        out.push_str("CASE ");
-        out.push_str(&arms.join(" "));
-        out.push_str(" END");
-    }
+    checks.push_to(out);
 }
 
 fn push_list(out: &mut String, items: impl Iterator<Item = String>) {
