@@ -164,3 +164,24 @@ def test_the_supervisor_leaves_the_snapshot_to_a_running_leader(
     assert not preload_snapshot(config)  # a snapshot is there: the workers revalidate it
     cache, _ = SchemaCache.from_snapshot(leader.read() or b"")
     assert cache.table_count > 0
+
+
+def test_the_supervisor_gives_up_within_its_budget_or_without_a_folder(
+    database: Database, tmp_path: Path
+) -> None:
+    from restpg.config import load
+    from restpg.schema.preload import preload_snapshot
+    from restpg.schema.snapshot import store_for
+
+    schemas = str(base_config(database)["db-schemas"])
+    env = {"PGRST_DB_URI": database.admin_dsn, "PGRST_DB_SCHEMAS": schemas}
+    config = load(None, {**env, "RESTPG_SNAPSHOT_DIR": str(tmp_path / "snapshots")})
+    assert not preload_snapshot(config, budget=0.0)  # too slow: left to the workers
+    store = store_for(config)
+    assert store.identity() is None
+    assert store.try_lead()  # and the lock was released
+    store.release()
+
+    (tmp_path / "a-file").write_text("not a folder")
+    unusable = load(None, {**env, "RESTPG_SNAPSHOT_DIR": str(tmp_path / "a-file" / "snapshots")})
+    assert not preload_snapshot(unusable)  # reported on stderr, never raised: the workers report it too

@@ -7,7 +7,8 @@ Granian (about as long, and spent waiting for PostgreSQL rather than computing),
 workers then adopt the moment they start: the same file, lock and key as the workers' own loads.
 
 Only a cold start is helped: a snapshot already on disk is the workers' to serve and revalidate. Any failure
-is theirs too: they load the cache themselves, retry, and report what is wrong.
+is theirs too: they load the cache themselves, retry, and report what is wrong; so is a schema too large to
+read within ``BUDGET``.
 """
 
 from __future__ import annotations
@@ -27,15 +28,26 @@ if TYPE_CHECKING:
 __all__ = ["preload_snapshot"]
 
 
-def preload_snapshot(config: Config) -> bool:
+#: How long the supervisor reads before it gives up and leaves the work to the workers. Nothing listens
+#: meanwhile, not even the admin server's /live: a schema that takes longer (tens of thousands of tables)
+#: is loaded by the workers, which answer 503 PGRST002 and /ready 503 while they do.
+BUDGET = 3.0
+
+
+def preload_snapshot(config: Config, budget: float = BUDGET) -> bool:
     """Write the snapshot for ``config`` when there is none; True when this call wrote it."""
     store = store_for(config)
-    if store.identity() is not None or not store.try_lead():
-        return False  # a snapshot to adopt, or a running server of the same database already leads
     try:
-        fingerprint, document = asyncio.run(_read_catalog(config))
-        # Released before the workers fork: the cache lives in their processes, not in the supervisor's.
-        store.write(SchemaCache(document).to_snapshot(fingerprint))
+        if store.identity() is not None or not store.try_lead():
+            return False  # a snapshot to adopt, or a running server of the same database already leads
+        try:
+            fingerprint, document = asyncio.run(asyncio.wait_for(_read_catalog(config), budget))
+            # Released before the workers fork: the cache lives in their processes, not in the supervisor's.
+            store.write(SchemaCache(document).to_snapshot(fingerprint))
+        finally:
+            store.release()
+    except TimeoutError:
+        return False  # a large schema: the workers load it, listening meanwhile
     except Exception as exc:  # noqa: BLE001 - the workers load the cache themselves and report failures
         text = str(exc).strip()
         print(
@@ -43,8 +55,6 @@ def preload_snapshot(config: Config) -> bool:
             file=sys.stderr,
         )
         return False
-    finally:
-        store.release()
     return True
 
 
