@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -135,12 +136,18 @@ class AdminServer:
         loop = asyncio.new_event_loop()
         self._loop = loop
         try:
-            server = loop.run_until_complete(asyncio.start_server(self._serve, self.host, self.port))
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            listener = socket.create_server((self.host, self.port), family=family)
+            server = loop.run_until_complete(asyncio.start_server(self._serve, sock=listener))
         except OSError as exc:
             self._error = exc
             self._started.set()
             loop.close()
             return
+        # Granian forks the workers from this process: a worker's copy of the listening socket would keep
+        # the port open after the supervisor is gone, queueing connections nobody accepts (a health check
+        # would hang instead of being refused). Closing the object marks it closed in the child.
+        os.register_at_fork(after_in_child=listener.close)
         self._started.set()
         try:
             loop.run_forever()

@@ -51,6 +51,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 CONFIG_FILE_ENV = "RESTPG_CONFIG_FILE"  # set by the server for its workers
 RUNTIME_DIR_ENV = "RESTPG_RUNTIME_DIR"  # where workers publish readiness for the admin server
+SUPERVISOR_ENV = "RESTPG_SUPERVISOR_PID"  # the `restpg serve` process its workers end with
 
 _SCHEMA_CACHE_NOT_READY = "Could not query the database for the schema cache. Retrying."
 _POOL_TIMEOUT = "Timed out acquiring connection from connection pool."
@@ -80,6 +81,11 @@ _encode_json = msgspec.json.Encoder().encode
 
 def create_app(config: Config | None = None) -> App:
     """The factory Granian calls in each worker; without ``config`` it reads the server's configuration."""
+    supervisor = os.environ.get(SUPERVISOR_ENV)
+    if supervisor:
+        from restpg.server import end_with_supervisor
+
+        end_with_supervisor(int(supervisor))
     path = os.environ.get(CONFIG_FILE_ENV) or None
     if config is None:
         config = load(path, os.environ)

@@ -9,8 +9,11 @@ finish their requests and run the ASGI lifespan shutdown (closing their pools).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -18,10 +21,12 @@ from granian.constants import Interfaces, Loops
 from granian.server import Server
 
 from restpg.admin import AdminServer
-from restpg.app import CONFIG_FILE_ENV, RUNTIME_DIR_ENV
+from restpg.app import CONFIG_FILE_ENV, RUNTIME_DIR_ENV, SUPERVISOR_ENV
 from restpg.config import Config
 
-__all__ = ["bind_address", "serve"]
+__all__ = ["bind_address", "end_with_supervisor", "serve"]
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def bind_address(host: str) -> str:
@@ -35,9 +40,24 @@ def _doctor_report(config: Config) -> bytes:
     return report_json(config)
 
 
+def end_with_supervisor(supervisor: int) -> None:
+    """Worker side: receive SIGTERM (a graceful stop) when the supervisor ends, even by SIGKILL.
+
+    Otherwise orphaned workers would go on serving the API port with no one to restart them, beside the
+    workers of the next ``restpg serve`` (the port is shared), on a configuration that may be outdated.
+    """
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != supervisor:  # it ended before the request above took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def serve(config: Config, config_path: str | None) -> None:
     """Serve until interrupted. Blocks."""
     os.environ[CONFIG_FILE_ENV] = os.path.abspath(config_path) if config_path else ""
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())
     runtime_dir = Path(config.restpg_runtime_dir or tempfile.mkdtemp(prefix="restpg-"))
     runtime_dir.mkdir(parents=True, exist_ok=True)
     os.environ[RUNTIME_DIR_ENV] = str(runtime_dir)

@@ -10,7 +10,7 @@ import psutil
 
 from support.fix_server import ServerFactory, base_config
 from support.postgres import Database
-from support.server import ConfigValue, free_port, render_config, restpg_command
+from support.server import ConfigValue, free_port, render_config, restpg_command, start_server
 
 EXIT_TIMEOUT = 30
 
@@ -35,6 +35,26 @@ def test_live_and_ready(restpg_server: ServerFactory) -> None:
     assert httpx.get(f"{server.admin_url}/live").status_code == 200
     assert httpx.get(f"{server.admin_url}/ready").status_code == 200
     assert httpx.get(f"{server.admin_url}/nope").status_code == 404
+
+
+def test_workers_end_with_a_killed_supervisor(database: Database) -> None:
+    # No orphan may keep serving (nor hold the admin port, where connections would wait unanswered).
+    server = start_server(base_config(database), workers=2)
+    try:
+        workers = psutil.Process(server.process.pid).children(recursive=True)
+        assert len(workers) >= 2
+        server.process.kill()
+        server.process.wait(EXIT_TIMEOUT)
+        _, alive = psutil.wait_procs(workers, timeout=EXIT_TIMEOUT)
+        assert alive == []
+        for url in (f"{server.admin_url}/live", f"{server.url}/items"):
+            try:
+                httpx.get(url, timeout=5.0)
+            except httpx.ConnectError:
+                continue  # refused at once: nothing listens
+            raise AssertionError(f"{url} still answers after the supervisor was killed")
+    finally:
+        server.stop()
 
 
 def run_with_config(tmp_path: Path, values: dict[str, ConfigValue]) -> subprocess.CompletedProcess[str]:
