@@ -47,3 +47,14 @@ def assert_error(
         assert body == {"code": code, "message": message, "details": details, "hint": hint}
     elif message is not None:
         assert message in body["message"], body
+
+
+def assert_not_singular(response: httpx.Response, rows: int) -> None:
+    """406 PGRST116: singular media (``application/vnd.pgrst.object+json``) for a result of ``rows`` rows."""
+    assert_error(
+        response,
+        status=406,
+        code="PGRST116",
+        message="Cannot coerce the result to a single JSON object",
+        details=f"The result contains {rows} rows",
+    )
