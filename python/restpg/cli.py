@@ -126,13 +126,16 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
         with ThreadPoolExecutor(1) as executor:
             database = executor.submit(_prepare_database, config)
             _check_keys(config)
-            from restpg.server import serve
+            from restpg.server import ListenError, serve
 
             # Waited for before Granian forks the workers: a fork must not copy a thread in mid-work.
             database.result()
     finally:
         sys.setswitchinterval(switch_interval)
-    serve(config, args.config)
+    try:
+        serve(config, args.config)
+    except ListenError as exc:
+        raise CliError(str(exc)) from None
     return 0
 
 

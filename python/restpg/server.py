@@ -13,6 +13,7 @@ import ctypes
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -24,9 +25,13 @@ from restpg.admin import AdminServer
 from restpg.app import CONFIG_FILE_ENV, RUNTIME_DIR_ENV, SUPERVISOR_ENV
 from restpg.config import Config
 
-__all__ = ["bind_address", "end_with_supervisor", "serve"]
+__all__ = ["ListenError", "bind_address", "end_with_supervisor", "serve"]
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+class ListenError(Exception):
+    """A port cannot be listened on (in use, not permitted): the user's to fix, in one line."""
 
 
 def bind_address(host: str) -> str:
@@ -54,8 +59,23 @@ def end_with_supervisor(supervisor: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _ensure_free(host: str, port: int, key: str) -> None:
+    """Bind and release ``host:port`` once: Granian reports a port in use with a Rust backtrace."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.create_server((host, port), family=family):
+            pass
+    except OSError as exc:
+        raise ListenError(f"Cannot listen on {host}:{port} ({key}): {_reason(exc)}") from None
+
+
+def _reason(exc: OSError) -> str:
+    return os.strerror(exc.errno) if exc.errno else str(exc)
+
+
 def serve(config: Config, config_path: str | None) -> None:
-    """Serve until interrupted. Blocks."""
+    """Serve until interrupted. Blocks; ``ListenError`` when a port is taken."""
+    _ensure_free(bind_address(config.server_host), config.server_port, "server-port")
     os.environ[CONFIG_FILE_ENV] = os.path.abspath(config_path) if config_path else ""
     os.environ[SUPERVISOR_ENV] = str(os.getpid())
     runtime_dir = Path(config.restpg_runtime_dir or tempfile.mkdtemp(prefix="restpg-"))
@@ -69,7 +89,14 @@ def serve(config: Config, config_path: str | None) -> None:
             runtime_dir,
             doctor=lambda: _doctor_report(config),
         )
-        admin.start()
+        try:
+            admin.start()
+        except OSError as exc:
+            if config.restpg_runtime_dir is None:
+                shutil.rmtree(runtime_dir, ignore_errors=True)
+            raise ListenError(
+                f"Cannot listen on {admin.host}:{admin.port} (admin-server-port): {_reason(exc)}"
+            ) from None
     try:
         Server(
             "restpg.app:create_app",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 
 from support.fix_server import ServerFactory, base_config
 from support.postgres import Database
@@ -94,6 +96,16 @@ def test_unreachable_database_exits_1(tmp_path: Path, database: Database) -> Non
     output = result.stdout + result.stderr
     assert output.strip(), "restpg must say why it stopped"
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("key", ["server-port", "admin-server-port"])
+def test_a_port_in_use_exits_1_with_one_line(tmp_path: Path, database: Database, key: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        values = {**base_config(database), **ports(), key: taken.getsockname()[1]}
+        result = run_with_config(tmp_path, values)
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr and "backtrace" not in result.stderr
+    assert f"({key}): Address already in use" in result.stderr.strip().splitlines()[-1]
 
 
 def test_missing_config_file_exits_1(tmp_path: Path) -> None:
