@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -79,12 +81,17 @@ def start_server(
     config: Mapping[str, ConfigValue], *, workers: int = 1, workdir: Path | None = None
 ) -> Server:
     """Write ``config`` (plus free ports) to a file, run ``restpg serve`` on it and wait for ``/ready``."""
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="restpg-test-server-"))
+    if workdir is None:
+        # Its log stays readable after the server stops (tests read it then); removed when pytest exits.
+        workdir = Path(tempfile.mkdtemp(prefix="restpg-test-server-"))
+        atexit.register(shutil.rmtree, workdir, True)
     port, admin_port = free_port(), free_port()
     values: dict[str, ConfigValue] = {
         "server-host": "127.0.0.1",
         "server-port": port,
         "admin-server-port": admin_port,
+        # Not the user's default folder: each test database would leave a snapshot there.
+        "restpg-snapshot-dir": str(workdir / "snapshots"),
         **config,
     }
     config_path = workdir / "restpg.conf"
