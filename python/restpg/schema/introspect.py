@@ -121,8 +121,8 @@ async def _read(
         await asyncio.gather(*(_begin(conn, snapshot=exported) for conn in connections[1:]))
         # Queries given the same connection wait for each other (psycopg serializes a connection's use).
         tasks = [
-            asyncio.ensure_future(_fetch_one(connections[index % count], name, sql, job_params))
-            for index, (name, sql, job_params) in enumerate(jobs)
+            asyncio.ensure_future(_fetch_one(connections[index % count], name, query, job_params))
+            for index, (name, query, job_params) in enumerate(jobs)
         ]
         parts: dict[str, bytes] = {}
         size = 0
@@ -185,10 +185,10 @@ async def _begin(conn: psycopg.AsyncConnection[Any], *, snapshot: str | None) ->
 
 
 async def _fetch_one(
-    conn: psycopg.AsyncConnection[Any], name: str, sql: str, params: dict[str, list[str]] | None
+    conn: psycopg.AsyncConnection[Any], name: str, query: str, params: dict[str, list[str]] | None
 ) -> tuple[str, bytes]:
     """One catalog query's single value (json, or the fingerprint's text): ``(name, value)``."""
-    cursor = await conn.execute(sql, params)
+    cursor = await conn.execute(query, params)
     row = await cursor.fetchone()
     return name, b"null" if row is None or row[0] is None else row[0]
 
