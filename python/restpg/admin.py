@@ -103,6 +103,12 @@ def request_reload(runtime_dir: Path) -> int:
     return asked
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port``, IPv6 when ``host`` is an IPv6 address."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family)
+
+
 class AdminServer:
     """The admin listener, run in a daemon thread of the supervisor process."""
 
@@ -136,8 +142,7 @@ class AdminServer:
         loop = asyncio.new_event_loop()
         self._loop = loop
         try:
-            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-            listener = socket.create_server((self.host, self.port), family=family)
+            listener = listening_socket(self.host, self.port)
             server = loop.run_until_complete(asyncio.start_server(self._serve, sock=listener))
         except OSError as exc:
             self._error = exc

@@ -13,7 +13,6 @@ import ctypes
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 from granian.constants import Interfaces, Loops
 from granian.server import Server
 
-from restpg.admin import AdminServer
+from restpg.admin import AdminServer, listening_socket
 from restpg.app import CONFIG_FILE_ENV, RUNTIME_DIR_ENV, SUPERVISOR_ENV
 from restpg.config import Config
 
@@ -61,16 +60,16 @@ def end_with_supervisor(supervisor: int) -> None:
 
 def _ensure_free(host: str, port: int, key: str) -> None:
     """Bind and release ``host:port`` once: Granian reports a port in use with a Rust backtrace."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        with socket.create_server((host, port), family=family):
+        with listening_socket(host, port):
             pass
     except OSError as exc:
-        raise ListenError(f"Cannot listen on {host}:{port} ({key}): {_reason(exc)}") from None
+        raise _cannot_listen(host, port, key, exc) from None
 
 
-def _reason(exc: OSError) -> str:
-    return os.strerror(exc.errno) if exc.errno else str(exc)
+def _cannot_listen(host: str, port: int, key: str, exc: OSError) -> ListenError:
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    return ListenError(f"Cannot listen on {host}:{port} ({key}): {reason}")
 
 
 def serve(config: Config, config_path: str | None) -> None:
@@ -94,9 +93,7 @@ def serve(config: Config, config_path: str | None) -> None:
         except OSError as exc:
             if config.restpg_runtime_dir is None:
                 shutil.rmtree(runtime_dir, ignore_errors=True)
-            raise ListenError(
-                f"Cannot listen on {admin.host}:{admin.port} (admin-server-port): {_reason(exc)}"
-            ) from None
+            raise _cannot_listen(admin.host, admin.port, "admin-server-port", exc) from None
     try:
         Server(
             "restpg.app:create_app",
