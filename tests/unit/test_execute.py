@@ -10,8 +10,16 @@ from typing import TypeVar
 
 import psycopg
 import pytest
+from psycopg import pq
 
-from restpg.db.execute import ConnectionLost, Executor, Outcome, RequestSettings, StatementError
+from restpg.db.execute import (
+    ConnectionLost,
+    Executor,
+    Outcome,
+    RequestSettings,
+    StatementError,
+    fetch_rows,
+)
 from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
 from restpg.db.role_settings import RoleSettings, load_role_settings
 
@@ -139,8 +147,94 @@ def test_statements_are_prepared_once_per_connection(dsn: str) -> None:
         return names
 
     names = run(lambda: with_pool(dsn, work, size=1))
-    assert prepared.name in names
-    assert b"restpg_begin_ro" in names and b"restpg_commit" in names
+    # A read at the session's level is one implicit transaction: no BEGIN, no COMMIT.
+    assert names == {prepared.name, b"restpg_config_0_ro"}
+
+
+def test_a_write_is_wrapped_in_begin_and_commit(dsn: str, table: str) -> None:
+    insert = (
+        "WITH ins AS (INSERT INTO runtime_things VALUES (200, 'w') RETURNING *)"
+        " SELECT null::bigint, count(*), null::text, null::text, null::text FROM ins"
+    )
+    write = FakePrepared(insert, read_only=False)
+
+    async def work(pool: Pool) -> set[bytes]:
+        await execute(pool, Executor(), write)
+        connection = await pool.acquire()
+        names = set(connection.prepared)
+        pool.release(connection)
+        return names
+
+    names = run(lambda: with_pool(dsn, work, size=1))
+    assert names == {b"restpg_begin_read_committed_rw", b"restpg_config_0", write.name, b"restpg_commit"}
+
+
+REPORT = (
+    "SELECT null::bigint, 1::bigint, json_build_array(current_setting('transaction_isolation'),"
+    " current_setting('transaction_read_only'), current_setting('request.method'))::text, null::text, null::text"
+)
+
+
+def report(dsn: str, executor: Executor, prepared: FakePrepared) -> list[str]:
+    outcome = run(lambda: with_pool(dsn, lambda pool: execute(pool, executor, prepared), size=1))
+    return json.loads(outcome.body or b"")  # type: ignore[no-any-return]
+
+
+def test_isolation_comes_from_the_function_then_the_role(dsn: str) -> None:
+    executor = Executor()
+    executor.set_role_settings(RoleSettings(isolation={"postgres": "repeatable read"}))
+    read, write = FakePrepared(REPORT), FakePrepared(REPORT, read_only=False)
+    assert report(dsn, executor, read) == ["repeatable read", "on", "GET"]
+    assert report(dsn, executor, write) == ["repeatable read", "off", "GET"]
+    serializable = [("default_transaction_isolation", "SERIALIZABLE")]
+    assert report(dsn, executor, FakePrepared(REPORT, function_settings=serializable)) == [
+        "serializable",
+        "on",
+        "GET",
+    ]
+    assert report(dsn, Executor(), read) == ["read committed", "on", "GET"]
+
+
+def test_the_session_default_level_decides_whether_a_read_needs_begin(dsn: str) -> None:
+    """On a connection whose default level is not read committed, a read at read committed (PostgREST's
+    default) gets its own BEGIN; a read at the session's level goes without."""
+    serializable_dsn = dsn + " options='-c default_transaction_isolation=serializable'"
+    executor = Executor()
+    assert report(serializable_dsn, executor, FakePrepared(REPORT)) == ["read committed", "on", "GET"]
+    executor.set_role_settings(RoleSettings(isolation={"postgres": "serializable"}))
+
+    async def work(pool: Pool) -> tuple[bytes, set[bytes]]:
+        await execute(pool, executor, FakePrepared(REPORT))
+        connection = await pool.acquire()
+        pool.release(connection)
+        return connection.isolation, set(connection.prepared)
+
+    isolation, names = run(lambda: with_pool(serializable_dsn, work, size=1))
+    assert isolation == b"serializable"
+    assert not any(name.startswith(b"restpg_begin") for name in names)
+    assert report(serializable_dsn, executor, FakePrepared(REPORT)) == ["serializable", "on", "GET"]
+
+
+def test_an_implicit_transaction_leaves_nothing_behind(dsn: str) -> None:
+    """After a read without BEGIN, failed or not, the connection is idle, at its own role, read-write."""
+    failing = FakePrepared("SELECT null::bigint, 1::bigint, (1/0)::text, null::text, null::text")
+
+    async def work(pool: Pool) -> list[tuple[bytes | None, ...]]:
+        await execute(pool, Executor(), FakePrepared(MAIN, [b"x"]))
+        with pytest.raises(StatementError):
+            await execute(pool, Executor(), failing)
+        connection = await pool.acquire()
+        try:
+            assert connection.pgconn.transaction_status == pq.TransactionStatus.IDLE
+            return await fetch_rows(
+                connection,
+                b"SELECT current_setting('role'), current_setting('transaction_read_only'),"
+                b" current_setting('request.method', true)",
+            )
+        finally:
+            pool.release(connection)
+
+    assert run(lambda: with_pool(dsn, work, size=1)) == [(b"none", b"off", b"")]
 
 
 def test_unprepared_mode_runs_without_named_statements(dsn: str) -> None:
@@ -347,6 +441,7 @@ def test_role_settings_are_read_on_a_pooled_connection(dsn: str) -> None:
         conn.execute("CREATE ROLE runtime_hoisted NOLOGIN")
         conn.execute("ALTER ROLE runtime_hoisted SET statement_timeout = '7s'")
         conn.execute("ALTER ROLE runtime_hoisted SET work_mem = '2MB'")
+        conn.execute("ALTER ROLE runtime_hoisted SET default_transaction_isolation = 'SERIALIZABLE'")
         database = conn.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
         conn.execute(f"ALTER ROLE runtime_hoisted IN DATABASE \"{database}\" SET statement_timeout = '9s'")
         conn.execute("ALTER ROLE runtime_hoisted SET plan_filter.statement_cost_limit = 'a=b'")
@@ -359,12 +454,14 @@ def test_role_settings_are_read_on_a_pooled_connection(dsn: str) -> None:
             return settings, pool.size
 
         settings, size = run(lambda: with_pool(dsn, work, size=4))
-        assert settings["runtime_hoisted"] == [
+        assert settings.hoisted["runtime_hoisted"] == [
             ("plan_filter.statement_cost_limit", "a=b"),
             ("statement_timeout", "9s"),
         ]
+        assert settings.isolation["runtime_hoisted"] == "serializable"  # read whether hoisted or not
         assert size == 1  # read on the connection the pool had already opened
-        assert run(lambda: with_pool(dsn, lambda pool: load_role_settings(pool, []))) == {}
+        unhoisted = run(lambda: with_pool(dsn, lambda pool: load_role_settings(pool, [])))
+        assert unhoisted.hoisted == {} and unhoisted.isolation["runtime_hoisted"] == "serializable"
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("DROP OWNED BY runtime_hoisted")

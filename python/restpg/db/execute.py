@@ -3,16 +3,23 @@
 For each request the pipeline carries, as prepared statements (prepared lazily in the same pipeline the
 first time a connection sees a name)::
 
-    BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY   -- or BEGIN for writes
+    BEGIN ISOLATION LEVEL … [READ ONLY]              -- not for a read at the session's isolation level
+    SELECT set_config(…)                             -- the role's hoisted settings, when it has any
     SELECT set_config('search_path', $1, true), set_config('role', $2, true), … request.* … app.settings.*
     SELECT <db-pre-request>()                        -- when configured
     EXPLAIN …                                        -- Prefer: count=planned|estimated
     <the main statement>                             -- one row: total, page_total, body, GUC headers/status
-    COMMIT                                           -- or ROLLBACK
+    COMMIT                                           -- or ROLLBACK; not after a read without BEGIN
 
 then a single ``pipeline_sync`` and one wait on the socket. The body column stays bytes from the socket to
-Granian. On a PostgreSQL error the later statements come back aborted and the connection is left in a failed
-transaction block, so it is rolled back (a second round trip, on the error path only) before reuse.
+Granian. On a PostgreSQL error the later statements come back aborted; a transaction opened with BEGIN is then
+left failed, so it is rolled back (a second round trip, on the error path only) before reuse.
+
+A read (GET, HEAD, a STABLE function) that runs at the connection's default isolation level — read committed
+unless its role or function asks for another, as in PostgREST — sends neither BEGIN nor COMMIT: everything a
+pipeline sends up to its sync is one implicit transaction, which PostgreSQL commits at the sync (or rolls back
+on an error), and ``set_config('transaction_read_only', 'on', true)`` in the settings statement makes it read
+only before anything else runs. Same transaction, two statements fewer for the server to bind and run.
 
 A write whose result decides whether it may commit (a singular write that matched 0 or several rows, a PUT
 whose key does not match, ``max-affected``) carries that check inside its own statement, which raises when
@@ -22,6 +29,7 @@ the check fails: PostgreSQL then skips the queued COMMIT, so the decision costs 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,14 +44,19 @@ from restpg.errors import PgError
 
 if TYPE_CHECKING:
     from restpg._core import Prepared
+    from restpg.db.role_settings import RoleSettings
 
 __all__ = [
+    "ISOLATION",
     "ConnectionLost",
+    "Envelope",
     "Executor",
     "Outcome",
     "RequestSettings",
     "StatementError",
     "cancel",
+    "config_statement",
+    "envelope",
     "fetch_rows",
 ]
 
@@ -99,8 +112,6 @@ class Outcome:
 
 # Statement texts that do not depend on the request. Names are per connection and start with "restpg_" so
 # they never collide with the core's hash-derived names.
-_BEGIN_READ = (b"restpg_begin_ro", b"BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY")
-_BEGIN_WRITE = (b"restpg_begin_rw", b"BEGIN")
 _COMMIT = (b"restpg_commit", b"COMMIT")
 _ROLLBACK = (b"restpg_rollback", b"ROLLBACK")
 _SETTINGS = (
@@ -112,6 +123,43 @@ _SETTINGS = (
     "request.headers",
     "request.cookies",
 )
+
+# The setting that picks a transaction's isolation level when a role or a function has it (PostgREST reads it
+# from both; a function's wins). Its values by how BEGIN spells them; PostgreSQL runs "read uncommitted" as
+# read committed.
+ISOLATION = "default_transaction_isolation"
+_LEVELS = {
+    b"read uncommitted": b"READ COMMITTED",
+    b"read committed": b"READ COMMITTED",
+    b"repeatable read": b"REPEATABLE READ",
+    b"serializable": b"SERIALIZABLE",
+}
+READ_COMMITTED = b"READ COMMITTED"
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What a request's own statements are wrapped in: BEGIN and COMMIT/ROLLBACK, or nothing (``begin`` and
+    ``end`` None) for a read at the session's level, whose settings statement then makes it read only."""
+
+    begin: tuple[bytes, bytes] | None
+    end: tuple[bytes, bytes] | None
+
+    @property
+    def implicit(self) -> bool:
+        return self.begin is None
+
+
+@functools.cache
+def envelope(read_only: bool, rollback: bool, level: bytes, session_level: bytes) -> Envelope:
+    """The envelope of a transaction at isolation ``level`` (as BEGIN spells it) on a connection whose
+    ``default_transaction_isolation`` is ``session_level`` (as the server reports it)."""
+    if read_only and not rollback and _LEVELS.get(session_level) == level:
+        return Envelope(None, None)
+    mode = b" READ ONLY" if read_only else b""
+    name = b"restpg_begin_" + level.lower().replace(b" ", b"_") + (b"_ro" if read_only else b"_rw")
+    return Envelope((name, b"BEGIN ISOLATION LEVEL " + level + mode), _ROLLBACK if rollback else _COMMIT)
+
 
 _PREPARE, _BEGIN, _CONFIG, _PRE_REQUEST, _COUNT, _MAIN, _END = range(7)
 
@@ -134,18 +182,19 @@ class Executor:
         self._app_params: list[bytes | None] = []
         for key, value in app:
             self._app_params += [f"app.settings.{key}".encode(), value.encode()]
-        self._config = _config_statement(len(app), timezone=False)
-        self._config_tz = _config_statement(len(app), timezone=True)
+        self._app_settings = len(app)
         self._role_config: dict[bytes, tuple[bytes, bytes, list[bytes | None]]] = {}
+        self._role_levels: dict[bytes, bytes] = {}
         self.role_settings_loaded = False
         # Named by its text: after a config reload, pooled connections still hold the old function's statement.
         call = None if pre_request is None else f"SELECT {_qualified(pre_request)}()"
         self._pre_request = None if call is None else (_name_for(call), call.encode())
 
-    def set_role_settings(self, roles: Mapping[str, Sequence[tuple[str, str]]]) -> None:
-        """Settings applied to each request of a role (``db-hoisted-tx-settings``), e.g. statement_timeout."""
+    def set_role_settings(self, roles: RoleSettings) -> None:
+        """Settings applied to each request of a role: those in ``db-hoisted-tx-settings`` (e.g. its
+        statement_timeout), and its isolation level."""
         hoisted: dict[bytes, tuple[bytes, bytes, list[bytes | None]]] = {}
-        for role, pairs in roles.items():
+        for role, pairs in roles.hoisted.items():
             if not pairs:
                 continue
             calls = ", ".join(f"set_config(${2 * i + 1}, ${2 * i + 2}, true)" for i in range(len(pairs)))
@@ -153,7 +202,21 @@ class Executor:
             name = f"restpg_role_config_{len(pairs)}".encode()
             hoisted[role.encode()] = (name, f"SELECT {calls}".encode(), params)
         self._role_config = hoisted
+        self._role_levels = {
+            role.encode(): level
+            for role, value in roles.isolation.items()
+            if (level := _LEVELS.get(value.encode())) is not None
+        }
         self.role_settings_loaded = True
+
+    def level(self, role: bytes, function_settings: Sequence[tuple[str, str]] | None) -> bytes:
+        """The isolation level of a request's transaction, as BEGIN spells it: the called function's
+        ``default_transaction_isolation``, else its role's, else read committed (PostgREST's order)."""
+        level = self._role_levels.get(role, READ_COMMITTED)
+        for name, value in function_settings or ():
+            if name == ISOLATION:
+                level = _LEVELS.get(value.strip().lower().encode(), level)
+        return level
 
     async def run(
         self,
@@ -165,8 +228,16 @@ class Executor:
         pg = connection.pgconn
         steps: list[tuple[int, bytes]] = []
         send = self._send
+        function_settings = prepared.function_settings
+        wrap = envelope(
+            prepared.read_only,
+            prepared.rollback,
+            self.level(settings.role, function_settings),
+            connection.isolation,
+        )
         try:
-            send(connection, steps, _BEGIN, *(_BEGIN_READ if prepared.read_only else _BEGIN_WRITE), None)
+            if wrap.begin is not None:
+                send(connection, steps, _BEGIN, *wrap.begin, None)
             config_params: list[bytes | None] = [
                 settings.search_path,
                 settings.role,
@@ -176,31 +247,22 @@ class Executor:
                 settings.headers,
                 settings.cookies,
             ]
-            config = self._config
             if settings.timezone is not None:
-                config = self._config_tz
                 config_params.append(settings.timezone)
             config_params += self._app_params
             # A called function's hoisted settings (db-hoisted-tx-settings): more name/value pairs.
-            function_settings = prepared.function_settings
-            hoisted: list[bytes | None] = []
+            pairs = self._app_settings
             if function_settings:
-                hoisted = [
-                    part
-                    for name, value in function_settings
-                    if name in self._hoisted_names
-                    for part in (name.encode(), value.encode())
-                ]
-            if hoisted:
-                config = _config_statement(
-                    len(self._app_params) // 2 + len(hoisted) // 2, timezone=settings.timezone is not None
-                )
-                config_params += hoisted
+                for name, value in function_settings:
+                    if name in self._hoisted_names:
+                        config_params += (name.encode(), value.encode())
+                        pairs += 1
             # The role's own hoisted settings (e.g. its statement_timeout) are one more statement, sent first
             # so that a called function's settings of the same name win, as in PostgREST.
             role_config = self._role_config.get(settings.role)
             if role_config is not None:
                 send(connection, steps, _CONFIG, *role_config)
+            config = config_statement(pairs, settings.timezone is not None, wrap.implicit)
             send(connection, steps, _CONFIG, *config, config_params)
             if self._pre_request is not None:
                 send(connection, steps, _PRE_REQUEST, *self._pre_request, None)
@@ -210,7 +272,8 @@ class Executor:
                 count_name = prepared.count_name or _name_for(count_sql)
                 send(connection, steps, _COUNT, count_name, count_sql, params)
             send(connection, steps, _MAIN, prepared.name, prepared.sql, params)
-            send(connection, steps, _END, *(_ROLLBACK if prepared.rollback else _COMMIT), None)
+            if wrap.end is not None:
+                send(connection, steps, _END, *wrap.end, None)
             results = await _round_trip(connection)
         except (psycopg.OperationalError, OSError) as exc:
             raise _lost(connection, exc) from None
@@ -427,16 +490,20 @@ def _pg_error(result: pq.abc.PGresult) -> PgError:
     )
 
 
-def _config_statement(app_settings: int, *, timezone: bool) -> tuple[bytes, bytes]:
-    calls = [f"set_config('{name}', ${index}, true)" for index, name in enumerate(_SETTINGS, start=1)]
+@functools.cache
+def config_statement(pairs: int, timezone: bool, read_only: bool) -> tuple[bytes, bytes]:
+    """The request's settings statement with ``pairs`` more name/value parameters (app.settings.*, hoisted
+    function settings); ``read_only`` makes the transaction read only (a read sent without BEGIN)."""
+    calls = ["set_config('transaction_read_only', 'on', true)"] if read_only else []
+    calls += [f"set_config('{name}', ${index}, true)" for index, name in enumerate(_SETTINGS, start=1)]
     next_param = len(_SETTINGS) + 1
     if timezone:
         calls.append(f"set_config('timezone', ${next_param}, true)")
         next_param += 1
-    for _ in range(app_settings):
+    for _ in range(pairs):
         calls.append(f"set_config(${next_param}, ${next_param + 1}, true)")
         next_param += 2
-    name = f"restpg_config_{app_settings}{'_tz' if timezone else ''}"
+    name = f"restpg_config_{pairs}{'_tz' if timezone else ''}{'_ro' if read_only else ''}"
     return name.encode(), ("SELECT " + ", ".join(calls)).encode()
 
 

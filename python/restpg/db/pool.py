@@ -34,7 +34,15 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from restpg import __version__ as _version
 
-__all__ = ["ConnectError", "Connection", "Pool", "PoolTimeout", "connect", "libpq_message"]
+__all__ = [
+    "ConnectError",
+    "Connection",
+    "Pool",
+    "PoolTimeout",
+    "connect",
+    "default_isolation",
+    "libpq_message",
+]
 
 _OK = pq.ConnStatus.OK
 _POLL = pq.PollingStatus
@@ -64,11 +72,19 @@ class Connection:
     removing it after costs two ``epoll_ctl`` calls, about 5 µs, on every request.
     """
 
-    __slots__ = ("_fd", "_loop", "_waiter", "born", "broken", "last_used", "pgconn", "prepared")
+    __slots__ = ("_fd", "_loop", "_waiter", "born", "broken", "isolation", "last_used", "pgconn", "prepared")
 
-    def __init__(self, pgconn: pq.abc.PGconn, now: float, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        pgconn: pq.abc.PGconn,
+        now: float,
+        loop: asyncio.AbstractEventLoop,
+        isolation: bytes = b"read committed",
+    ) -> None:
         self.pgconn = pgconn
         self.prepared: set[bytes] = set()  # statement names prepared on this connection
+        # The session's default_transaction_isolation, lowercase: what a transaction without BEGIN runs at.
+        self.isolation = isolation
         self.born = now
         self.last_used = now
         self.broken = False  # set by the execute stage when the socket failed mid-request
@@ -331,6 +347,7 @@ class Pool:
         try:
             async with asyncio.timeout(self.options.acquisition_timeout):
                 pgconn = await connect(self.conninfo)
+                isolation = await default_isolation(pgconn)
         except TimeoutError:
             self._failed("timeout expired while connecting")
             raise ConnectError(self._last_error) from None
@@ -339,7 +356,7 @@ class Pool:
             raise
         self.healthy = True
         self._delay = RECONNECT_FIRST_DELAY
-        return Connection(pgconn, time.monotonic(), asyncio.get_running_loop())
+        return Connection(pgconn, time.monotonic(), asyncio.get_running_loop(), isolation)
 
     def _failed(self, message: str) -> None:
         self.healthy = False
@@ -377,6 +394,43 @@ async def connect(conninfo: bytes) -> pq.abc.PGconn:
         pgconn.finish()
         raise
     return pgconn
+
+
+async def default_isolation(pgconn: pq.abc.PGconn) -> bytes:
+    """The session's ``default_transaction_isolation`` (the server's, the database's or the login role's).
+
+    Read once per connection: a read at that level can run without BEGIN (see ``db.execute``). It is not
+    reported by the server like ``TimeZone`` is, so it costs one round trip when the connection opens.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        pgconn.send_query_params(b"SELECT current_setting('default_transaction_isolation')", None)
+        pgconn.pipeline_sync()
+        while pgconn.flush() != 0:
+            await wait_socket(loop, pgconn.socket, writable=True)
+        value: bytes | None = None
+        while True:
+            while pgconn.is_busy():
+                await wait_socket(loop, pgconn.socket)
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            if result is None:
+                continue
+            if result.status == pq.ExecStatus.PIPELINE_SYNC:
+                break
+            if result.status == pq.ExecStatus.TUPLES_OK and result.ntuples:
+                value = result.get_value(0, 0)
+    except (psycopg.OperationalError, OSError) as exc:
+        pgconn.finish()
+        raise ConnectError(str(exc).strip() or "connection lost") from None
+    except BaseException:
+        pgconn.finish()
+        raise
+    if value is None:
+        message = libpq_message(pgconn)
+        pgconn.finish()
+        raise ConnectError(message)
+    return value.lower()
 
 
 def wait_socket(loop: asyncio.AbstractEventLoop, fd: int, *, writable: bool = False) -> asyncio.Future[None]:

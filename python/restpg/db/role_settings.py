@@ -4,19 +4,30 @@
 restpg logs in as the authenticator and switches roles per transaction with ``set_config('role', …)``, which
 does not apply the role's settings. So, like PostgREST, the settings named in ``db-hoisted-tx-settings``
 are read from the catalog with the schema cache and set transaction-locally for each request of that role.
+A role's ``default_transaction_isolation`` is read whether hoisted or not: it is the isolation level of that
+role's transactions (a called function's own setting wins), as in PostgREST.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from restpg.db.execute import fetch_rows
 from restpg.db.pool import Pool
 
-__all__ = ["RoleSettings", "load_role_settings"]
+__all__ = ["ISOLATION", "RoleSettings", "load_role_settings"]
 
-# role name -> [(setting, value)]: the role's own settings in this database, or in every database.
-RoleSettings = dict[str, list[tuple[str, str]]]
+ISOLATION = "default_transaction_isolation"
+
+
+@dataclass(frozen=True, slots=True)
+class RoleSettings:
+    """The impersonated roles' own settings in this database (or in every database)."""
+
+    hoisted: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # role -> [(setting, value)]
+    isolation: dict[str, str] = field(default_factory=dict)  # role -> its isolation level, lowercase
+
 
 # One row per setting ("name=value" split at the first "="), so that no array literal is parsed here.
 _QUERY = b"""
@@ -32,15 +43,18 @@ ORDER BY s.setdatabase  -- database-specific settings come last and win
 async def load_role_settings(pool: Pool, hoisted: Iterable[str]) -> RoleSettings:
     """Read on one of ``pool``'s connections (at start-up the one readiness opened first)."""
     wanted = {name.encode() for name in hoisted}
-    if not wanted:
-        return {}
     connection = await pool.acquire()
     try:
         rows = await fetch_rows(connection, _QUERY)
     finally:
         pool.release(connection)
     settings: dict[str, dict[str, str]] = {}
+    isolation: dict[str, str] = {}
     for role, name, value in rows:
-        if role is not None and name in wanted and value is not None:
+        if role is None or value is None:
+            continue
+        if name in wanted:
             settings.setdefault(role.decode(), {})[name.decode()] = value.decode()
-    return {role: sorted(values.items()) for role, values in settings.items()}
+        if name == ISOLATION.encode():
+            isolation[role.decode()] = value.decode().strip().lower()
+    return RoleSettings({role: sorted(values.items()) for role, values in settings.items()}, isolation)
