@@ -3,9 +3,12 @@
 The main statement and its parameters come from restpg itself (``restpg sql CONFIG METHOD 'PATH?QUERY'``),
 never from hand-written SQL; the transaction around it (BEGIN, the ``set_config`` statement, COMMIT) comes
 from restpg's execute stage, whose statement texts are imported so that a change there changes the ceiling
-too. Every parameter becomes a pgbench variable (``$3`` -> ``:p3``), bound as text like restpg binds it;
-the one holding the request's varying value gets ``\\set pN random(lo, hi)``, the others are passed with
-``-D`` (values may be any text, JSON bodies included).
+too. restpg sends a read without BEGIN and COMMIT: everything up to its pipeline's sync is one implicit
+transaction. pgbench runs that transaction in two forms: statement by statement, where one transaction needs
+BEGIN READ ONLY … COMMIT around it (the form the targets were set against, and the prototype's), and exactly
+as restpg sends it, in one pipeline (``\\startpipeline``). Every parameter becomes a pgbench variable
+(``$3`` -> ``:p3``), bound as text like restpg binds it; the one holding the request's varying value gets
+``\\set pN random(lo, hi)``, the others are passed with ``-D`` (values may be any text, JSON bodies included).
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ class Transaction:
 
     statements: list[tuple[str, list[str | None]]]
     varying: int | None  # 1-based index of the main statement's varying parameter
+    # For a transaction sent without BEGIN/COMMIT (implicit up to the pipeline's sync): the BEGIN and COMMIT
+    # restpg would send for it on a connection at another isolation level, to run it statement by statement.
+    implicit_around: tuple[str, str] | None = None
 
 
 def parse_sql_output(text: str) -> Captured:
@@ -93,8 +99,10 @@ def capture(
     captured = parse_sql_output(done.stdout)
 
     read_only = workload.method in ("GET", "HEAD")
-    begin = execute._BEGIN_READ if read_only else execute._BEGIN_WRITE
-    _, config_sql = execute._config_statement(0, timezone=False)
+    # A pooled connection's default isolation level on a server left at its defaults.
+    wrap = execute.envelope(read_only, False, execute.READ_COMMITTED, b"read committed")
+    explicit = execute.envelope(read_only, False, execute.READ_COMMITTED, b"")
+    _, config_sql = execute.config_statement(0, False, wrap.implicit)
     path = workload.sample_target.partition("?")[0]
     config_params: list[str | None] = [
         captured.search_path,
@@ -113,13 +121,17 @@ def capture(
         if not hits:
             raise CaptureError(f"no parameter of {workload.key}'s statement holds the varying value {sample}")
         varying = hits[0]
-    statements: list[tuple[str, list[str | None]]] = [
-        (begin[1].decode(), []),
-        (config_sql.decode(), config_params),
-    ]
+    statements: list[tuple[str, list[str | None]]] = []
+    if wrap.begin is not None:
+        statements.append((wrap.begin[1].decode(), []))
+    statements.append((config_sql.decode(), config_params))
     statements += [(sql, captured.params) for sql in captured.statements]
-    statements.append((execute._COMMIT[1].decode(), []))
-    return Transaction(statements, varying)
+    if wrap.end is not None:
+        statements.append((wrap.end[1].decode(), []))
+    around = None
+    if wrap.implicit and explicit.begin is not None and explicit.end is not None:
+        around = (explicit.begin[1].decode(), explicit.end[1].decode())
+    return Transaction(statements, varying, around)
 
 
 _DOLLAR = re.compile(r"\$(\d+)")
@@ -147,13 +159,21 @@ def _substitute(sql: str, prefix: str) -> str:
     return "".join(out)
 
 
-def to_pgbench(tx: Transaction, ids: tuple[int, int] | None) -> tuple[str, dict[str, str]]:
+def to_pgbench(
+    tx: Transaction, ids: tuple[int, int] | None, *, pipeline: bool = False
+) -> tuple[str, dict[str, str]]:
     """The pgbench script and its ``-D`` variables. Each statement's parameters get their own prefix
-    (``c`` for set_config, ``m`` for the main statement), so ``:m1`` in the main statement is restpg's $1."""
+    (``c`` for set_config, ``m`` for the main statement), so ``:m1`` in the main statement is restpg's $1.
+    With ``pipeline`` the statements go out as restpg sends them, in one pipeline and one sync; without, one
+    by one, with BEGIN/COMMIT added around an implicit transaction so that it stays one transaction."""
+    statements = tx.statements
+    if tx.implicit_around is not None and not pipeline:
+        begin, end = tx.implicit_around
+        statements = [(begin, []), *statements, (end, [])]
     lines: list[str] = []
     defines: dict[str, str] = {}
     main_index = 0
-    for sql, params in tx.statements:
+    for sql, params in statements:
         if not params:
             lines.append(sql + ";")
             continue
@@ -171,4 +191,8 @@ def to_pgbench(tx: Transaction, ids: tuple[int, int] | None) -> tuple[str, dict[
                 defines[name] = value
         # pgbench ends a statement at ';' and reads it across lines, so the text stays byte for byte.
         lines.append(_substitute(sql, prefix) + ";")
+    if pipeline:
+        first = next(i for i, line in enumerate(lines) if not line.startswith("\\set "))
+        lines.insert(first, "\\startpipeline")
+        lines.append("\\endpipeline")
     return "\n".join(lines) + "\n", defines

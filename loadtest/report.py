@@ -116,16 +116,17 @@ def markdown(run: dict[str, Any]) -> str:
         ),
         "",
         (
-            "| workload | conns | req/s | p50 ms | p90 ms | p99 ms | errors | pgbench TPS (clients) | ratio | restpg CPU "
-            "| PG CPU | wrk CPU | restpg RSS MB |"
+            "| workload | conns | req/s | p50 ms | p90 ms | p99 ms | errors | pgbench TPS (clients) | ratio "
+            "| pgbench, pipelined | ratio | restpg CPU | PG CPU | wrk CPU | restpg RSS MB |"
         ),
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in run["results"]:
         if result.get("skipped"):
-            lines.append(f"| {result['workload']} | | skipped: {result['skipped']} |||||||||||")
+            lines.append(f"| {result['workload']} | | skipped: {result['skipped']} |||||||||||||")
             continue
         http, ceiling = result["http"], result.get("pgbench") or {}
+        piped = result.get("pgbench_pipelined") or {}
         lat = http["latency_ms"]
         cpu = result.get("cpu", {})
         rss = (result.get("rss") or {}).get("restpg") or {}
@@ -134,6 +135,7 @@ def markdown(run: dict[str, Any]) -> str:
             f"| {_fmt(lat.get('p50'), 2)} | {_fmt(lat.get('p90'), 2)} | {_fmt(lat.get('p99'), 2)} "
             f"| {sum(http['errors'].values())} | {_fmt(ceiling.get('rate'))}"
             f"{' (' + str(ceiling['clients']) + ')' if ceiling.get('clients') else ''} | {_fmt(result.get('ratio'), 2)} "
+            f"| {_fmt(piped.get('rate'))} | {_fmt(result.get('ratio_pipelined'), 2)} "
             f"| {_fmt((cpu.get('restpg') or {}).get('cores'), 2)} | {_fmt((cpu.get('postgres') or {}).get('cores'), 2)} "
             f"| {_fmt(http.get('generator_cores'), 2)} | {_fmt(rss.get('rss_mb_sum'), 0)} |"
         )

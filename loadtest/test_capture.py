@@ -48,3 +48,27 @@ def test_pgbench_script_binds_every_parameter_and_randomizes_the_varying_one() -
         "COMMIT;",
     ]
     assert defines == {"c1": "anon", "m2": "it's\ntwo lines"}
+
+
+def test_an_implicit_transaction_runs_in_a_pipeline_or_wrapped() -> None:
+    """A read restpg sends without BEGIN: as sent in one pipeline, or one by one inside BEGIN/COMMIT."""
+    tx = Transaction(
+        [("SELECT set_config('role', $1, true)", ["anon"]), ("SELECT $1::int", ["7"])],
+        varying=1,
+        implicit_around=("BEGIN READ ONLY", "COMMIT"),
+    )
+    piped, _ = to_pgbench(tx, (1, 10), pipeline=True)
+    assert piped.splitlines() == [
+        "\\set m1 random(1, 10)",
+        "\\startpipeline",
+        "SELECT set_config('role', :c1, true);",
+        "SELECT :m1::int;",
+        "\\endpipeline",
+    ]
+    one_by_one, _ = to_pgbench(tx, (1, 10))
+    assert one_by_one.splitlines()[1:] == [
+        "BEGIN READ ONLY;",
+        "SELECT set_config('role', :c1, true);",
+        "SELECT :m1::int;",
+        "COMMIT;",
+    ]
