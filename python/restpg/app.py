@@ -10,6 +10,7 @@ held in ``self.engine`` and replaced wholesale by ``reload``: requests in flight
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import sys
@@ -76,6 +77,10 @@ _WANTED = frozenset(
 # PostgREST ignores the body of these: no await on the client for them.
 _NO_BODY = frozenset(("GET", "HEAD"))
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar and "/": what a path may hold unencoded
+# Bodiless requests (GET, HEAD) a worker keeps prepared per engine: the core's parse → plan → SQL is a pure
+# function of the method, the URL, the few headers it reads and the engine (schema cache + settings), so a
+# repeated request (a hot row, a list page everyone loads) skips it. The cache goes with its engine.
+PREPARED_CACHE_SIZE = 1024
 _encode_json = msgspec.json.Encoder().encode
 
 
@@ -101,6 +106,7 @@ class App:
 
         self._api_error: type[ApiError] = ApiError  # imported here: the module loads without the core
         self.engine: Engine | None = None
+        self._prepare_bodiless: Callable[..., Prepared] = _no_engine
         self.pool = Pool(
             config.db_uri,
             PoolOptions(
@@ -258,7 +264,9 @@ class App:
 
         self.cache = cache
         if self._config_final:
-            self.engine = Engine(cache, _settings(self.config))
+            engine = Engine(cache, _settings(self.config))
+            self._prepare_bodiless = _bodiless_prepare(engine)
+            self.engine = engine
             self.metrics.schema_adopted()
 
     async def _on_notify(self, kinds: frozenset[str]) -> None:
@@ -531,7 +539,7 @@ class App:
                 if preflight is not None:
                     return Response(200, preflight)
 
-        engine = self.engine
+        engine, prepare_bodiless = self.engine, self._prepare_bodiless  # a pair: swapped together
         if engine is None:
             return errors.pgrst(503, "PGRST002", _SCHEMA_CACHE_NOT_READY)
 
@@ -549,7 +557,10 @@ class App:
         if timing is not None:
             timing.mark("parse")
         try:
-            prepared = prepare(engine, method, raw_path, query, body, found)
+            if read_body is None:
+                prepared = prepare_bodiless(method, raw_path, query, *_core_headers(found))
+            else:
+                prepared = prepare(engine, method, raw_path, query, body, found)
         except self._api_error as exc:
             return errors.from_api_error(exc)
         if timing is not None:
@@ -654,13 +665,14 @@ def prepare(
     engine: Engine, method: str, raw_path: str, query: str, body: bytes, headers: Mapping[str, str]
 ) -> Prepared:
     """The core's parse → plan → SQL for one request; ``headers`` by lowercase name (Prefer already merged)."""
-    get = headers.get
     # Positional: PyO3 parses positional arguments faster than keywords, and this runs per request.
-    return engine.prepare(
-        method,
-        raw_path,
-        query,
-        body,
+    return engine.prepare(method, raw_path, query, body, *_core_headers(headers))
+
+
+def _core_headers(headers: Mapping[str, str]) -> tuple[str | None, ...]:
+    """The headers the core reads, in ``Engine.prepare``'s order."""
+    get = headers.get
+    return (
         get("accept"),
         get("prefer"),
         get("range"),
@@ -668,6 +680,25 @@ def prepare(
         get("accept-profile"),
         get("content-profile"),
     )
+
+
+def _bodiless_prepare(engine: Engine) -> Callable[..., Prepared]:
+    """``engine.prepare`` for requests without a body, behind a bounded LRU cache (errors are not cached)."""
+
+    @functools.lru_cache(maxsize=PREPARED_CACHE_SIZE)
+    def prepare_bodiless(
+        method: str,
+        raw_path: str,
+        query: str,
+        *headers: str | None,  # Accept, Prefer, Range, Content-Type, Accept-Profile, Content-Profile
+    ) -> Prepared:
+        return engine.prepare(method, raw_path, query, b"", *headers)
+
+    return prepare_bodiless
+
+
+def _no_engine(*_: object) -> Prepared:
+    raise AssertionError("no engine: requests are refused before one is published")
 
 
 def _auth_settings(config: Config) -> tuple[object, ...]:
