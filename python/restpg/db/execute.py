@@ -137,6 +137,11 @@ _LEVELS = {
 READ_COMMITTED = b"READ COMMITTED"
 
 
+def _level(value: str) -> bytes | None:
+    """A ``default_transaction_isolation`` value (a role's or a function's) as BEGIN spells it."""
+    return _LEVELS.get(value.strip().lower().encode())
+
+
 @dataclass(frozen=True, slots=True)
 class Envelope:
     """What a request's own statements are wrapped in: BEGIN and COMMIT/ROLLBACK, or nothing (``begin`` and
@@ -205,7 +210,7 @@ class Executor:
         self._role_levels = {
             role.encode(): level
             for role, value in roles.isolation.items()
-            if (level := _LEVELS.get(value.encode())) is not None
+            if (level := _level(value)) is not None
         }
         self.role_settings_loaded = True
 
@@ -215,7 +220,7 @@ class Executor:
         level = self._role_levels.get(role, READ_COMMITTED)
         for name, value in function_settings or ():
             if name == ISOLATION:
-                level = _LEVELS.get(value.strip().lower().encode(), level)
+                level = _level(value) or level
         return level
 
     async def run(

@@ -13,12 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from restpg.db.execute import fetch_rows
+from restpg.db.execute import ISOLATION, fetch_rows
 from restpg.db.pool import Pool
 
-__all__ = ["ISOLATION", "RoleSettings", "load_role_settings"]
-
-ISOLATION = "default_transaction_isolation"
+__all__ = ["RoleSettings", "load_role_settings"]
 
 
 @dataclass(frozen=True, slots=True)
