@@ -22,7 +22,15 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-__all__ = ["RestpgServer", "cluster", "ensure_database", "free_port", "postmaster_pid", "restpg_command"]
+__all__ = [
+    "RestpgServer",
+    "cluster",
+    "ensure_database",
+    "free_port",
+    "free_ports",
+    "postmaster_pid",
+    "restpg_command",
+]
 
 
 @contextlib.contextmanager
@@ -70,10 +78,17 @@ def postmaster_pid(dsn: str) -> int | None:
     return parent.pid if parent else None
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports: all stay bound until all are picked, so none is handed out twice."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
 
 
 def restpg_command() -> list[str]:
@@ -121,7 +136,7 @@ class RestpgServer:
         workdir: Path,
         env: Mapping[str, str] | None = None,
     ) -> RestpgServer:
-        port, admin_port = free_port(), free_port()
+        port, admin_port = free_ports(2)
         values = {"server-host": "127.0.0.1", "server-port": port, "admin-server-port": admin_port, **config}
         config_path = workdir / "restpg.conf"
         config_path.write_text(render_config(values), encoding="utf-8")

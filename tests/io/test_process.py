@@ -12,7 +12,7 @@ import pytest
 
 from support.fix_server import ServerFactory, base_config
 from support.postgres import Database
-from support.server import ConfigValue, free_port, render_config, restpg_command, start_server
+from support.server import ConfigValue, free_port, free_ports, render_config, restpg_command, start_server
 
 EXIT_TIMEOUT = 30
 
@@ -73,7 +73,8 @@ def run_with_config(tmp_path: Path, values: dict[str, ConfigValue]) -> subproces
 
 
 def ports() -> dict[str, ConfigValue]:
-    return {"server-host": "127.0.0.1", "server-port": free_port(), "admin-server-port": free_port()}
+    port, admin_port = free_ports(2)
+    return {"server-host": "127.0.0.1", "server-port": port, "admin-server-port": admin_port}
 
 
 def test_unknown_config_key_exits_1(tmp_path: Path, database: Database) -> None:

@@ -22,7 +22,7 @@ from test_reload import RELOAD_TIMEOUT, code, execute, statuses, wait_for, with_
 
 from support.fix_server import base_config
 from support.postgres import Database, session_database
-from support.server import Server, free_port, render_config, restpg_command, start_server
+from support.server import Server, free_ports, render_config, restpg_command, start_server
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ def test_admin_schema_cache_and_reload(database: Database, table: str, tmp_path:
 
 
 def test_a_schema_over_the_cap_fails_with_a_clear_message(database: Database, tmp_path: Path) -> None:
-    port, admin_port = free_port(), free_port()
+    port, admin_port = free_ports(2)
     config = {
         **base_config(database),
         "server-host": "127.0.0.1",

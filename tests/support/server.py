@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -21,11 +22,25 @@ ConfigValue = str | int | bool
 READY_TIMEOUT = 30.0
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports that were free a moment ago.
+
+    Every socket stays bound until all are picked: closed one by one, the kernel may hand the same
+    port out twice (it did, and a server refused to start with its admin port equal to its own).
+    Another process may still take one before the server binds it; that race is rare.
+    """
+    with contextlib.ExitStack() as stack:
+        sockets = [
+            stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)
+        ]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
 def free_port() -> int:
-    """A TCP port that was free a moment ago (the kernel picks it; a race is possible but rare)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port that was free a moment ago."""
+    return free_ports(1)[0]
 
 
 def render_config(values: Mapping[str, ConfigValue]) -> str:
@@ -85,7 +100,7 @@ def start_server(
         # Its log stays readable after the server stops (tests read it then); removed when pytest exits.
         workdir = Path(tempfile.mkdtemp(prefix="restpg-test-server-"))
         atexit.register(shutil.rmtree, workdir, True)
-    port, admin_port = free_port(), free_port()
+    port, admin_port = free_ports(2)
     values: dict[str, ConfigValue] = {
         "server-host": "127.0.0.1",
         "server-port": port,
