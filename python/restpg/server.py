@@ -52,6 +52,11 @@ def end_with_supervisor(supervisor: int) -> None:
     """
     if sys.platform != "linux":
         return
+    # A forked worker inherits the supervisor's Python handlers, which only set a flag in the supervisor's
+    # state (a copy here): a SIGTERM before Granian installs the worker's own handlers would be lost and the
+    # worker would start serving with no supervisor. While it starts there is nothing to finish: just end.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     if os.getppid() != supervisor:  # it ended before the request above took effect

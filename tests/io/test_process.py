@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -57,6 +58,36 @@ def test_workers_end_with_a_killed_supervisor(database: Database) -> None:
             raise AssertionError(f"{url} still answers after the supervisor was killed")
     finally:
         server.stop()
+
+
+# A supervisor whose SIGTERM handler only sets a flag (as Granian's does) forks a worker that is still
+# starting (sleeping) when the supervisor is killed: the worker inherits that handler.
+_SUPERVISOR_WITH_A_STARTING_WORKER = """
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, lambda *_: None)
+supervisor = os.getpid()
+worker = os.fork()
+if worker == 0:
+    from restpg.server import end_with_supervisor
+    end_with_supervisor(supervisor)
+    print(os.getpid(), flush=True)
+    time.sleep(60)
+    os._exit(0)
+time.sleep(60)
+"""
+
+
+def test_a_worker_still_starting_ends_with_a_killed_supervisor() -> None:
+    command = [sys.executable, "-c", _SUPERVISOR_WITH_A_STARTING_WORKER]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as supervisor:
+        assert supervisor.stdout is not None
+        worker = psutil.Process(int(supervisor.stdout.readline()))
+        supervisor.kill()
+        supervisor.wait(EXIT_TIMEOUT)
+        _, alive = psutil.wait_procs([worker], timeout=10)
+        for process in alive:
+            process.kill()
+        assert alive == [], "the worker kept running after its supervisor was killed"
 
 
 def run_with_config(tmp_path: Path, values: dict[str, ConfigValue]) -> subprocess.CompletedProcess[str]:
