@@ -218,12 +218,22 @@ class AdminServer:
 
 
 async def heartbeat(
-    runtime_dir: Path, is_ready: Callable[[], bool], snapshot: Callable[[], str] | None = None
+    runtime_dir: Path,
+    is_ready: Callable[[], bool],
+    snapshot: Callable[[], str] | None = None,
+    changed: asyncio.Event | None = None,
 ) -> None:
-    """Worker side: publish readiness (and where its schema cache snapshot is) every ``HEARTBEAT`` seconds."""
+    """Worker side: publish readiness (and where its schema cache snapshot is) every ``HEARTBEAT`` seconds,
+    and at once when ``changed`` is set (the worker just became ready: /ready need not wait for a beat)."""
     while True:
         ready = bool(is_ready())
         with contextlib.suppress(OSError):
             publish(runtime_dir, ready, snapshot() if snapshot is not None else None)
         # Until ready, publish often: /ready turns 200 as soon as the cache is in, not a heartbeat later.
-        await asyncio.sleep(HEARTBEAT if ready else STARTING_HEARTBEAT)
+        interval = HEARTBEAT if ready else STARTING_HEARTBEAT
+        if changed is None:
+            await asyncio.sleep(interval)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), interval)
+        changed.clear()

@@ -134,6 +134,7 @@ class App:
         # Not configuration: a config reload must not orphan the reads in flight or forget the loop.
         self._reads = RunningReads()
         self._loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
+        self._became_ready = asyncio.Event()  # wakes the heartbeat: /ready turns 200 without waiting a beat
         self._configure(config)
 
     def _configure(self, config: Config) -> None:
@@ -183,7 +184,11 @@ class App:
         self._spawn(self._load_until_ready(snapshot))
         runtime_dir = os.environ.get(RUNTIME_DIR_ENV)
         if runtime_dir:
-            self._spawn(admin.heartbeat(Path(runtime_dir), lambda: self.ready, self._snapshot_path))
+            self._spawn(
+                admin.heartbeat(
+                    Path(runtime_dir), lambda: self.ready, self._snapshot_path, self._became_ready
+                )
+            )
             self._spawn(metrics.publish_loop(Path(runtime_dir), self.metrics_snapshot))
         # PostgREST's signals, also what the admin server's POST /reload sends to every worker.
         loop = asyncio.get_running_loop()
@@ -325,6 +330,7 @@ class App:
 
     async def _load_until_ready(self, snapshot: Awaitable[None]) -> None:
         await _retrying(partial(self._get_ready, snapshot))
+        self._became_ready.set()
         # The listener's connection opens only now, beside the refresh: readiness does not wait for it.
         listening = None
         if self.config.db_channel_enabled:
