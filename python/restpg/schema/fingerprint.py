@@ -16,8 +16,6 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-import psycopg
-
 from restpg import __version__
 
 __all__ = ["FINGERPRINT_SQL", "catalog_fingerprint", "queries_digest"]
@@ -57,6 +55,8 @@ def queries_digest(queries: Path, schemas: Sequence[str], extra_search_path: Seq
 
 async def catalog_fingerprint(conninfo: str, digest: str) -> str:
     """``<catalog hash>-<digest>``: equal only for the same catalog state seen through the same queries."""
+    import psycopg  # here: a cold start reads the fingerprint before psycopg is imported (see libpq.py)
+
     conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
     try:
         # JIT compiles this query in more time than it takes to run.

@@ -1,9 +1,6 @@
-"""Introspection: run the catalog queries (read-only, side by side) and build the core's schema cache.
-
-Each ``queries/<stem>.sql`` returns one row with one json column and may use the named placeholders
-``%(schemas)s`` and ``%(extra_search_path)s`` (text arrays; a literal ``%`` is written ``%%``). The results
-are assembled into ``{"<stem>": <json>, ...}`` byte for byte, without being parsed in Python, and handed to
-``_core.SchemaCache``. This is not the hot path, so psycopg's ordinary connection API is used.
+"""Introspection through psycopg: run the catalog queries (read-only, side by side) and build the core's
+schema cache. The queries and the document they make are described in ``catalog.py``. This is not the hot
+path, so psycopg's ordinary connection API is used.
 """
 
 from __future__ import annotations
@@ -11,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -19,27 +15,15 @@ from psycopg import sql
 from psycopg.adapt import Loader
 
 from restpg import __version__
+from restpg.schema.catalog import QUERIES, SchemaTooLarge, assemble_document, catalog_queries
 from restpg.schema.fingerprint import FINGERPRINT_SQL
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from restpg._core import SchemaCache
 
 __all__ = ["QUERIES", "SchemaTooLarge", "build_cache", "load_document", "read_catalog"]
-
-QUERIES = Path(__file__).with_name("queries")
-
-
-class SchemaTooLarge(Exception):
-    """The introspection document outgrew ``restpg-max-schema-bytes``."""
-
-    def __init__(self, size: int, limit: int, stem: str) -> None:
-        super().__init__(
-            f"The schema cache is larger than restpg-max-schema-bytes = {limit} bytes (at least {size} bytes, "
-            f"reached while reading {stem!r}): expose fewer schemas in db-schemas, or raise "
-            "restpg-max-schema-bytes if this host has the memory for it (about 2 KB per table per worker)."
-        )
-        self.size = size
-        self.limit = limit
 
 
 class _RawLoader(Loader):
@@ -106,13 +90,10 @@ async def _read(
     parallel: bool,
     fingerprint: bool,
 ) -> tuple[str, bytes]:
-    files = sorted(queries.glob("*.sql"))
-    keys = [_json_key(path.stem) for path in files]  # a bad file name is refused before connecting
+    files = catalog_queries(queries)
     params = {"schemas": list(schemas), "extra_search_path": list(extra_search_path)}
     # (name, sql, params); the fingerprint has no placeholders (and a literal % psycopg must not read).
-    jobs: list[tuple[str, str, dict[str, list[str]] | None]] = [
-        (path.stem, path.read_text(encoding="utf-8"), params) for path in files
-    ]
+    jobs: list[tuple[str, str, dict[str, list[str]] | None]] = [(q.stem, q.sql, params) for q in files]
     if fingerprint:
         jobs.insert(0, ("", FINGERPRINT_SQL, None))
     count = len(jobs) if parallel else 1
@@ -137,10 +118,7 @@ async def _read(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-    document = (
-        b"{" + b",".join(key + b":" + parts[path.stem] for key, path in zip(keys, files, strict=True)) + b"}"
-    )
-    return parts.get("", b"").decode(), document
+    return parts.get("", b"").decode(), assemble_document(files, parts)
 
 
 @contextlib.asynccontextmanager
@@ -197,10 +175,3 @@ def build_cache(document: bytes) -> SchemaCache:
     from restpg._core import SchemaCache
 
     return SchemaCache(document)
-
-
-def _json_key(stem: str) -> bytes:
-    # Stems are file names chosen by the project (letters, digits, _): no escaping needed, but be strict.
-    if not stem.replace("_", "").isalnum():
-        raise ValueError(f"introspection query file name {stem!r} must be letters, digits and '_'")
-    return b'"' + stem.encode() + b'"'
