@@ -13,16 +13,13 @@ Every failure the user can fix (bad config, unreachable database) is one line on
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
-import math
 import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from restpg import __version__
-from restpg.config import Config, ConfigError, load, replace
+from restpg.config import Config, ConfigError, load, replace, validate_db_uri
 
 __all__ = ["main", "run"]
 
@@ -48,7 +45,9 @@ def run(argv: Sequence[str]) -> int:
             print(f"restpg {__version__}")
             return 0
         command = args.command or "serve"
-        config = load(getattr(args, "config", None), os.environ)
+        # `serve` checks db-uri itself, once its catalog read has begun (see _serve).
+        serving = command == "serve" and not args.dump_config
+        config = load(getattr(args, "config", None), os.environ, check_db_uri=not serving)
         if args.dump_config:
             sys.stdout.write(config.dump())
             return 0
@@ -113,25 +112,25 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
         os.environ["PGRST_SERVER_PORT"] = str(args.port)
         config = replace(config, server_port=args.port)
     # The database check, then (on a cold start) the first schema cache snapshot, mostly wait for
-    # PostgreSQL: they run in a thread while the app and Granian are imported. What that thread imports is
-    # imported here first, so the two threads never import the same packages at once (their import locks
-    # could cycle).
-    import restpg.schema.preload  # noqa: F401
+    # PostgreSQL: they run in a thread while the app and Granian are imported (see schema/preload.py).
+    from concurrent.futures import ThreadPoolExecutor
 
-    # The thread's event loop needs the GIL at every step of its queries: hand it over sooner than the
-    # default 5 ms while the main thread imports, so the two really overlap.
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.0005)
-    try:
-        with ThreadPoolExecutor(1) as executor:
-            database = executor.submit(_prepare_database, config)
-            _check_keys(config)
-            from restpg.server import ListenError, serve
+    from restpg.schema import libpq, preload
 
-            # Waited for before Granian forks the workers: a fork must not copy a thread in mid-work.
+    reader = libpq.load()
+    if reader is None:
+        preload.import_psycopg_reader()
+    with ThreadPoolExecutor(1) as executor:
+        database = executor.submit(preload.prepare_database, config, reader)
+        validate_db_uri(config)
+        _check_keys(config)
+        from restpg.server import ListenError, serve
+
+        # Waited for before Granian forks the workers: a fork must not copy a thread in mid-work.
+        try:
             database.result()
-    finally:
-        sys.setswitchinterval(switch_interval)
+        except preload.DatabaseUnreachable as exc:
+            raise _unreachable(exc) from None
     try:
         serve(config, args.config)
     except ListenError as exc:
@@ -139,11 +138,8 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _prepare_database(config: Config) -> None:
-    from restpg.schema.preload import preload_snapshot
-
-    _check_database(config)
-    preload_snapshot(config)
+def _unreachable(exc: Exception) -> CliError:
+    return CliError(f"Cannot connect to the database ({exc}): check db-uri and that PostgreSQL is running.")
 
 
 def _check_keys(config: Config) -> None:
@@ -153,31 +149,6 @@ def _check_keys(config: Config) -> None:
         authenticator_for(config)
     except ValueError as exc:
         raise CliError(f"Invalid JWT configuration: {exc}") from None
-
-
-def _check_database(config: Config) -> None:
-    """Open and close one connection, blocking: libpq's connect runs without the GIL, so in a thread it
-    overlaps the imports of the main thread (a connect driven by an event loop would wait for the GIL at
-    every step of the handshake, several times longer)."""
-    from psycopg import pq
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    from restpg.db.pool import libpq_message
-
-    conninfo = config.db_uri
-    if "connect_timeout" not in conninfo_to_dict(conninfo):
-        # libpq's own bound (whole seconds, at least 2), so a black-holed host cannot hang the start.
-        timeout = math.ceil(max(config.db_pool_acquisition_timeout, 2.0))
-        conninfo = make_conninfo(conninfo, connect_timeout=timeout)
-    pgconn = pq.PGconn.connect(conninfo.encode())
-    try:
-        if pgconn.status != pq.ConnStatus.OK:
-            reason = libpq_message(pgconn).splitlines()[0]
-            raise CliError(
-                f"Cannot connect to the database ({reason}): check db-uri and that PostgreSQL is running."
-            )
-    finally:
-        pgconn.finish()
 
 
 def _sql(config: Config, args: argparse.Namespace) -> int:
@@ -197,6 +168,8 @@ def _sql(config: Config, args: argparse.Namespace) -> int:
         if not sep:
             raise CliError(f"-H {header!r}: write headers as 'Name: value'.")
         headers[name.strip().lower()] = value.strip()
+    import asyncio
+
     return asyncio.run(
         _print_sql(config, config_path, method, path or "/", query, headers, args.data.encode())
     )
@@ -213,8 +186,12 @@ async def _print_sql(
 ) -> int:
     from restpg._core import ApiError
     from restpg.app import App, prepare
+    from restpg.schema.preload import DatabaseUnreachable, check_database
 
-    _check_database(config)
+    try:
+        check_database(config)
+    except DatabaseUnreachable as exc:
+        raise _unreachable(exc) from None
     app = App(config, config_path=config_path)
     await app.load_once()
     assert app.engine is not None

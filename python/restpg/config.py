@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["IN_DATABASE_KEYS", "Config", "ConfigError", "load"]
+__all__ = ["IN_DATABASE_KEYS", "Config", "ConfigError", "load", "validate_db_uri"]
 
 #: Keys that in-database configuration may set (PostgREST's list): ``pgrst.<key with _>`` role settings.
 IN_DATABASE_KEYS = (
@@ -148,9 +148,19 @@ class Config:
         return "\n".join(lines) + "\n"
 
 
-def load(path: str | None, env: Mapping[str, str], db_settings: Mapping[str, str] | None = None) -> Config:
+def load(
+    path: str | None,
+    env: Mapping[str, str],
+    db_settings: Mapping[str, str] | None = None,
+    *,
+    check_db_uri: bool = True,
+) -> Config:
     """Read the config file at ``path`` (if any), then apply ``PGRST_*``/``RESTPG_*`` from ``env``, then the
-    in-database settings ``db_settings`` (keys of ``IN_DATABASE_KEYS``)."""
+    in-database settings ``db_settings`` (keys of ``IN_DATABASE_KEYS``).
+
+    Without ``check_db_uri`` the caller calls ``validate_db_uri`` itself: it imports psycopg (a third of a
+    start), which ``restpg serve`` does only once its catalog read has begun (see schema/libpq.py).
+    """
     raw: dict[str, tuple[str, object]] = {}  # canonical key -> (where it came from, raw value)
     app_settings: dict[str, str] = {}
     if path is not None:
@@ -174,6 +184,8 @@ def load(path: str | None, env: Mapping[str, str], db_settings: Mapping[str, str
             raise ConfigError(f"Invalid value for '{key}' in {origin}: {exc}.") from None
     config = Config(**values, app_settings=app_settings)
     _validate(config)
+    if check_db_uri:
+        validate_db_uri(config)
     return config
 
 
@@ -408,6 +420,10 @@ def _validate(config: Config) -> None:
             f"'admin-server-port' and 'server-port' are both {config.server_port}: give the admin server "
             "its own port."
         )
+
+
+def validate_db_uri(config: Config) -> None:
+    """``ConfigError`` when libpq cannot parse ``db-uri``."""
     from psycopg import ProgrammingError
     from psycopg.conninfo import conninfo_to_dict
 

@@ -126,8 +126,18 @@ def test_unreachable_database_exits_1(tmp_path: Path, database: Database) -> Non
     result = run_with_config(tmp_path, values)
     assert result.returncode == 1, result
     output = result.stdout + result.stderr
-    assert output.strip(), "restpg must say why it stopped"
+    assert "Cannot connect to the database" in output, "restpg must say why it stopped"
+    assert len(output.strip().splitlines()) == 1, output
     assert "Traceback" not in output
+
+
+def test_a_malformed_db_uri_exits_1_with_one_line(tmp_path: Path, database: Database) -> None:
+    # `serve` checks db-uri after its catalog read has started (which fails on it too): one message only.
+    result = run_with_config(tmp_path, {**base_config(database), **ports(), "db-uri": "host=x port"})
+    assert result.returncode == 1, result
+    output = (result.stdout + result.stderr).strip()
+    assert "'db-uri' is not a valid PostgreSQL connection string" in output
+    assert len(output.splitlines()) == 1, output
 
 
 @pytest.mark.parametrize("key", ["server-port", "admin-server-port"])

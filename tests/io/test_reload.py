@@ -13,9 +13,6 @@ import pytest
 from psycopg import sql
 
 from restpg._core import SchemaCache
-from restpg.config import Config, load
-from restpg.schema.preload import preload_snapshot
-from restpg.schema.snapshot import store_for
 from support.fix_server import base_config
 from support.postgres import ANON_ROLE, Database
 from support.server import Server, start_server
@@ -144,46 +141,3 @@ def test_a_cold_start_adopts_the_snapshot_the_supervisor_wrote(
     (path,) = snapshot_dir.glob("schema-*.snap")
     cache, fingerprint = SchemaCache.from_snapshot(path.read_bytes())
     assert cache.table_count > 0 and fingerprint
-
-
-def supervisor_config(database: Database, snapshot_dir: Path) -> Config:
-    """What `restpg serve` reads before it starts the workers (file and environment only)."""
-    schemas = str(base_config(database)["db-schemas"])
-    env = {
-        "PGRST_DB_URI": database.admin_dsn,
-        "PGRST_DB_SCHEMAS": schemas,
-        "RESTPG_SNAPSHOT_DIR": str(snapshot_dir),
-    }
-    return load(None, env)
-
-
-def test_the_supervisor_leaves_the_snapshot_to_a_running_leader(
-    database: Database, snapshot_dir: Path
-) -> None:
-    config = supervisor_config(database, snapshot_dir)
-    leader = store_for(config)
-    assert leader.try_lead()  # another server of this database on this host is loading
-    try:
-        assert not preload_snapshot(config)
-        assert leader.identity() is None
-    finally:
-        leader.release()
-    assert preload_snapshot(config)
-    assert not preload_snapshot(config)  # a snapshot is there: the workers revalidate it
-    cache, _ = SchemaCache.from_snapshot(leader.read() or b"")
-    assert cache.table_count > 0
-
-
-def test_the_supervisor_gives_up_within_its_budget_or_without_a_folder(
-    database: Database, tmp_path: Path
-) -> None:
-    config = supervisor_config(database, tmp_path / "snapshots")
-    assert not preload_snapshot(config, budget=0.0)  # too slow: left to the workers
-    store = store_for(config)
-    assert store.identity() is None
-    assert store.try_lead()  # and the lock was released
-    store.release()
-
-    (tmp_path / "a-file").write_text("not a folder")
-    unusable = supervisor_config(database, tmp_path / "a-file" / "snapshots")
-    assert not preload_snapshot(unusable)  # reported on stderr, never raised: the workers report it too

@@ -1,32 +1,47 @@
-"""The supervisor's head start on a cold start: the first schema cache snapshot, built while Python imports.
+"""The supervisor's head start: check that the database answers and, on a cold start, write the first
+schema cache snapshot, in a thread beside the main thread's import of the app and Granian.
 
-Without a persisted snapshot, every worker of a fresh ``restpg serve`` waits after it forks for one of them
-to read the catalog (the fingerprint, the introspection queries, the inference: about 150 ms at 1,000
-tables). The supervisor can do that work earlier, in a thread beside its main thread's import of the app and
-Granian (about as long, and spent waiting for PostgreSQL rather than computing), and write the snapshot the
-workers then adopt the moment they start: the same file, lock and key as the workers' own loads.
+Without a persisted snapshot, every worker of a fresh ``restpg serve`` would wait after it forks for one of
+them to read the catalog (the fingerprint, the introspection queries, the inference: about 150 ms at 1,000
+tables). The supervisor does that work first, while it imports, and writes the snapshot the workers then
+adopt the moment they start: the same file, lock and key as the workers' own loads.
+
+The thread reads through libpq itself (``libpq.py``) when it can: it starts before psycopg is imported and
+waits for PostgreSQL without the GIL. Otherwise (no libpq found) it uses psycopg, which the main thread then
+imports before the thread starts.
 
 Only a cold start is helped: a snapshot already on disk is the workers' to serve and revalidate. Any failure
-is theirs too: they load the cache themselves, retry, and report what is wrong; so is a schema too large to
-read within ``BUDGET``.
+of the snapshot is theirs too: they load the cache themselves, retry, and report what is wrong; so is a
+schema too large to read within ``BUDGET``. Only an unreachable database stops the start
+(``DatabaseUnreachable``).
 """
 
 from __future__ import annotations
 
-import asyncio
+import math
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+# Imported with this module, before the thread starts (see prepare_database): none of them imports psycopg.
 from restpg._core import SchemaCache
+from restpg.schema.catalog import QUERIES
 from restpg.schema.fingerprint import queries_digest
-from restpg.schema.introspect import QUERIES, read_catalog
+from restpg.schema.libpq import ConnectFailed, TimedOut, connection_defaults
 from restpg.schema.snapshot import store_for
 
 if TYPE_CHECKING:
     from restpg.config import Config
+    from restpg.schema.libpq import Libpq
 
-__all__ = ["preload_snapshot"]
-
+__all__ = [
+    "BUDGET",
+    "DatabaseUnreachable",
+    "check_database",
+    "import_psycopg_reader",
+    "preload_snapshot",
+    "prepare_database",
+]
 
 #: How long the supervisor reads before it gives up and leaves the work to the workers. Nothing listens
 #: meanwhile, not even the admin server's /live: a schema that takes longer (tens of thousands of tables)
@@ -34,19 +49,108 @@ __all__ = ["preload_snapshot"]
 BUDGET = 3.0
 
 
+class DatabaseUnreachable(Exception):
+    """The start's check could not connect; the message is libpq's first line."""
+
+
+def prepare_database(config: Config, libpq: Libpq | None, budget: float = BUDGET) -> bool:
+    """The supervisor thread's work: ``DatabaseUnreachable``, or True when it wrote the first snapshot.
+
+    Nothing it runs may import a module the main thread imports meanwhile (two threads importing the same
+    modules at once can deadlock on their locks): with ``libpq`` all it needs came with this module; without,
+    call ``import_psycopg_reader`` before the thread starts.
+    """
+    if libpq is None:
+        check_database(config)
+        return preload_snapshot(config, budget)
+    try:
+        session = libpq.connect(config.db_uri, connection_defaults(connect_timeout(config)))
+    except ConnectFailed as exc:
+        raise DatabaseUnreachable(str(exc)) from None
+    try:
+        return _write_snapshot(
+            config,
+            lambda: session.read_catalog(
+                schemas=config.db_schemas,
+                extra_search_path=config.db_extra_search_path,
+                digest=_digest(config),
+                budget=budget,
+                max_bytes=config.restpg_max_schema_bytes,
+            ),
+        )
+    finally:
+        session.close()
+
+
+def import_psycopg_reader() -> None:
+    """Import what ``prepare_database`` needs without ``libpq``, in the thread that will not run it."""
+    import restpg.db.pool
+    import restpg.schema.introspect  # noqa: F401
+
+
+def check_database(config: Config) -> None:
+    """Open and close one connection through psycopg's libpq binding, blocking (libpq's connect runs without
+    the GIL; a connect driven by an event loop would wait for the GIL at every step of the handshake)."""
+    from psycopg import pq
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from restpg.db.pool import libpq_message
+
+    conninfo = config.db_uri
+    if "connect_timeout" not in conninfo_to_dict(conninfo):
+        conninfo = make_conninfo(conninfo, connect_timeout=connect_timeout(config))
+    pgconn = pq.PGconn.connect(conninfo.encode())
+    try:
+        if pgconn.status != pq.ConnStatus.OK:
+            raise DatabaseUnreachable(libpq_message(pgconn).splitlines()[0])
+    finally:
+        pgconn.finish()
+
+
+def connect_timeout(config: Config) -> int:
+    """libpq's own bound on the start's connection (whole seconds, at least 2), unless db-uri sets one: a
+    black-holed host cannot hang the start."""
+    return math.ceil(max(config.db_pool_acquisition_timeout, 2.0))
+
+
 def preload_snapshot(config: Config, budget: float = BUDGET) -> bool:
-    """Write the snapshot for ``config`` when there is none; True when this call wrote it."""
+    """Write the snapshot for ``config`` through psycopg when there is none; True when this call wrote it.
+
+    Never raises: what goes wrong is reported on stderr (one line) and left to the workers.
+    """
+    import asyncio
+
+    from restpg.schema.introspect import read_catalog
+
+    async def read() -> tuple[str, bytes]:
+        return await read_catalog(
+            config.db_uri,
+            schemas=config.db_schemas,
+            extra_search_path=config.db_extra_search_path,
+            digest=_digest(config),
+            max_bytes=config.restpg_max_schema_bytes,
+        )
+
+    return _write_snapshot(config, lambda: asyncio.run(asyncio.wait_for(read(), budget)))
+
+
+def _digest(config: Config) -> str:
+    return queries_digest(QUERIES, config.db_schemas, config.db_extra_search_path)
+
+
+def _write_snapshot(config: Config, read: Callable[[], tuple[str, bytes]]) -> bool:
+    """Lead, ``read`` the catalog and write the snapshot; False when there is one already, another server
+    of this database leads, or the read fails (reported) or outlasts its budget (silently: a large schema)."""
     store = store_for(config)
     try:
         if store.identity() is not None or not store.try_lead():
             return False  # a snapshot to adopt, or a running server of the same database already leads
         try:
-            fingerprint, document = asyncio.run(asyncio.wait_for(_read_catalog(config), budget))
-            # Released before the workers fork: the cache lives in their processes, not in the supervisor's.
+            fingerprint, document = read()
             store.write(SchemaCache(document).to_snapshot(fingerprint))
         finally:
             store.release()
-    except TimeoutError:
+    except (TimeoutError, TimedOut):
         return False  # a large schema: the workers load it, listening meanwhile
     except Exception as exc:  # noqa: BLE001 - the workers load the cache themselves and report failures
         text = str(exc).strip()
@@ -56,14 +160,3 @@ def preload_snapshot(config: Config, budget: float = BUDGET) -> bool:
         )
         return False
     return True
-
-
-async def _read_catalog(config: Config) -> tuple[str, bytes]:
-    schemas, extra = config.db_schemas, config.db_extra_search_path
-    return await read_catalog(
-        config.db_uri,
-        schemas=schemas,
-        extra_search_path=extra,
-        digest=queries_digest(QUERIES, schemas, extra),
-        max_bytes=config.restpg_max_schema_bytes,
-    )

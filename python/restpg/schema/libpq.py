@@ -1,0 +1,234 @@
+"""A cold start's catalog read through libpq itself (ctypes), before psycopg is imported.
+
+``restpg serve`` without a persisted snapshot must read the catalog (about 100 ms of queries at 1,000
+tables) before its workers can serve, and must import psycopg, the app and Granian (about 200 ms of
+interpreter work). The two overlap only if the queries start early: importing psycopg is half of the
+imports, and a thread cannot import beside the main thread without serializing on the GIL. So the
+supervisor's first thread loads the libpq psycopg itself uses (the copy in psycopg's binary wheel, or the
+system's) with ctypes (a few ms), connects and reads while the main thread imports: every libpq call
+releases the GIL, so the wait for PostgreSQL costs the imports nothing.
+
+The same queries, the same transaction (read only, repeatable read, empty search_path, no JIT) and the same
+bytes as ``introspect.py``; one connection, one query after the other (side by side measured no faster
+here: the other core is busy importing). Only what a start needs: connect, run a query, read one text
+value. Anything unexpected (no libpq found, a symbol missing) makes ``load`` return None and the start falls
+back to psycopg.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from restpg import __version__
+from restpg.schema.catalog import QUERIES, SchemaTooLarge, assemble_document, catalog_queries
+from restpg.schema.fingerprint import FINGERPRINT_SQL
+
+__all__ = ["ConnectFailed", "Libpq", "Session", "TimedOut", "connection_defaults", "load"]
+
+_CONNECTION_OK = 0  # ConnStatusType
+_COMMAND_OK, _TUPLES_OK = 1, 2  # ExecStatusType
+_SQLSTATE_FIELD = ord("C")  # PG_DIAG_SQLSTATE
+_QUERY_CANCELED = b"57014"  # what statement_timeout raises
+_PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
+
+
+class ConnectFailed(Exception):
+    """libpq could not connect; the message is libpq's first line."""
+
+
+class TimedOut(Exception):
+    """The read outlasted its budget (statement_timeout): a schema for the workers to load."""
+
+
+class Libpq:
+    """The dozen libpq functions a catalog read needs, with their C signatures."""
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        conn, result, text, integer = ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
+        strings = ctypes.POINTER(ctypes.c_char_p)
+        self._lib = lib
+        self.connectdb_params = self._declare("PQconnectdbParams", conn, [strings, strings, integer])
+        self.status = self._declare("PQstatus", integer, [conn])
+        self.error_message = self._declare("PQerrorMessage", text, [conn])
+        self.finish = self._declare("PQfinish", None, [conn])
+        self.exec_params = self._declare(
+            "PQexecParams",
+            result,
+            [conn, text, integer, ctypes.c_void_p, strings, ctypes.c_void_p, ctypes.c_void_p, integer],
+        )
+        self.result_status = self._declare("PQresultStatus", integer, [result])
+        self.result_error_message = self._declare("PQresultErrorMessage", text, [result])
+        self.result_error_field = self._declare("PQresultErrorField", text, [result, integer])
+        self.ntuples = self._declare("PQntuples", integer, [result])
+        self.getisnull = self._declare("PQgetisnull", integer, [result, integer, integer])
+        self.getvalue = self._declare("PQgetvalue", ctypes.c_void_p, [result, integer, integer])
+        self.getlength = self._declare("PQgetlength", integer, [result, integer, integer])
+        self.clear = self._declare("PQclear", None, [result])
+
+    def _declare(self, name: str, restype: object, argtypes: list[object]) -> Any:
+        function = getattr(self._lib, name)  # AttributeError: not a libpq ``load`` can use
+        function.restype = restype
+        function.argtypes = argtypes
+        return function
+
+    def connect(self, conninfo: str, defaults: dict[str, str]) -> Session:
+        """Connect blocking (without the GIL); ``defaults`` apply unless ``conninfo`` sets them."""
+        # Keywords are applied in order and the last wins: the defaults first, then the expanded conninfo.
+        keywords = [*defaults, "dbname"]
+        values = [*defaults.values(), conninfo]
+        handle = self.connectdb_params(
+            _strings(keywords, terminated=True), _strings(values, terminated=True), 1
+        )
+        if not handle:
+            raise MemoryError("libpq could not allocate a connection")
+        if self.status(handle) != _CONNECTION_OK:
+            message = (self.error_message(handle) or b"").decode(errors="replace").strip()
+            self.finish(handle)
+            raise ConnectFailed(message.splitlines()[0] if message else "connection failed")
+        return Session(self, handle)
+
+
+class Session:
+    """One open connection; ``close`` it."""
+
+    def __init__(self, libpq: Libpq, handle: int) -> None:
+        self._pq = libpq
+        self._handle: int | None = handle
+
+    def value(self, sql: str, params: Sequence[bytes] = ()) -> bytes | None:
+        """The first column of the first row (text), None when NULL or no row; raises on an error."""
+        pq = self._pq
+        result = pq.exec_params(
+            self._handle,
+            sql.encode(),
+            len(params),
+            None,
+            _strings(list(params), terminated=False),
+            None,
+            None,
+            0,
+        )
+        if not result:
+            raise RuntimeError("libpq returned no result (out of memory or the connection broke)")
+        try:
+            status = pq.result_status(result)
+            if status not in (_COMMAND_OK, _TUPLES_OK):
+                if pq.result_error_field(result, _SQLSTATE_FIELD) == _QUERY_CANCELED:
+                    raise TimedOut
+                message = (pq.result_error_message(result) or b"").decode(errors="replace").strip()
+                raise RuntimeError(message.splitlines()[0] if message else "query failed")
+            if status != _TUPLES_OK or pq.ntuples(result) == 0 or pq.getisnull(result, 0, 0):
+                return None
+            return ctypes.string_at(pq.getvalue(result, 0, 0), pq.getlength(result, 0, 0))
+        finally:
+            pq.clear(result)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._pq.finish(self._handle)
+            self._handle = None
+
+    def read_catalog(
+        self,
+        *,
+        schemas: Sequence[str],
+        extra_search_path: Sequence[str],
+        digest: str,
+        budget: float,
+        queries: Path = QUERIES,
+        max_bytes: int | None = None,
+    ) -> tuple[str, bytes]:
+        """``(fingerprint, document)`` as ``introspect.read_catalog`` returns them, read in one snapshot.
+
+        ``TimedOut`` when the queries take longer than ``budget`` seconds; ``SchemaTooLarge`` as soon as
+        the parts read exceed ``max_bytes``.
+        """
+        files = catalog_queries(queries)
+        arrays = {"schemas": _text_array(schemas), "extra_search_path": _text_array(extra_search_path)}
+        deadline = time.monotonic() + budget
+        # As introspect.py's _begin; the transaction ends with the session (read only: nothing to commit).
+        self.value("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self.value("SELECT set_config('search_path', '', true), set_config('jit', 'off', true)")
+        self._bound(deadline)
+        fingerprint = (self.value(FINGERPRINT_SQL) or b"").decode()
+        parts: dict[str, bytes] = {}
+        size = 0
+        for query in files:
+            sql, names = _numbered(query.sql)
+            self._bound(deadline)
+            parts[query.stem] = self.value(sql, [arrays[name] for name in names]) or b"null"
+            size += len(parts[query.stem])
+            if max_bytes is not None and size > max_bytes:
+                raise SchemaTooLarge(size, max_bytes, query.stem)
+        return f"{fingerprint}-{digest}", assemble_document(files, parts)
+
+    def _bound(self, deadline: float) -> None:
+        """The next statement may run for what is left of the budget (PostgreSQL cancels it after)."""
+        left_ms = int((deadline - time.monotonic()) * 1000)
+        if left_ms <= 0:
+            raise TimedOut
+        self.value("SELECT set_config('statement_timeout', $1, true)", [str(left_ms).encode()])
+
+
+def load() -> Libpq | None:
+    """The libpq psycopg uses, loaded; None when there is none this module can find and bind."""
+    path = _bundled_libpq()
+    candidates = [str(path)] if path is not None else []
+    candidates += ["libpq.so.5", "libpq.dylib"]
+    for candidate in candidates:
+        try:
+            return Libpq(ctypes.CDLL(candidate))
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+def _bundled_libpq() -> Path | None:
+    """The libpq of psycopg's binary wheel (``psycopg_binary.libs``), found without importing psycopg."""
+    try:
+        spec = importlib.util.find_spec("psycopg_binary")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    libs = Path(spec.origin).parent.with_name("psycopg_binary.libs")
+    return next(iter(sorted(libs.glob("libpq-*.so*"))), None)
+
+
+def connection_defaults(connect_timeout: int) -> dict[str, str]:
+    """What restpg's own connections set unless db-uri does."""
+    return {"connect_timeout": str(connect_timeout), "application_name": f"restpg {__version__}"}
+
+
+def _numbered(sql: str) -> tuple[str, list[str]]:
+    """psycopg's ``%(name)s`` placeholders as libpq's ``$n`` (one per distinct name), ``%%`` as ``%``."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _PLACEHOLDER.sub(number, sql), names
+
+
+def _text_array(values: Sequence[str]) -> bytes:
+    """A text array literal, every element quoted (as psycopg sends a list of str: untyped, text format)."""
+    quoted = ('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
+    return ("{" + ",".join(quoted) + "}").encode()
+
+
+def _strings(values: Sequence[str | bytes], *, terminated: bool) -> ctypes.Array[ctypes.c_char_p]:
+    encoded = [value.encode() if isinstance(value, str) else value for value in values]
+    if terminated:
+        return (ctypes.c_char_p * (len(encoded) + 1))(*encoded, None)
+    return (ctypes.c_char_p * max(1, len(encoded)))(*encoded)

@@ -1,0 +1,126 @@
+"""The supervisor's head start (``schema/preload.py``): the database check and the first snapshot, through
+libpq's own binding (``schema/libpq.py``) and through psycopg, against a real database."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from restpg._core import SchemaCache
+from restpg.config import Config, load
+from restpg.schema import libpq
+from restpg.schema.fingerprint import queries_digest
+from restpg.schema.introspect import QUERIES, read_catalog
+from restpg.schema.preload import DatabaseUnreachable, prepare_database
+from restpg.schema.snapshot import store_for
+from support.fix_server import base_config
+from support.postgres import Database
+from support.server import free_port
+
+
+def supervisor_config(database: Database, snapshot_dir: Path, **env: str) -> Config:
+    """What `restpg serve` reads before it starts the workers (file and environment only)."""
+    values = {
+        "PGRST_DB_URI": database.admin_dsn,
+        "PGRST_DB_SCHEMAS": str(base_config(database)["db-schemas"]),
+        "RESTPG_SNAPSHOT_DIR": str(snapshot_dir),
+        **env,
+    }
+    return load(None, values)
+
+
+@pytest.fixture(params=["libpq", "psycopg"])
+def reader(request: pytest.FixtureRequest) -> libpq.Libpq | None:
+    """Both ways the supervisor reads: libpq itself (None would fall back), psycopg (None)."""
+    if request.param == "psycopg":
+        return None
+    found = libpq.load()
+    assert found is not None, "psycopg's binary wheel brings a libpq: the cold start must find it"
+    return found
+
+
+def test_both_readers_read_the_same_catalog(database: Database) -> None:
+    # A schema name that needs quoting inside an array literal (it exposes nothing; it must not break).
+    schemas = ["test", "v2", 'we"ird,na\\me']
+    extra = ["public"]
+    digest = queries_digest(QUERIES, schemas, extra)
+    expected = asyncio.run(
+        read_catalog(database.admin_dsn, schemas=schemas, extra_search_path=extra, digest=digest)
+    )
+    found = libpq.load()
+    assert found is not None
+    session = found.connect(database.admin_dsn, libpq.connection_defaults(2))
+    try:
+        got = session.read_catalog(schemas=schemas, extra_search_path=extra, digest=digest, budget=10.0)
+    finally:
+        session.close()
+    assert got == expected
+    assert SchemaCache(got[1]).table_count > 0
+
+
+def test_the_supervisor_leaves_the_snapshot_to_a_running_leader(
+    database: Database, tmp_path: Path, reader: libpq.Libpq | None
+) -> None:
+    config = supervisor_config(database, tmp_path / "snapshots")
+    leader = store_for(config)
+    assert leader.try_lead()  # another server of this database on this host is loading
+    try:
+        assert not prepare_database(config, reader)
+        assert leader.identity() is None
+    finally:
+        leader.release()
+    assert prepare_database(config, reader)
+    assert not prepare_database(config, reader)  # a snapshot is there: the workers revalidate it
+    cache, _ = SchemaCache.from_snapshot(leader.read() or b"")
+    assert cache.table_count > 0
+
+
+def test_the_supervisor_gives_up_within_its_budget_or_without_a_folder(
+    database: Database, tmp_path: Path, reader: libpq.Libpq | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = supervisor_config(database, tmp_path / "snapshots")
+    assert not prepare_database(config, reader, budget=0.0)  # too slow: left to the workers
+    store = store_for(config)
+    assert store.identity() is None
+    assert store.try_lead()  # and the lock was released
+    store.release()
+    assert capsys.readouterr().err == ""  # a large schema is not an error
+
+    (tmp_path / "a-file").write_text("not a folder")
+    unusable = supervisor_config(database, tmp_path / "a-file" / "snapshots")
+    assert not prepare_database(unusable, reader)  # reported, never raised: the workers report it too
+    assert "no schema cache before start" in capsys.readouterr().err
+
+
+def test_a_schema_over_the_cap_is_left_to_the_workers(
+    database: Database, tmp_path: Path, reader: libpq.Libpq | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = supervisor_config(database, tmp_path / "snapshots", RESTPG_MAX_SCHEMA_BYTES="1000")
+    assert not prepare_database(config, reader)
+    assert store_for(config).identity() is None
+    assert "restpg-max-schema-bytes" in capsys.readouterr().err
+
+
+def test_an_unreachable_database_stops_the_start(
+    database: Database, tmp_path: Path, reader: libpq.Libpq | None
+) -> None:
+    dsn = f"host=127.0.0.1 port={free_port()} user=nobody dbname=nothing"
+    config = supervisor_config(database, tmp_path / "snapshots", PGRST_DB_URI=dsn)
+    with pytest.raises(DatabaseUnreachable, match=r"127\.0\.0\.1"):
+        prepare_database(config, reader)
+
+
+def test_a_query_past_the_budget_is_cancelled_by_postgresql(database: Database, tmp_path: Path) -> None:
+    (tmp_path / "slow.sql").write_text("select pg_sleep(5)::text::json")
+    found = libpq.load()
+    assert found is not None
+    session = found.connect(database.admin_dsn, libpq.connection_defaults(2))
+    try:
+        with pytest.raises(libpq.TimedOut):
+            session.read_catalog(
+                schemas=["test"], extra_search_path=[], digest="d", budget=0.3, queries=tmp_path
+            )
+    finally:
+        session.close()
