@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from psycopg import sql
 from test_reload import RELOAD_TIMEOUT, code, execute, statuses, wait_for, with_table
@@ -44,6 +45,24 @@ def create_table(database: Database, table: str, *extra: sql.Composable) -> None
 def serves(server: Server, table: str) -> list[int]:
     responses = wait_for(server, f"/{table}", lambda r: r.status_code == 200)
     return sorted({r.status_code for r in responses})
+
+
+def settle(server: Server, database: Database, workers: int) -> None:
+    """Until no worker will revalidate its cache on its own any more.
+
+    A ready worker still checks its cache against the catalog once its listener LISTENs (a change made
+    before that would be missed), so a table created just after /ready can be seen without a notification.
+    Once every listener LISTENs, a notification's reload queues behind that check: when every worker serves
+    the table it announces, the checks are done.
+    """
+    deadline = time.monotonic() + RELOAD_TIMEOUT
+    query = "select count(*) from pg_stat_activity where state = 'idle' and query ilike 'listen %'"
+    with psycopg.connect(database.admin_dsn, autocommit=True) as conn:
+        while (row := conn.execute(query).fetchone()) is None or row[0] < workers:
+            assert time.monotonic() < deadline, "the workers' listeners did not LISTEN in time"
+            time.sleep(0.05)
+    create_table(database, "settled", sql.SQL("notify pgrst, 'reload schema'"))
+    assert serves(server, "settled") == [200]
 
 
 # --- database restart --------------------------------------------------------------------------------
@@ -88,6 +107,7 @@ def test_the_listener_recovers_from_a_database_restart_and_reloads(
     config = {**base_config(private_database), "restpg-snapshot-dir": str(tmp_path)}
     server = start_server(config, workers=2)
     try:
+        settle(server, private_database, workers=2)
         # Created without a notification: only a reload after reconnecting can find it.
         create_table(private_database, "missed")
         assert {r.status_code for r in statuses(server, "/missed")} == {404}
