@@ -1,7 +1,7 @@
 """Process start → ``/ready`` and → first 200 on an embed request, and RSS per worker, on a generated schema.
 
     python -m loadtest.schema_scale.startup_bench "host=127.0.0.1 user=postgres dbname=scale1000" \\
-        [--workers 2] [--runs 5]
+        [--workers 2] [--runs 5] [--variant NAME=DIR --variant NAME=DIR]
 
 The database holds a schema made by ``generate.py`` (schema ``api``). Each run starts ``restpg serve`` on a
 fresh config, polls the admin ``/ready`` and ``/t2?select=id,t1(id)`` every 2 ms, records both times, reads
@@ -12,6 +12,11 @@ the RSS of every Granian worker, then stops the server (SIGTERM). Two series:
 - ``snapshot``: the folder keeps the snapshot a previous run wrote (adopted at once, revalidated in the
   background).
 
+With ``--variant NAME=DIR`` (twice or more; as ``loadtest.ab``: DIR holds a ``restpg`` package, a copy of
+``python/restpg`` with its built ``_core``, put first on ``PYTHONPATH``), every run starts each variant in
+turn, the order alternating from run to run, each with its own snapshot folder: a machine whose speed
+drifts within minutes then drifts for all of them alike, and the medians compare.
+
 Prints each run and the medians. A benchmark, never a test: nothing here asserts a time.
 """
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import os
 import shutil
 import statistics
 import subprocess
@@ -36,7 +42,9 @@ EMBED = "/t2?select=id,t1(id)&limit=1"
 TIMEOUT = 120.0  # seconds a start may take at 10,000 tables without a snapshot
 
 
-def run_once(dsn: str, workers: int, snapshots: Path, workdir: Path) -> dict[str, float]:
+def run_once(
+    dsn: str, workers: int, snapshots: Path, workdir: Path, env: dict[str, str] | None = None
+) -> dict[str, float]:
     # Below the ephemeral range (32768+ on Linux): a client socket of another process cannot hold them.
     port, admin = 29_300, 29_301
     config = workdir / "restpg.conf"
@@ -46,7 +54,7 @@ def run_once(dsn: str, workers: int, snapshots: Path, workdir: Path) -> dict[str
     )
     command = [str(Path(sys.executable).with_name("restpg")), "serve", str(config), "--workers", str(workers)]
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         ready = until_200(process, f"http://127.0.0.1:{admin}/ready", started, TIMEOUT) * 1000
         first = until_200(process, f"http://127.0.0.1:{port}{EMBED}", started, TIMEOUT) * 1000
@@ -62,23 +70,34 @@ def main() -> int:
     parser.add_argument("dsn")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--variant", action="append", default=[], help="NAME=DIR holding a restpg package")
     args = parser.parse_args()
+    # None: the restpg this interpreter imports (no PYTHONPATH change).
+    variants: dict[str, str | None] = dict(v.split("=", 1) for v in args.variant) or {"restpg": None}
     # A deployed wheel has its bytecode compiled at install; an editable checkout may have none (or run
     # under PYTHONDONTWRITEBYTECODE), and compiling restpg's sources on every start is not what we measure.
-    compileall.compile_dir(Path(restpg.__file__).parent, quiet=1)
+    for folder in variants.values():
+        compileall.compile_dir(Path(folder or Path(restpg.__file__).parent.parent) / "restpg", quiet=1)
     workdir = Path(tempfile.mkdtemp(prefix="restpg-startup-"))
-    snapshots = workdir / "snapshots"
     try:
         for series in ("cold", "snapshot"):
-            results = []
+            results: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
             for run in range(1, args.runs + 1):
-                if series == "cold":
-                    shutil.rmtree(snapshots, ignore_errors=True)
-                result = run_once(args.dsn, args.workers, snapshots, workdir)
-                results.append(result)
-                print(f"{series} run {run}: " + ", ".join(f"{k} {v:.0f}" for k, v in result.items()))
-            medians = {key: statistics.median(r[key] for r in results) for key in results[0]}
-            print(f"{series} median: " + ", ".join(f"{k} {v:.0f}" for k, v in medians.items()), flush=True)
+                order = list(variants) if run % 2 else list(reversed(variants))
+                for name in order:
+                    folder = variants[name]
+                    env = {**os.environ, "PYTHONPATH": os.path.abspath(folder)} if folder else None
+                    snapshots = workdir / name / "snapshots"
+                    if series == "cold":
+                        shutil.rmtree(snapshots, ignore_errors=True)
+                    result = run_once(args.dsn, args.workers, snapshots, workdir, env)
+                    results[name].append(result)
+                    shown = ", ".join(f"{k} {v:.0f}" for k, v in result.items())
+                    print(f"{series} {name} run {run}: {shown}", flush=True)
+            for name, runs in results.items():
+                medians = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+                shown = ", ".join(f"{k} {v:.0f}" for k, v in medians.items())
+                print(f"{series} {name} median: {shown}", flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
