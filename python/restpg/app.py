@@ -289,7 +289,7 @@ class App:
         await self._apply_config(await self._read_config())
 
     async def _read_config(self) -> Config:
-        return reloaded(self.config, await load_config(self.config_path))
+        return reloaded(self.config, await load_config(self.pool, self.config_path))
 
     async def _apply_config(self, fresh: Config) -> None:
         previous: Authenticator | None = None
@@ -328,6 +328,11 @@ class App:
             await self.pool.open()
         await self._load_role_settings()
 
+    async def _open_pool_and_read_config(self) -> Config:
+        # One after the other: read beside the pool's opening, the settings would open a connection of their own.
+        await self._open_pool()
+        return await self._read_config()
+
     async def _load_until_ready(self, snapshot: Awaitable[None]) -> None:
         await _retrying(partial(self._get_ready, snapshot))
         self._became_ready.set()
@@ -345,14 +350,14 @@ class App:
             await _retrying(self.reloader.refresh)
 
     async def _get_ready(self, snapshot: Awaitable[None]) -> None:
-        """What readiness waits for, side by side: the snapshot (decoded in a thread), the pool's first
-        connection with the roles' settings read on it and (with db-config) the in-database settings."""
+        """What readiness waits for, side by side: the snapshot (decoded in a thread), and the pool's first
+        connection with the roles' settings and (with db-config) the in-database settings read on it."""
         if self._config_final:
             await asyncio.gather(snapshot, self._open_pool())
             return
         async with self._reloading:
             hoisted = self.config.db_hoisted_tx_settings
-            *_, fresh = await asyncio.gather(snapshot, self._open_pool(), self._read_config())
+            _, fresh = await asyncio.gather(snapshot, self._open_pool_and_read_config())
             # Applied once the snapshot is in: a change of db-schemas then swaps its cache.
             await self._apply_config(fresh)
             if self.config.db_hoisted_tx_settings != hoisted:  # the database changed the list

@@ -22,11 +22,11 @@ import dataclasses
 import os
 from collections.abc import Mapping
 
-import psycopg
 from psycopg import sql
 
-from restpg import __version__
 from restpg.config import IN_DATABASE_KEYS, Config, load
+from restpg.db.execute import fetch_rows
+from restpg.db.pool import Pool
 
 __all__ = ["NOT_RELOADABLE", "load_config", "read_db_settings", "reloaded"]
 
@@ -59,7 +59,7 @@ _NAMES = [_PREFIX + key.replace("-", "_") for key in IN_DATABASE_KEYS]
 
 # The role's own settings: the database-specific row (setdatabase <> 0) sorts before the cluster-wide one,
 # and the pre-config function's values (database null, read back with current_setting) come last.
-_ROLE_SETTINGS = """
+_ROLE_SETTINGS = b"""
 with role_setting as (
   select s.setdatabase as database, unnest(s.setconfig) as setting
   from pg_catalog.pg_db_role_setting s
@@ -69,39 +69,46 @@ with role_setting as (
   select database, split_part(setting, '=', 1) as name, substr(setting, strpos(setting, '=') + 1) as value
   from role_setting
   union all
-  select null, name, current_setting(name, true) from unnest(%(names)s::text[]) as name where %(pre_config)s
+  select null, name, current_setting(name, true) from unnest($1::text[]) as name where $2::boolean
 )
 select distinct on (name) name, value
 from candidates
-where name = any(%(names)s::text[]) and value is not null
+where name = any($1::text[]) and value is not null
 order by name, database desc nulls last
 """
+_NAMES_ARRAY = ("{" + ",".join(_NAMES) + "}").encode()  # plain identifiers: nothing to quote
+_READ_ONLY = b"select set_config('transaction_read_only', 'on', true)"
 
 
-async def read_db_settings(conninfo: str, pre_config: str | None) -> dict[str, str]:
-    """``{config key: value}`` from the database, for ``config.load(..., db_settings=...)``."""
-    conn = await psycopg.AsyncConnection.connect(conninfo, application_name=f"restpg {__version__}")
+async def read_db_settings(pool: Pool, pre_config: str | None) -> dict[str, str]:
+    """``{config key: value}`` from the database, for ``config.load(..., db_settings=...)``.
+
+    Read on one of ``pool``'s connections (at start-up the one readiness opened first: no connection of its
+    own), in one read-only transaction: ``set_config(..., true)`` in the pre-config function is local to it.
+    """
+    before = [_READ_ONLY]
+    if pre_config is not None:
+        before.append(sql.SQL("select {}()").format(_function(pre_config)).as_string().encode())
+    connection = await pool.acquire()
     try:
-        await conn.set_read_only(True)
-        async with conn.cursor() as cursor:
-            if pre_config is not None:
-                # set_config(..., true) in the function is local to this transaction: read in the same one.
-                await cursor.execute(sql.SQL("select {}()").format(_function(pre_config)))
-            await cursor.execute(_ROLE_SETTINGS, {"names": _NAMES, "pre_config": pre_config is not None})
-            rows = await cursor.fetchall()
-        await conn.rollback()
+        rows = await fetch_rows(
+            connection, _ROLE_SETTINGS, [_NAMES_ARRAY, b"true" if pre_config else b"false"], before=before
+        )
     finally:
-        await conn.close()
-    return {str(name).removeprefix(_PREFIX).replace("_", "-"): str(value) for name, value in rows}
+        pool.release(connection)
+    return {
+        (name or b"").decode().removeprefix(_PREFIX).replace("_", "-"): (value or b"").decode()
+        for name, value in rows
+    }
 
 
-async def load_config(path: str | None, env: Mapping[str, str] | None = None) -> Config:
-    """File + environment, then (with ``db-config``) the in-database settings on top."""
+async def load_config(pool: Pool, path: str | None, env: Mapping[str, str] | None = None) -> Config:
+    """File + environment, then (with ``db-config``) the in-database settings on top, read on ``pool``."""
     env = os.environ if env is None else env
     base = load(path, env)
     if not base.db_config:
         return base
-    return load(path, env, await read_db_settings(base.db_uri, base.db_pre_config))
+    return load(path, env, await read_db_settings(pool, base.db_pre_config))
 
 
 def reloaded(current: Config, fresh: Config) -> Config:

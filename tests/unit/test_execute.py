@@ -237,6 +237,30 @@ def test_an_implicit_transaction_leaves_nothing_behind(dsn: str) -> None:
     assert run(lambda: with_pool(dsn, work, size=1)) == [(b"none", b"off", b"")]
 
 
+def test_a_catalog_read_runs_what_it_depends_on_in_its_own_transaction(dsn: str) -> None:
+    """fetch_rows' ``before`` statements share the read's transaction, which ends with it."""
+
+    async def work(pool: Pool) -> tuple[list[tuple[bytes | None, ...]], list[tuple[bytes | None, ...]]]:
+        connection = await pool.acquire()
+        try:
+            rows = await fetch_rows(
+                connection,
+                b"SELECT current_setting('restpg.test', true), $1::int + 1",
+                [b"41"],
+                before=[b"SELECT set_config('restpg.test', 'local', true)"],
+            )
+            with pytest.raises(StatementError):
+                await fetch_rows(connection, b"SELECT 1", before=[b"SELECT 1/0"])
+            after = await fetch_rows(connection, b"SELECT current_setting('restpg.test', true)")
+            return rows, after
+        finally:
+            pool.release(connection)
+
+    rows, after = run(lambda: with_pool(dsn, work, size=1))
+    assert rows == [(b"local", b"42")]
+    assert after in ([(None,)], [(b"",)])  # gone with its transaction
+
+
 def test_unprepared_mode_runs_without_named_statements(dsn: str) -> None:
     executor = Executor(prepared_statements=False)
 

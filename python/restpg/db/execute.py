@@ -333,16 +333,30 @@ class Executor:
             connection.broken = True
 
 
-async def fetch_rows(connection: Connection, sql: bytes) -> list[tuple[bytes | None, ...]]:
+async def fetch_rows(
+    connection: Connection,
+    sql: bytes,
+    params: Sequence[bytes | None] = (),
+    *,
+    before: Sequence[bytes] = (),
+) -> list[tuple[bytes | None, ...]]:
     """One catalog read outside any request (start-up, reloads), as text rows, on a pooled connection: no
-    connection of its own to open (a TLS handshake and a backend fork each) while a worker gets ready."""
+    connection of its own to open (a TLS handshake and a backend fork each) while a worker gets ready.
+
+    ``before`` runs first in the same implicit transaction (the pipeline up to its sync), for what the read
+    depends on (``set_config(..., true)``); ``sql``'s parameters are text (``$n::type`` in ``sql``)."""
     pg = connection.pgconn
     try:
-        pg.send_query_params(sql, None)
+        for statement in before:
+            pg.send_query_params(statement, None)
+        pg.send_query_params(sql, list(params) or None)
         results = await _round_trip(connection)
     except (psycopg.OperationalError, OSError) as exc:
         raise _lost(connection, exc) from None
-    (result,) = results
+    for result in results:
+        if result.status == _Status.FATAL_ERROR:
+            raise StatementError(_pg_error(result))
+    result = results[-1]
     if result.status != _Status.TUPLES_OK:
         raise StatementError(_pg_error(result))
     value = result.get_value
