@@ -10,6 +10,7 @@ held in ``self.engine`` and replaced wholesale by ``reload``: requests in flight
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import signal
@@ -34,7 +35,7 @@ from restpg.disconnect import CLIENT_CLOSED, RunningReads, asgi_disconnected
 from restpg.http import Response, wire
 from restpg.limits import BodyTooLarge, Limits, read_asgi_body, read_rsgi_body
 from restpg.log import AccessLog
-from restpg.schema.fingerprint import catalog_fingerprint, queries_digest
+from restpg.schema.fingerprint import pooled_fingerprint, queries_digest
 from restpg.schema.introspect import QUERIES, load_document
 from restpg.schema.listener import CONFIG, SCHEMA, Listener
 from restpg.schema.reloader import CoreCodec, SchemaReloader
@@ -81,6 +82,8 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar and "/": what a path may hol
 # function of the method, the URL, the few headers it reads and the engine (schema cache + settings), so a
 # repeated request (a hot row, a list page everyone loads) skips it. The cache goes with its engine.
 PREPARED_CACHE_SIZE = 1024
+# How long a worker serving a snapshot waits for its listener before it revalidates the snapshot anyway.
+LISTEN_WAIT = 1.0
 _encode_json = msgspec.json.Encoder().encode
 
 
@@ -261,7 +264,7 @@ class App:
         return document
 
     async def _fingerprint(self) -> str:
-        return await catalog_fingerprint(self.config.db_uri, self._digest)
+        return await pooled_fingerprint(self.pool, self._digest)
 
     def _publish(self, cache: SchemaCache) -> None:
         """Swap in a new engine: one assignment, so requests in flight keep the one they started with."""
@@ -336,14 +339,20 @@ class App:
     async def _load_until_ready(self, snapshot: Awaitable[None]) -> None:
         await _retrying(partial(self._get_ready, snapshot))
         self._became_ready.set()
-        # The listener's connection opens only now, beside the refresh: readiness does not wait for it.
+        # The listener's connection opens only now: readiness does not wait for it.
         listening = None
         if self.config.db_channel_enabled:
             listener = Listener(self.config.db_uri, self.config.db_channel, self._on_notify)
             self._spawn(listener.run())
             listening = listener.listening
+            if self.engine is not None:
+                # A snapshot serves meanwhile, so its revalidation can wait for the LISTEN (briefly): one
+                # catalog check then covers both the time before the snapshot and until the listener.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(listening.wait(), LISTEN_WAIT)
         # Without a snapshot this is the first load (readiness waits for it), with one its revalidation.
         await _retrying(self.reloader.refresh)
+        self._became_ready.set()
         if listening is not None and not listening.is_set():
             # The catalog was read before the listener listened: a change in between would be missed.
             await listening.wait()

@@ -22,6 +22,7 @@ from restpg.db.execute import (
 )
 from restpg.db.pool import ConnectError, Pool, PoolOptions, PoolTimeout
 from restpg.db.role_settings import RoleSettings, load_role_settings
+from restpg.schema.fingerprint import catalog_fingerprint, pooled_fingerprint
 
 T = TypeVar("T")
 
@@ -259,6 +260,14 @@ def test_a_catalog_read_runs_what_it_depends_on_in_its_own_transaction(dsn: str)
     rows, after = run(lambda: with_pool(dsn, work, size=1))
     assert rows == [(b"local", b"42")]
     assert after in ([(None,)], [(b"",)])  # gone with its transaction
+
+
+def test_the_pooled_fingerprint_is_the_fingerprint(dsn: str) -> None:
+    async def both(pool: Pool) -> tuple[str, str]:
+        return await pooled_fingerprint(pool, "d"), await catalog_fingerprint(dsn, "d")
+
+    pooled, own = run(lambda: with_pool(dsn, both, size=1))
+    assert pooled == own and pooled.endswith("-d") and len(pooled) > 30
 
 
 def test_unprepared_mode_runs_without_named_statements(dsn: str) -> None:

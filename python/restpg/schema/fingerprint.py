@@ -15,10 +15,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from restpg import __version__
 
-__all__ = ["FINGERPRINT_SQL", "catalog_fingerprint", "queries_digest"]
+if TYPE_CHECKING:
+    from restpg.db.pool import Pool
+
+__all__ = ["FINGERPRINT_SQL", "catalog_fingerprint", "pooled_fingerprint", "queries_digest"]
 
 # xmin is an xid; `::text::int8` is the portable way to sum it.
 FINGERPRINT_SQL = """
@@ -68,3 +72,23 @@ async def catalog_fingerprint(conninfo: str, digest: str) -> str:
     if row is None or not isinstance(row[0], str):
         raise RuntimeError("the catalog fingerprint query returned no row")
     return f"{row[0]}-{digest}"
+
+
+async def pooled_fingerprint(pool: Pool, digest: str) -> str:
+    """``catalog_fingerprint`` on one of ``pool``'s connections: a worker's revalidations (one after each
+    start, one per notification) open no connection of their own, a TLS handshake and a backend fork each."""
+    from restpg.db.execute import fetch_rows  # imports psycopg: see catalog_fingerprint
+
+    connection = await pool.acquire()
+    try:
+        rows = await fetch_rows(connection, FINGERPRINT_SQL.encode(), before=[_JIT_OFF])
+    finally:
+        pool.release(connection)
+    if not rows or rows[0][0] is None:
+        raise RuntimeError("the catalog fingerprint query returned no row")
+    return f"{rows[0][0].decode()}-{digest}"
+
+
+_JIT_OFF = (
+    b"SELECT set_config('jit', 'off', true)"  # for this transaction only: the pool's session stays as is
+)
