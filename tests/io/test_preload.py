@@ -41,7 +41,8 @@ def reader(request: pytest.FixtureRequest) -> libpq.Libpq | None:
     return found
 
 
-def test_both_readers_read_the_same_catalog(database: Database) -> None:
+@pytest.mark.parametrize("parallel", [True, False], ids=["side-by-side", "one-connection"])
+def test_both_readers_read_the_same_catalog(database: Database, parallel: bool) -> None:
     # A schema name that needs quoting inside an array literal (it exposes nothing; it must not break).
     schemas = ["test", "v2", 'we"ird,na\\me']
     extra = ["public"]
@@ -53,7 +54,9 @@ def test_both_readers_read_the_same_catalog(database: Database) -> None:
     assert found is not None
     session = found.connect(database.admin_dsn, libpq.connection_defaults(2))
     try:
-        got = session.read_catalog(schemas=schemas, extra_search_path=extra, digest=digest, budget=10.0)
+        got = session.read_catalog(
+            schemas=schemas, extra_search_path=extra, digest=digest, budget=10.0, parallel=parallel
+        )
     finally:
         session.close()
     assert got == expected
