@@ -20,15 +20,25 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
-
-from psycopg import sql
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from restpg.config import IN_DATABASE_KEYS, Config, load
-from restpg.db.execute import fetch_rows
-from restpg.db.pool import Pool
 
-__all__ = ["NOT_RELOADABLE", "load_config", "read_db_settings", "reloaded"]
+if TYPE_CHECKING:
+    from restpg.db.pool import Pool
+
+# No psycopg at import: the supervisor reads these settings through libpq before psycopg is imported
+# (schema/preload.py), with the same statements (``settings_statements``) as the workers' pools.
+
+__all__ = [
+    "NOT_RELOADABLE",
+    "as_settings",
+    "load_config",
+    "read_db_settings",
+    "reloaded",
+    "settings_statements",
+]
 
 #: Config attributes fixed for the life of a process (PostgREST's non-reloadable keys, and restpg's own).
 NOT_RELOADABLE = frozenset(
@@ -80,26 +90,36 @@ _NAMES_ARRAY = ("{" + ",".join(_NAMES) + "}").encode()  # plain identifiers: not
 _READ_ONLY = b"select set_config('transaction_read_only', 'on', true)"
 
 
-async def read_db_settings(pool: Pool, pre_config: str | None) -> dict[str, str]:
-    """``{config key: value}`` from the database, for ``config.load(..., db_settings=...)``.
-
-    Read on one of ``pool``'s connections (at start-up the one readiness opened first: no connection of its
-    own), in one read-only transaction: ``set_config(..., true)`` in the pre-config function is local to it.
-    """
+def settings_statements(pre_config: str | None) -> tuple[list[bytes], bytes, list[bytes]]:
+    """``(before, query, params)``: what runs first in one read-only transaction (the pre-config function,
+    whose ``set_config(..., true)`` is local to that transaction), then the settings query and its text
+    parameters. Its rows are ``(name, value)``: see ``as_settings``."""
     before = [_READ_ONLY]
     if pre_config is not None:
-        before.append(sql.SQL("select {}()").format(_function(pre_config)).as_string().encode())
-    connection = await pool.acquire()
-    try:
-        rows = await fetch_rows(
-            connection, _ROLE_SETTINGS, [_NAMES_ARRAY, b"true" if pre_config else b"false"], before=before
-        )
-    finally:
-        pool.release(connection)
+        before.append(b"select " + _function(pre_config) + b"()")
+    return before, _ROLE_SETTINGS, [_NAMES_ARRAY, b"true" if pre_config else b"false"]
+
+
+def as_settings(rows: Iterable[tuple[bytes | None, ...]]) -> dict[str, str]:
+    """``{config key: value}`` from the settings query's rows, for ``config.load(..., db_settings=...)``."""
     return {
         (name or b"").decode().removeprefix(_PREFIX).replace("_", "-"): (value or b"").decode()
         for name, value in rows
     }
+
+
+async def read_db_settings(pool: Pool, pre_config: str | None) -> dict[str, str]:
+    """The in-database settings, read on one of ``pool``'s connections (at start-up the one readiness
+    opened first: no connection of its own)."""
+    from restpg.db.execute import fetch_rows
+
+    before, query, params = settings_statements(pre_config)
+    connection = await pool.acquire()
+    try:
+        rows = await fetch_rows(connection, query, params, before=before)
+    finally:
+        pool.release(connection)
+    return as_settings(rows)
 
 
 async def load_config(pool: Pool, path: str | None, env: Mapping[str, str] | None = None) -> Config:
@@ -116,6 +136,7 @@ def reloaded(current: Config, fresh: Config) -> Config:
     return dataclasses.replace(fresh, **{name: getattr(current, name) for name in NOT_RELOADABLE})
 
 
-def _function(name: str) -> sql.Composable:
+def _function(name: str) -> bytes:
     """``schema.function`` from the configuration, each part quoted as an identifier."""
-    return sql.Identifier(*(part.strip().strip('"') for part in name.split(".", 1)))
+    parts = (part.strip().strip('"') for part in name.split(".", 1))
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts).encode()

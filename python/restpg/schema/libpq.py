@@ -66,6 +66,7 @@ class Libpq:
         self.result_error_message = self._declare("PQresultErrorMessage", text, [result])
         self.result_error_field = self._declare("PQresultErrorField", text, [result, integer])
         self.ntuples = self._declare("PQntuples", integer, [result])
+        self.nfields = self._declare("PQnfields", integer, [result])
         self.getisnull = self._declare("PQgetisnull", integer, [result, integer, integer])
         self.getvalue = self._declare("PQgetvalue", ctypes.c_void_p, [result, integer, integer])
         self.getlength = self._declare("PQgetlength", integer, [result, integer, integer])
@@ -105,6 +106,13 @@ class Session:
 
     def value(self, sql: str, params: Sequence[bytes] = ()) -> bytes | None:
         """The first column of the first row (text), None when NULL or no row; raises on an error."""
+        rows = self.rows(sql, params, limit=1)
+        return rows[0][0] if rows and rows[0] else None
+
+    def rows(
+        self, sql: str, params: Sequence[bytes] = (), *, limit: int | None = None
+    ) -> list[tuple[bytes | None, ...]]:
+        """The rows (text values, None for NULL; at most ``limit``); raises on an error."""
         pq = self._pq
         result = pq.exec_params(
             self._handle,
@@ -125,11 +133,21 @@ class Session:
                     raise TimedOut
                 message = (pq.result_error_message(result) or b"").decode(errors="replace").strip()
                 raise RuntimeError(message.splitlines()[0] if message else "query failed")
-            if status != _TUPLES_OK or pq.ntuples(result) == 0 or pq.getisnull(result, 0, 0):
-                return None
-            return ctypes.string_at(pq.getvalue(result, 0, 0), pq.getlength(result, 0, 0))
+            if status != _TUPLES_OK:
+                return []
+            count = pq.ntuples(result) if limit is None else min(limit, pq.ntuples(result))
+            return [
+                tuple(self._cell(result, row, col) for col in range(pq.nfields(result)))
+                for row in range(count)
+            ]
         finally:
             pq.clear(result)
+
+    def _cell(self, result: int, row: int, col: int) -> bytes | None:
+        pq = self._pq
+        if pq.getisnull(result, row, col):
+            return None
+        return ctypes.string_at(pq.getvalue(result, row, col), pq.getlength(result, row, col))
 
     def close(self) -> None:
         if self._handle is not None:
