@@ -121,7 +121,13 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     if reader is None:
         preload.import_psycopg_reader()
     with ThreadPoolExecutor(1) as executor:
-        database = executor.submit(preload.prepare_database, config, reader)
+        path = args.config
+        database = executor.submit(
+            preload.prepare_database,
+            config,
+            reader,
+            with_db_settings=lambda settings: load(path, os.environ, settings, check_db_uri=False),
+        )
         validate_db_uri(config)
         _check_keys(config)
         from restpg.server import ListenError, serve

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import jwt
@@ -174,3 +175,18 @@ def test_reloaded_keeps_what_needs_a_restart() -> None:
     fresh = load(None, {"PGRST_DB_URI": "postgresql:///two", "PGRST_DB_MAX_ROWS": "7"})
     merged = reloaded(running, fresh)
     assert (merged.db_uri, merged.server_port, merged.db_max_rows) == ("postgresql:///one", 3001, 7)
+
+
+def test_a_cold_start_preloads_the_schemas_the_database_sets(
+    database: Database, authenticator: str, tmp_path: Path
+) -> None:
+    set_role(database, authenticator, "db_schemas", "v2")
+    server = serve(database, authenticator, **{"db-schemas": "test", "restpg-snapshot-dir": str(tmp_path)})
+    try:
+        assert everywhere(server, "/only_in_v2", lambda r: r.status_code == 200)
+        time.sleep(1.5)  # one metrics publish interval
+        metrics = httpx.get(f"{server.admin_url}/metrics").text
+    finally:
+        server.stop()
+    # `restpg serve` read the catalog of the schemas the workers serve (v2, from the database), so none had to.
+    assert 'pgrst_schema_cache_loads_total{status="SUCCESS"} 0\n' in metrics

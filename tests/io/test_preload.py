@@ -4,9 +4,13 @@ libpq's own binding (``schema/libpq.py``) and through psycopg, against a real da
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from restpg._core import SchemaCache
 from restpg.config import Config, load
@@ -127,3 +131,38 @@ def test_a_query_past_the_budget_is_cancelled_by_postgresql(database: Database, 
             )
     finally:
         session.close()
+
+
+@pytest.fixture
+def schemas_role(database: Database) -> Iterator[str]:
+    """A login role of this test only whose in-database settings expose the schema ``v2`` alone."""
+    role = f"restpg_preload_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(database.admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("alter role {} set pgrst.db_schemas = 'v2'").format(sql.Identifier(role)))
+    yield role
+    with psycopg.connect(database.admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
+
+
+def test_the_snapshot_follows_the_in_database_schemas(
+    database: Database, tmp_path: Path, schemas_role: str
+) -> None:
+    # The workers apply pgrst.db_schemas (db-config): the snapshot must be the one they look for.
+    env = {"PGRST_DB_URI": database.dsn_as(schemas_role), "RESTPG_SNAPSHOT_DIR": str(tmp_path)}
+    file_only = load(None, {**env, "PGRST_DB_SCHEMAS": "test"})
+    in_database = load(None, {**env, "PGRST_DB_SCHEMAS": "test"}, {"db-schemas": "v2"})
+    assert in_database.db_schemas == ("v2",)
+    reader = libpq.load()
+    assert reader is not None
+    effective = lambda settings: load(None, {**env, "PGRST_DB_SCHEMAS": "test"}, settings)
+    assert prepare_database(file_only, reader, with_db_settings=effective)
+    assert store_for(in_database).identity() is not None
+    assert store_for(file_only).identity() is None
+    # Without db-config the file's schemas stand.
+    assert prepare_database(
+        load(None, {**env, "PGRST_DB_SCHEMAS": "test", "PGRST_DB_CONFIG": "false"}),
+        reader,
+        with_db_settings=effective,
+    )
+    assert store_for(file_only).identity() is not None

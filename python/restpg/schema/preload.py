@@ -18,6 +18,7 @@ schema too large to read within ``BUDGET``. Only an unreachable database stops t
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 
 # Imported with this module, before the thread starts (see prepare_database): none of them imports psycopg.
 from restpg._core import SchemaCache
+from restpg.dbconfig import as_settings, settings_statements
 from restpg.schema.catalog import QUERIES
 from restpg.schema.fingerprint import queries_digest
 from restpg.schema.libpq import ConnectFailed, TimedOut, connection_defaults
@@ -32,7 +34,7 @@ from restpg.schema.snapshot import store_for
 
 if TYPE_CHECKING:
     from restpg.config import Config
-    from restpg.schema.libpq import Libpq
+    from restpg.schema.libpq import Libpq, Session
 
 __all__ = [
     "BUDGET",
@@ -53,8 +55,17 @@ class DatabaseUnreachable(Exception):
     """The start's check could not connect; the message is libpq's first line."""
 
 
-def prepare_database(config: Config, libpq: Libpq | None, budget: float = BUDGET) -> bool:
+def prepare_database(
+    config: Config,
+    libpq: Libpq | None,
+    budget: float = BUDGET,
+    with_db_settings: Callable[[dict[str, str]], Config] | None = None,
+) -> bool:
     """The supervisor thread's work: ``DatabaseUnreachable``, or True when it wrote the first snapshot.
+
+    ``with_db_settings`` makes the configuration with the in-database settings on top (``config.load`` with
+    them): with ``db-config`` and ``libpq`` they are read first, so that the snapshot is the one the workers
+    will look for when the database sets ``pgrst.db_schemas`` (the psycopg fallback uses ``config`` alone).
 
     Nothing it runs may import a module the main thread imports meanwhile (two threads importing the same
     modules at once can deadlock on their locks): with ``libpq`` all it needs came with this module; without,
@@ -68,6 +79,8 @@ def prepare_database(config: Config, libpq: Libpq | None, budget: float = BUDGET
     except ConnectFailed as exc:
         raise DatabaseUnreachable(str(exc)) from None
     try:
+        if with_db_settings is not None and config.db_config:
+            config = _with_db_settings(session, config, with_db_settings)
         return _write_snapshot(
             config,
             lambda: session.read_catalog(
@@ -80,6 +93,24 @@ def prepare_database(config: Config, libpq: Libpq | None, budget: float = BUDGET
         )
     finally:
         session.close()
+
+
+def _with_db_settings(
+    session: Session, config: Config, effective: Callable[[dict[str, str]], Config]
+) -> Config:
+    """``config`` with the in-database settings read as the workers read them (``dbconfig.py``); ``config``
+    itself when they cannot be read or applied (the workers read them again and report what is wrong)."""
+    before, query, params = settings_statements(config.db_pre_config)
+    try:
+        session.value("BEGIN")
+        for statement in before:
+            session.value(statement.decode())
+        return effective(as_settings(session.rows(query.decode(), params)))
+    except Exception:  # noqa: BLE001 - the workers' own read reports it
+        return config
+    finally:
+        with contextlib.suppress(Exception):
+            session.value("ROLLBACK")
 
 
 def import_psycopg_reader() -> None:
