@@ -89,6 +89,5 @@ async def pooled_fingerprint(pool: Pool, digest: str) -> str:
     return f"{rows[0][0].decode()}-{digest}"
 
 
-_JIT_OFF = (
-    b"SELECT set_config('jit', 'off', true)"  # for this transaction only: the pool's session stays as is
-)
+# For this transaction only: the pooled connection's session stays as it is.
+_JIT_OFF = b"SELECT set_config('jit', 'off', true)"

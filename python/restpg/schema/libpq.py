@@ -10,8 +10,8 @@ releases the GIL, so the wait for PostgreSQL costs the imports nothing.
 
 The same queries, the same transaction (read only, repeatable read, empty search_path, no JIT, one exported
 snapshot for the queries side by side) and the same bytes as ``introspect.py``. Only what a start needs:
-connect, run a query, read one text value. Anything unexpected (no libpq found, a symbol missing) makes ``load`` return None and the start falls
-back to psycopg.
+connect, run a statement, read its rows as text. Anything unexpected (no libpq found, a symbol missing)
+makes ``load`` return None and the start falls back to psycopg.
 """
 
 from __future__ import annotations
@@ -186,9 +186,11 @@ class Session:
             parts = self._side_by_side(jobs, snapshot, deadline)
         else:
             parts = {name: self._fetch(sql, params, deadline) for name, sql, params in jobs}
-        size = sum(len(parts[query.stem]) for query in files)
-        if max_bytes is not None and size > max_bytes:
-            raise SchemaTooLarge(size, max_bytes, files[-1].stem)
+        size = 0
+        for query in files:  # the part at which the sum crosses the cap is named, as introspect.py does
+            size += len(parts[query.stem])
+            if max_bytes is not None and size > max_bytes:
+                raise SchemaTooLarge(size, max_bytes, query.stem)
         return f"{parts[''].decode()}-{digest}", assemble_document(files, parts)
 
     def _side_by_side(
