@@ -5,7 +5,8 @@
 
 Each variant is a folder holding a ``restpg`` package (a copy of ``python/restpg`` with its built
 ``_core``), put first on ``PYTHONPATH`` of its own ``restpg serve``; ``--env NAME:KEY=VALUE`` adds an
-environment variable (a config override such as ``PGRST_DB_POOL``) to one variant. All variants start
+environment variable (a config override such as ``PGRST_DB_POOL``, or ``RESTPG_WORKERS``, which then wins
+over ``--workers``) to one variant. All variants start
 once and stay up (an idle server costs nothing); then, per workload and round, each variant gets a warm-up
 and a measured wrk run in turn, the order rotating every round, so a noisy neighbour on the shared machine
 hits every variant alike. The report is the median req/s and p99 per variant and each variant's median
@@ -49,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
                     env = {**os.environ, "PYTHONPATH": os.path.abspath(folder), **extra[name]}
                     home = Path(workdir) / name
                     home.mkdir()
-                    servers[name] = RestpgServer.start(config, args.workers, home, env=env)
+                    # A variant's own RESTPG_WORKERS (--env NAME:RESTPG_WORKERS=3) wins over --workers.
+                    workers = None if "RESTPG_WORKERS" in extra[name] else args.workers
+                    servers[name] = RestpgServer.start(config, workers, home, env=env)
                     servers[name].wait_for(f"{servers[name].admin_url}/ready")
                 for workload in workloads:
                     _report(workload.key, _rounds(args, servers, workload))

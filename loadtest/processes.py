@@ -132,10 +132,12 @@ class RestpgServer:
     def start(
         cls,
         config: Mapping[str, str | int],
-        workers: int,
+        workers: int | None,
         workdir: Path,
         env: Mapping[str, str] | None = None,
     ) -> RestpgServer:
+        """``restpg serve`` on free ports; ``workers`` None leaves the count to the configuration or the
+        environment (``RESTPG_WORKERS``)."""
         port, admin_port = free_ports(2)
         values = {"server-host": "127.0.0.1", "server-port": port, "admin-server-port": admin_port, **config}
         config_path = workdir / "restpg.conf"
@@ -144,7 +146,8 @@ class RestpgServer:
         started = time.perf_counter()
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [*restpg_command(), "serve", str(config_path), "--workers", str(workers)],
+                [*restpg_command(), "serve", str(config_path)]
+                + ([] if workers is None else ["--workers", str(workers)]),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
