@@ -1,6 +1,7 @@
 """``make bench``: restpg's throughput and latency per workload, next to the physical limit.
 
     python -m loadtest.bench [--db-uri URI] [--workers 2] [--seconds 10] [--workloads W1,W3] [--connections 32]
+        [--half-peak W1]
 
 One run: a PostgreSQL (``--db-uri``, else ``RESTPG_TEST_DSN``, else an embedded server), the Chinook fixture
 (loaded once per database and scale), ``restpg serve`` with N workers on loopback (its cold start is timed:
@@ -8,7 +9,10 @@ process start → ``/ready`` → first 200), then per workload: check that the s
 a 4xx/5xx skips it with the reason), warm up, drive it with wrk at fixed connections while sampling the CPU
 and RSS of restpg, PostgreSQL and wrk, and run pgbench ``-M prepared`` on the exact transaction restpg sends
 for the same request (captured with ``restpg sql``) with the same connections and duration. The ratio
-restpg req/s ÷ pgbench TPS is the share of the database's ceiling that the server delivers. Results go to
+restpg req/s ÷ pgbench TPS is the share of the database's ceiling that the server delivers. For the
+workloads in ``--half-peak`` (W1 by default) a fixed-rate run follows the wrk run: oha sends half of the
+req/s wrk reached, on the same connections, and records the latency percentiles at that load (the p99
+target's measurement; skipped with a note when oha is not installed). Results go to
 ``loadtest/results/<date>-<commit>.{json,md}``.
 
 Everything runs on one box: the generators take CPU from the server and the database, which is why the CPU
@@ -70,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--connections", type=int, help="override every workload's connection count")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (1 keeps its CPU small)")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the pgbench runs")
+    parser.add_argument(
+        "--half-peak",
+        default="W1",
+        help="GET workloads to also measure at half of their peak rate with oha (comma-separated; '' for none)",
+    )
     parser.add_argument("--results-dir", default=str(RESULTS))
     return parser
 
@@ -103,6 +112,8 @@ def _run(args: argparse.Namespace, dsn: str, workloads: list[Workload]) -> dict[
         "statement by statement in one BEGIN … COMMIT (ratio), and as restpg sends it in one pipeline at the "
         "better client count (ratio_pipelined)",
         "fixture_scale": args.scale,
+        "fixed_rate": f"oha {report.oha_version() or '(not installed)'}, half of the wrk req/s, same connections, "
+        "same duration, --latency-correction",
     }
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="restpg-bench-") as workdir:
@@ -190,6 +201,8 @@ def _workload(
     }
     result["cpu"] = {"restpg": restpg_cpu.stop(), "postgres": pg_cpu.stop()}
     result["rss"] = {"restpg": rss.result()}
+    if workload.method == "GET" and workload.key in _keys(args.half_peak):
+        result["half_peak"] = _half_peak(server, workload, connections, http.rate, args.seconds)
 
     if workload.ceiling_from:
         peak = next((r for r in done if r["workload"] == workload.ceiling_from and r.get("http")), None)
@@ -237,6 +250,28 @@ def _workload(
     result["pgbench_pipelined"] = {**piped, "script": script}
     result["ratio_pipelined"] = round(http.rate / piped["rate"], 3) if piped["rate"] else None
     return result
+
+
+def _keys(listed: str) -> set[str]:
+    return {key.strip().upper() for key in listed.split(",") if key.strip()}
+
+
+def _half_peak(
+    server: RestpgServer, workload: Workload, connections: int, peak: float, seconds: float
+) -> dict[str, Any]:
+    """Latency at a fixed rate of half the closed-model peak (the load a p99 target is stated at)."""
+    target = max(1.0, peak / 2)
+    try:
+        run = drivers.oha(server.url, workload, connections, target, seconds)
+    except RuntimeError as exc:
+        return {"skipped": str(exc)}
+    return {
+        "target_rate": round(target, 1),
+        "rate": round(run.rate, 1),
+        "latency_ms": run.latency_ms,
+        "errors": run.errors,
+        "generator_cores": round(run.generator_cpu_s / run.seconds, 2) if run.seconds else None,
+    }
 
 
 def _ceiling(

@@ -3,6 +3,11 @@
 wrk (Debian's package) is the HTTP generator: one C thread per core holds thousands of keep-alive
 connections with a few percent of a core, where locust would need several cores to saturate the server.
 Latencies come from wrk's own HDR histogram through a Lua ``done`` hook, as JSON.
+
+wrk is a closed model (each connection waits for its answer before the next request), so its latencies
+under saturation say how long the queue is, not how a server answers a given load. Latency at a fixed rate
+comes from oha (crates.io: ``cargo install oha``), which sends on a schedule and, with latency correction,
+counts a request that had to wait for its slot from when it was due.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import psutil
 
 from loadtest.workloads import Workload
 
-__all__ = ["CpuMeter", "RssSampler", "pgbench", "wrk"]
+__all__ = ["CpuMeter", "RssSampler", "oha", "pgbench", "wrk"]
 
 _WRK_SCRIPT = """
 local method, template, body = %(method)s, %(target)s, %(body)s
@@ -124,6 +129,65 @@ def wrk(url: str, workload: Workload, connections: int, seconds: float, threads:
         rate=data["requests"] / elapsed,
         latency_ms={k: v / 1000 for k, v in data["latency_us"].items()},
         errors=data["errors"],
+        generator_cpu_s=_children_cpu() - before,
+        raw=data,
+    )
+
+
+def oha(url: str, workload: Workload, connections: int, rate: float, seconds: float) -> LoadResult:
+    """Open-model load: ``rate`` requests per second over ``connections`` keep-alive connections for
+    ``seconds``, each request's latency counted from when it was due (``--latency-correction``).
+
+    The ids are spread as wrk spreads them: every request picks one of the workload's URLs (one per id)
+    at random. Raises RuntimeError when oha is not installed or fails."""
+    binary = shutil.which("oha")
+    if binary is None:
+        raise RuntimeError("oha not found: install it (cargo install oha)")
+    ids = range(workload.ids[0], workload.ids[1] + 1) if workload.ids else [None]
+    targets = [workload.path_for(value) for value in ids]
+    with tempfile.NamedTemporaryFile("w", suffix=".urls", delete=False) as urls:
+        urls.write("".join(f"{url}{target}\n" for target in targets))
+    # -w: requests in flight at the deadline are answered, not counted as errors ("aborted due to deadline").
+    command = [binary, "--no-tui", "--output-format", "json", "--latency-correction", "-w"]
+    command += ["-z", f"{seconds:g}s", "-c", str(connections), "-q", f"{rate:.0f}", "-m", workload.method]
+    for name, value in workload.headers.items():
+        command += ["-H", f"{name}: {value}"]
+    if workload.body:
+        command += ["-d", workload.body.decode()]
+    before = _children_cpu()
+    done = subprocess.run(
+        [*command, "--urls-from-file", urls.name],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=False,
+    )
+    Path(urls.name).unlink(missing_ok=True)
+    try:
+        data = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        data = None
+    if done.returncode != 0 or not isinstance(data, dict):
+        raise RuntimeError(f"oha failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    summary, percentiles = data["summary"], data["latencyPercentiles"]
+    statuses: dict[str, int] = data.get("statusCodeDistribution") or {}
+    answered = sum(statuses.values())
+    elapsed = float(summary["total"])
+    # oha reports seconds; None for a percentile it could not compute (no answers at all).
+    latency = {
+        name: round(float(percentiles[key]) * 1000, 3)
+        for name, key in (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p999", "p99.9"))
+        if percentiles.get(key) is not None
+    }
+    return LoadResult(
+        requests=answered,
+        seconds=elapsed,
+        rate=answered / elapsed if elapsed else 0.0,
+        latency_ms=latency,
+        errors={
+            "status": sum(n for code, n in statuses.items() if not code.startswith("2")),
+            "other": sum((data.get("errorDistribution") or {}).values()),
+        },
         generator_cpu_s=_children_cpu() - before,
         raw=data,
     )

@@ -14,7 +14,7 @@ from typing import Any
 import psutil
 import psycopg
 
-__all__ = ["environment", "markdown", "write"]
+__all__ = ["environment", "markdown", "oha_version", "write"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,9 +65,14 @@ def environment(dsn: str, restpg: list[str]) -> dict[str, Any]:
             "psycopg": _package_version("psycopg"),
             "wrk": _strip(_output(["wrk", "--version"]), "wrk ", " Copyright"),
             "pgbench": _strip(_output(["pgbench", "--version"]), "pgbench "),
+            "oha": oha_version(),
         },
         "postgresql_settings": settings,
     }
+
+
+def oha_version() -> str | None:
+    return _strip(_output(["oha", "--version"]), "oha ")
 
 
 def _strip(text: str | None, prefix: str, cut: str | None = None) -> str | None:
@@ -139,11 +144,37 @@ def markdown(run: dict[str, Any]) -> str:
             f"| {_fmt((cpu.get('restpg') or {}).get('cores'), 2)} | {_fmt((cpu.get('postgres') or {}).get('cores'), 2)} "
             f"| {_fmt(http.get('generator_cores'), 2)} | {_fmt(rss.get('rss_mb_sum'), 0)} |"
         )
+    lines += _half_peak_lines(run)
     notes = [r for r in run["results"] if r.get("note")]
     if notes:
         lines += ["", *[f"- {r['workload']}: {r['note']}" for r in notes]]
     lines.append("")
     return "\n".join(lines)
+
+
+def _half_peak_lines(run: dict[str, Any]) -> list[str]:
+    measured = [r for r in run["results"] if r.get("half_peak")]
+    if not measured:
+        return []
+    lines = [
+        "",
+        f"Latency at half of peak ({run['method'].get('fixed_rate', 'fixed rate')}):",
+        "",
+        "| workload | target req/s | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | oha CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in measured:
+        half = result["half_peak"]
+        if half.get("skipped"):
+            lines.append(f"| {result['workload']} | skipped: {half['skipped']} ||||||||")
+            continue
+        lat = half["latency_ms"]
+        lines.append(
+            f"| {result['workload']} | {_fmt(half['target_rate'])} | {_fmt(half['rate'])} "
+            f"| {_fmt(lat.get('p50'), 2)} | {_fmt(lat.get('p90'), 2)} | {_fmt(lat.get('p99'), 2)} "
+            f"| {_fmt(lat.get('p999'), 2)} | {sum(half['errors'].values())} | {_fmt(half.get('generator_cores'), 2)} |"
+        )
+    return lines
 
 
 def write(run: dict[str, Any], directory: Path) -> tuple[Path, Path]:

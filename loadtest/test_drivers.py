@@ -1,0 +1,118 @@
+"""The fixed-rate driver's command line and its reading of oha's JSON, against a stand-in ``oha`` on PATH
+that records how it was called and answers like oha (run: pytest loadtest)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from loadtest import drivers, report
+from loadtest.workloads import Workload
+
+# What `oha --output-format json` prints (times in seconds), trimmed to the fields the driver reads.
+_ANSWER = {
+    "summary": {"successRate": 1.0, "total": 2.0, "requestsPerSec": 99.5},
+    "latencyPercentiles": {"p50": 0.0011, "p90": 0.0021, "p99": 0.0074, "p99.9": 0.0133},
+    "statusCodeDistribution": {"200": 196, "503": 4},
+    "errorDistribution": {"connection closed": 1},
+}
+
+
+@pytest.fixture
+def fake_oha(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    script = tmp_path / "bin" / "oha"
+    script.parent.mkdir()
+    # Copies its arguments and the URL file (the last argument) before the driver deletes it.
+    script.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" > {calls}/args\n'
+        f'for last; do :; done; cp "$last" {calls}/urls\n'
+        f"cat <<'EOF'\n{json.dumps(_ANSWER)}\nEOF\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+    return calls
+
+
+def test_oha_sends_at_the_rate_over_every_id_and_reads_the_percentiles(fake_oha: Path) -> None:
+    workload = Workload(
+        "WX", "one row", "GET", "/artist?artist_id=eq.{id}", ids=(3, 6), headers={"Prefer": "count=exact"}
+    )
+
+    run = drivers.oha("http://127.0.0.1:9", workload, connections=8, rate=250.4, seconds=2)
+
+    args = (fake_oha / "args").read_text().splitlines()
+    assert args[args.index("-q") + 1] == "250"
+    assert args[args.index("-c") + 1] == "8"
+    assert args[args.index("-z") + 1] == "2s"
+    assert args[args.index("-H") + 1] == "Prefer: count=exact"
+    assert "--latency-correction" in args
+    assert "-w" in args  # requests in flight at the deadline are waited for, not errors
+    assert (fake_oha / "urls").read_text().splitlines() == [
+        f"http://127.0.0.1:9/artist?artist_id=eq.{i}" for i in range(3, 7)
+    ]
+    assert run.requests == 200
+    assert run.rate == 100.0
+    assert run.latency_ms == {"p50": 1.1, "p90": 2.1, "p99": 7.4, "p999": 13.3}
+    assert run.errors == {"status": 4, "other": 1}
+
+
+def test_oha_missing_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RuntimeError, match="cargo install oha"):
+        drivers.oha("http://127.0.0.1:9", Workload("WX", "t", "GET", "/x"), 1, 10, 1)
+
+
+def test_the_report_shows_latency_at_half_of_peak() -> None:
+    run = {
+        "environment": {
+            "date": "2026-01-01T00:00:00+00:00",
+            "git_commit": "0123456789abcdef",
+            "git_dirty": False,
+            "machine": {"cores": 2, "cpu": "x", "memory_gb": 1, "kernel": "k", "load_average_at_start": [0]},
+            "versions": {},
+        },
+        "method": {
+            "workers": 2,
+            "db_pool": 10,
+            "seconds": 10,
+            "warmup_seconds": 3,
+            "http_generator": "wrk",
+            "ceiling": "pgbench",
+            "fixed_rate": "oha 1.16.0",
+        },
+        "cold_start": {},
+        "results": [
+            {
+                "workload": "W1",
+                "title": "GET one row",
+                "connections": 32,
+                "http": {"rate": 5000, "latency_ms": {}, "errors": {}},
+                "half_peak": {
+                    "target_rate": 2500,
+                    "rate": 2499.2,
+                    "latency_ms": {"p50": 1.1, "p90": 2.1, "p99": 7.42, "p999": 13.3},
+                    "errors": {"status": 0, "other": 0},
+                    "generator_cores": 0.3,
+                },
+            },
+            {
+                "workload": "W2",
+                "title": "t",
+                "connections": 32,
+                "http": {"rate": 1, "latency_ms": {}, "errors": {}},
+            },
+        ],
+    }
+
+    text = report.markdown(run)
+
+    assert "Latency at half of peak (oha 1.16.0):" in text
+    assert "| W1 | 2,500 | 2,499 | 1.10 | 2.10 | 7.42 | 13.30 | 0 | 0.30 |" in text
+    assert "| W2 | " not in text.split("Latency at half of peak")[1]
