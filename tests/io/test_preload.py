@@ -146,15 +146,13 @@ def schemas_role(database: Database) -> Iterator[str]:
 
 
 def test_the_snapshot_follows_the_in_database_schemas(
-    database: Database, tmp_path: Path, schemas_role: str
+    database: Database, tmp_path: Path, schemas_role: str, reader: libpq.Libpq | None
 ) -> None:
     # The workers apply pgrst.db_schemas (db-config): the snapshot must be the one they look for.
     env = {"PGRST_DB_URI": database.dsn_as(schemas_role), "RESTPG_SNAPSHOT_DIR": str(tmp_path)}
     file_only = load(None, {**env, "PGRST_DB_SCHEMAS": "test"})
     in_database = load(None, {**env, "PGRST_DB_SCHEMAS": "test"}, {"db-schemas": "v2"})
     assert in_database.db_schemas == ("v2",)
-    reader = libpq.load()
-    assert reader is not None
     effective = lambda settings: load(None, {**env, "PGRST_DB_SCHEMAS": "test"}, settings)
     assert prepare_database(file_only, reader, with_db_settings=effective)
     assert store_for(in_database).identity() is not None

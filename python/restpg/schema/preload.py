@@ -21,8 +21,8 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 # Imported with this module, before the thread starts (see prepare_database): none of them imports psycopg.
 from restpg._core import SchemaCache
@@ -33,8 +33,10 @@ from restpg.schema.libpq import ConnectFailed, TimedOut, connection_defaults
 from restpg.schema.snapshot import store_for
 
 if TYPE_CHECKING:
+    from psycopg import pq
+
     from restpg.config import Config
-    from restpg.schema.libpq import Libpq, Session
+    from restpg.schema.libpq import Libpq
 
 __all__ = [
     "BUDGET",
@@ -64,15 +66,20 @@ def prepare_database(
     """The supervisor thread's work: ``DatabaseUnreachable``, or True when it wrote the first snapshot.
 
     ``with_db_settings`` makes the configuration with the in-database settings on top (``config.load`` with
-    them): with ``db-config`` and ``libpq`` they are read first, so that the snapshot is the one the workers
-    will look for when the database sets ``pgrst.db_schemas`` (the psycopg fallback uses ``config`` alone).
+    them): with ``db-config`` they are read first, so that the snapshot is the one the workers will look for
+    when the database sets ``pgrst.db_schemas``.
 
     Nothing it runs may import a module the main thread imports meanwhile (two threads importing the same
     modules at once can deadlock on their locks): with ``libpq`` all it needs came with this module; without,
     call ``import_psycopg_reader`` before the thread starts.
     """
     if libpq is None:
-        check_database(config)
+        pgconn = _connect(config)
+        try:
+            if with_db_settings is not None and config.db_config:
+                config = _with_db_settings(_PsycopgSession(pgconn), config, with_db_settings)
+        finally:
+            pgconn.finish()
         return preload_snapshot(config, budget)
     try:
         session = libpq.connect(config.db_uri, connection_defaults(connect_timeout(config)))
@@ -95,8 +102,36 @@ def prepare_database(
         session.close()
 
 
+class _Reads(Protocol):
+    """What reading the settings needs of a connection: ``libpq.Session``, or ``_PsycopgSession``."""
+
+    def value(self, sql: str, params: Sequence[bytes] = ()) -> bytes | None: ...
+
+    def rows(self, sql: str, params: Sequence[bytes] = ()) -> list[tuple[bytes | None, ...]]: ...
+
+
+class _PsycopgSession:
+    """``_Reads`` on a connection of psycopg's libpq binding (the start without a libpq of its own)."""
+
+    def __init__(self, pgconn: pq.abc.PGconn) -> None:
+        self._pgconn = pgconn
+
+    def value(self, sql: str, params: Sequence[bytes] = ()) -> bytes | None:
+        rows = self.rows(sql, params)
+        return rows[0][0] if rows and rows[0] else None
+
+    def rows(self, sql: str, params: Sequence[bytes] = ()) -> list[tuple[bytes | None, ...]]:
+        from psycopg import pq
+
+        result = self._pgconn.exec_params(sql.encode(), list(params))
+        if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
+            raise RuntimeError((result.error_message or b"").decode("utf-8", "replace").strip())
+        value = result.get_value
+        return [tuple(value(row, col) for col in range(result.nfields)) for row in range(result.ntuples)]
+
+
 def _with_db_settings(
-    session: Session, config: Config, effective: Callable[[dict[str, str]], Config]
+    session: _Reads, config: Config, effective: Callable[[dict[str, str]], Config]
 ) -> Config:
     """``config`` with the in-database settings read as the workers read them (``dbconfig.py``); ``config``
     itself when they cannot be read or applied (the workers read them again and report what is wrong)."""
@@ -120,8 +155,13 @@ def import_psycopg_reader() -> None:
 
 
 def check_database(config: Config) -> None:
-    """Open and close one connection through psycopg's libpq binding, blocking (libpq's connect runs without
-    the GIL; a connect driven by an event loop would wait for the GIL at every step of the handshake)."""
+    """Open and close one connection through psycopg's libpq binding (see ``_connect``)."""
+    _connect(config).finish()
+
+
+def _connect(config: Config) -> pq.abc.PGconn:
+    """A connection through psycopg's libpq binding, blocking (libpq's connect runs without the GIL; a connect
+    driven by an event loop would wait for the GIL at every step of the handshake); ``DatabaseUnreachable``."""
     from psycopg import pq
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -131,11 +171,11 @@ def check_database(config: Config) -> None:
     if "connect_timeout" not in conninfo_to_dict(conninfo):
         conninfo = make_conninfo(conninfo, connect_timeout=connect_timeout(config))
     pgconn = pq.PGconn.connect(conninfo.encode())
-    try:
-        if pgconn.status != pq.ConnStatus.OK:
-            raise DatabaseUnreachable(libpq_message(pgconn).splitlines()[0])
-    finally:
+    if pgconn.status != pq.ConnStatus.OK:
+        message = libpq_message(pgconn).splitlines()[0]
         pgconn.finish()
+        raise DatabaseUnreachable(message)
+    return pgconn
 
 
 def connect_timeout(config: Config) -> int:
