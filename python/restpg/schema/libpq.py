@@ -251,15 +251,24 @@ def load() -> Libpq | None:
 
 
 def _bundled_libpq() -> Path | None:
-    """The libpq of psycopg's binary wheel (``psycopg_binary.libs``), found without importing psycopg."""
+    """The libpq of psycopg's binary wheel, found without importing psycopg: beside the package in
+    ``psycopg_binary.libs`` (the Linux and Windows wheels, ``libpq-<hash>.so.5.x`` / ``.dll``), or inside it
+    in ``.dylibs`` (the macOS wheels, ``libpq.5.dylib``)."""
     try:
         spec = importlib.util.find_spec("psycopg_binary")
     except (ImportError, ValueError):
         return None
     if spec is None or spec.origin is None:
         return None
-    libs = Path(spec.origin).parent.with_name("psycopg_binary.libs")
-    return next(iter(sorted(libs.glob("libpq-*.so*"))), None)
+    package = Path(spec.origin).parent
+    for folder, pattern in (
+        (package.with_name("psycopg_binary.libs"), "libpq-*"),
+        (package / ".dylibs", "libpq*.dylib"),
+    ):
+        found = sorted(folder.glob(pattern))
+        if found:
+            return found[0]
+    return None
 
 
 def connection_defaults(connect_timeout: int) -> dict[str, str]:
