@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtest import drivers, fixtures
-from loadtest.bench import server_config
+from loadtest.bench import server_config, workload_keys
 from loadtest.processes import RestpgServer, cluster, ensure_database
 from loadtest.workloads import WORKLOADS
 
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         name, _, assignment = item.partition(":")
         key, _, value = assignment.partition("=")
         extra[name][key] = value
-    keys = {key.strip().upper() for key in args.workloads.split(",")}
+    keys = workload_keys(args.workloads)
     workloads = [w for w in WORKLOADS if w.key in keys]
     with cluster(args.db_uri) as (cluster_dsn, _):
         dsn = ensure_database(cluster_dsn, args.database)

@@ -46,7 +46,7 @@ _BENCH_SECRET = "loadtest-bench-secret-at-least-32-characters"
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    selected = {key.strip().upper() for key in args.workloads.split(",")} if args.workloads else None
+    selected = workload_keys(args.workloads) if args.workloads else None
     workloads = [w for w in WORKLOADS if selected is None or w.key in selected]
     with cluster(args.db_uri) as (cluster_dsn, _):
         dsn = ensure_database(cluster_dsn, args.database)
@@ -201,7 +201,7 @@ def _workload(
     }
     result["cpu"] = {"restpg": restpg_cpu.stop(), "postgres": pg_cpu.stop()}
     result["rss"] = {"restpg": rss.result()}
-    if workload.method == "GET" and workload.key in _keys(args.half_peak):
+    if workload.method == "GET" and workload.key in workload_keys(args.half_peak):
         result["half_peak"] = _half_peak(server, workload, connections, http.rate, args.seconds)
 
     if workload.ceiling_from:
@@ -252,7 +252,8 @@ def _workload(
     return result
 
 
-def _keys(listed: str) -> set[str]:
+def workload_keys(listed: str) -> set[str]:
+    """``"w1, W3"`` as ``{"W1", "W3"}`` (the command lines' workload lists)."""
     return {key.strip().upper() for key in listed.split(",") if key.strip()}
 
 
