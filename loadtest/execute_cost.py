@@ -1,0 +1,163 @@
+"""What the execute stage's Python costs per request, against the fewest libpq calls that do the same work.
+
+    python -m loadtest.execute_cost [--db-uri URI] [--requests 10000] [--rounds 6]
+
+In one process, on one connection, one request at a time (no HTTP, no other client): W1's request (one
+artist by primary key, random ids) prepared by the core, then run in turns by
+
+- ``restpg``: ``Executor.run``, as a worker runs it (envelope, settings statement, main statement, one
+  sync, result checks, the ``Outcome``);
+- ``pq-minimum``: the same two prepared statements with the same parameters sent through psycopg's
+  ``pq`` with nothing around them (send, send, sync, flush, wait, read), as the design's prototype does.
+
+Both send the same bytes and PostgreSQL does the same work, so the difference in this process's CPU time
+per request is the interpreter's share of the execute stage above the libpq work itself: the most that
+moving the execute stage out of Python (into the core) can save per request. Rounds alternate the order;
+the report is each path's median over the rounds. A benchmark, not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from psycopg import pq
+
+from loadtest import fixtures
+from loadtest.bench import server_config
+from loadtest.processes import cluster, ensure_database, render_config
+from loadtest.workloads import WORKLOADS
+from restpg.app import App, _core_headers
+from restpg.config import load
+from restpg.db.execute import RequestSettings, config_statement
+from restpg.db.pool import Connection, connect
+
+_W1 = next(w for w in WORKLOADS if w.key == "W1")
+_IDS = 1000  # distinct ids cycled through (each id's statement is prepared once, as in a warm worker)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    with cluster(args.db_uri) as (cluster_dsn, _):
+        dsn = ensure_database(cluster_dsn, args.database)
+        if not fixtures.loaded(dsn, args.scale):
+            fixtures.load(dsn, args.scale)
+        with tempfile.TemporaryDirectory(prefix="restpg-execute-cost-") as workdir:
+            path = Path(workdir) / "restpg.conf"
+            path.write_text(render_config(server_config(dsn, 1)), encoding="utf-8")
+            medians = asyncio.run(_measure(str(path), args.requests, args.rounds))
+    for name, (cpu, wall) in medians.items():
+        print(
+            f"{name:>10}: {cpu:6.1f} µs CPU, {wall:6.1f} µs wall per request (medians of {args.rounds} rounds)"
+        )
+    (cpu, _), (floor, _) = medians["restpg"], medians["pq-minimum"]
+    print(f"the execute stage's Python above the libpq work: {cpu - floor:.1f} µs per request")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtest.execute_cost", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--db-uri", help="superuser DSN of the cluster (default $RESTPG_TEST_DSN, else embedded)"
+    )
+    parser.add_argument("--database", default="loadtest_bench")
+    parser.add_argument("--scale", type=int, default=1)
+    parser.add_argument("--requests", type=int, default=10_000, help="requests per path and round")
+    parser.add_argument("--rounds", type=int, default=6)
+    return parser
+
+
+async def _measure(config_path: str, requests: int, rounds: int) -> dict[str, tuple[float, float]]:
+    config = load(config_path, os.environ)
+    app = App(config, config_path=config_path)
+    await app.load_once()
+    engine = app.engine
+    assert engine is not None
+    headers = _core_headers({"accept": "*/*"})
+    prepared = [
+        engine.prepare(_W1.method, *_W1.path_for(i).split("?", 1), b"", *headers) for i in range(1, _IDS + 1)
+    ]
+    pgconn = await connect(config.db_uri.encode())
+    connection = Connection(pgconn, time.monotonic(), asyncio.get_running_loop())
+    role = config.db_anon_role or ""
+    settings = RequestSettings(
+        search_path=prepared[0].search_path.encode(),
+        role=role.encode(),
+        claims=b'{"role":"' + role.encode() + b'"}',
+        method=b"GET",
+        path=b"/artist",
+        headers=b'{"accept":"*/*"}',
+        cookies=b"{}",
+    )
+    executor = app.executor
+    config_name, _ = config_statement(0, False, True)
+    config_params: list[bytes | None] = [
+        settings.search_path,
+        settings.role,
+        settings.claims,
+        settings.method,
+        settings.path,
+        settings.headers,
+        settings.cookies,
+    ]
+
+    async def restpg(i: int) -> None:
+        await executor.run(connection, prepared[i % _IDS], settings)
+
+    async def pq_minimum(i: int) -> None:
+        request = prepared[i % _IDS]
+        pgconn.send_query_prepared(config_name, config_params)
+        pgconn.send_query_prepared(request.name, request.params)
+        pgconn.pipeline_sync()
+        while pgconn.flush() != 0:
+            pass
+        while True:
+            while pgconn.is_busy():
+                await connection.readable()
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            if result is not None and result.status == pq.ExecStatus.PIPELINE_SYNC:
+                return
+
+    try:
+        for i in range(_IDS):  # prepares every statement on the connection, through restpg's own path
+            await restpg(i)
+        paths: list[tuple[str, Callable[[int], Awaitable[None]]]] = [
+            ("restpg", restpg),
+            ("pq-minimum", pq_minimum),
+        ]
+        samples: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in paths}
+        for round_ in range(rounds):
+            for name, path in paths[round_ % 2 :] + paths[: round_ % 2]:
+                cpu, started = _cpu(), time.perf_counter()
+                for i in range(requests):
+                    await path(i)
+                samples[name].append(
+                    ((_cpu() - cpu) * 1e6 / requests, (time.perf_counter() - started) * 1e6 / requests)
+                )
+    finally:
+        connection.close()
+        await app.shutdown()
+    return {
+        name: (statistics.median(c for c, _ in rows), statistics.median(w for _, w in rows))
+        for name, rows in samples.items()
+    }
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+if __name__ == "__main__":
+    sys.exit(main())
