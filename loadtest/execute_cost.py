@@ -89,27 +89,21 @@ async def _measure(config_path: str, requests: int, rounds: int) -> dict[str, tu
     ]
     pgconn = await connect(config.db_uri.encode())
     connection = Connection(pgconn, time.monotonic(), asyncio.get_running_loop())
-    role = config.db_anon_role or ""
-    settings = RequestSettings(
-        search_path=prepared[0].search_path.encode(),
-        role=role.encode(),
-        claims=b'{"role":"' + role.encode() + b'"}',
-        method=b"GET",
-        path=b"/artist",
-        headers=b'{"accept":"*/*"}',
-        cookies=b"{}",
-    )
+    role = (config.db_anon_role or "").encode()
+    # The request's settings, in the settings statement's order: restpg's path takes them as RequestSettings,
+    # the minimum as that statement's parameters.
+    config_params: list[bytes] = [
+        prepared[0].search_path.encode(),
+        role,
+        b'{"role":"' + role + b'"}',
+        b"GET",
+        b"/artist",
+        b'{"accept":"*/*"}',
+        b"{}",
+    ]
+    settings = RequestSettings(*config_params)
     executor = app.executor
     config_name, _ = config_statement(0, False, True)
-    config_params: list[bytes | None] = [
-        settings.search_path,
-        settings.role,
-        settings.claims,
-        settings.method,
-        settings.path,
-        settings.headers,
-        settings.cookies,
-    ]
 
     async def restpg(i: int) -> None:
         await executor.run(connection, prepared[i % _IDS], settings)
