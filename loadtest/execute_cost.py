@@ -84,9 +84,8 @@ async def _measure(config_path: str, requests: int, rounds: int) -> dict[str, tu
     engine = app.engine
     assert engine is not None
     headers = _core_headers({"accept": "*/*"})
-    prepared = [
-        engine.prepare(_W1.method, *_W1.path_for(i).split("?", 1), b"", *headers) for i in range(1, _IDS + 1)
-    ]
+    targets = [_W1.path_for(i).partition("?") for i in range(1, _IDS + 1)]
+    prepared = [engine.prepare(_W1.method, path, query, b"", *headers) for path, _, query in targets]
     pgconn = await connect(config.db_uri.encode())
     connection = Connection(pgconn, time.monotonic(), asyncio.get_running_loop())
     role = (config.db_anon_role or "").encode()
