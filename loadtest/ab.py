@@ -40,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     workloads = [w for w in WORKLOADS if w.key in keys]
     with cluster(args.db_uri) as (cluster_dsn, _):
         dsn = ensure_database(cluster_dsn, args.database)
-        if not fixtures.loaded(dsn, args.scale):
-            fixtures.load(dsn, args.scale)
+        fixtures.ensure(dsn, args.scale)
         config = server_config(dsn, args.db_pool)
         servers: dict[str, RestpgServer] = {}
         with tempfile.TemporaryDirectory(prefix="restpg-ab-") as workdir:

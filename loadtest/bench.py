@@ -50,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     workloads = [w for w in WORKLOADS if selected is None or w.key in selected]
     with cluster(args.db_uri) as (cluster_dsn, _):
         dsn = ensure_database(cluster_dsn, args.database)
-        if not fixtures.loaded(dsn, args.scale):
-            fixtures.load(dsn, args.scale)
+        fixtures.ensure(dsn, args.scale)
         run = _run(args, dsn, workloads)
     json_path, md_path = report.write(run, Path(args.results_dir))
     print(md_path.read_text(encoding="utf-8"))

@@ -48,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     with cluster(args.db_uri) as (cluster_dsn, _):
         dsn = ensure_database(cluster_dsn, args.database)
-        if not fixtures.loaded(dsn, args.scale):
-            fixtures.load(dsn, args.scale)
+        fixtures.ensure(dsn, args.scale)
         with tempfile.TemporaryDirectory(prefix="restpg-execute-cost-") as workdir:
             path = Path(workdir) / "restpg.conf"
             path.write_text(render_config(server_config(dsn, 1)), encoding="utf-8")
