@@ -36,8 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         name, _, assignment = item.partition(":")
         key, _, value = assignment.partition("=")
         extra[name][key] = value
-    keys = workload_keys(args.workloads)
-    workloads = [w for w in WORKLOADS if w.key in keys]
+    workloads = [w for w in WORKLOADS if w.key in args.workloads]
     with cluster(args.db_uri) as (cluster_dsn, _):
         dsn = ensure_database(cluster_dsn, args.database)
         fixtures.ensure(dsn, args.scale)
@@ -118,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--db-pool", type=int, default=10)
-    parser.add_argument("--workloads", default="W1")
+    parser.add_argument("--workloads", default="W1", type=workload_keys)
     parser.add_argument("--connections", type=int)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10)

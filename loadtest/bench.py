@@ -46,7 +46,7 @@ _BENCH_SECRET = "loadtest-bench-secret-at-least-32-characters"
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    selected = workload_keys(args.workloads) if args.workloads else None
+    selected: set[str] | None = args.workloads or None  # none given (or an empty list): all of them
     workloads = [w for w in WORKLOADS if selected is None or w.key in selected]
     with cluster(args.db_uri) as (cluster_dsn, _):
         dsn = ensure_database(cluster_dsn, args.database)
@@ -69,13 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--db-pool", type=int, default=10, help="db-pool (connections per worker)")
     parser.add_argument("--seconds", type=float, default=10, help="duration of each measured run")
     parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds before each workload")
-    parser.add_argument("--workloads", help="comma-separated keys (default: all), e.g. W1,W3")
+    parser.add_argument(
+        "--workloads", type=workload_keys, help="comma-separated keys (default: all), e.g. W1,W3"
+    )
     parser.add_argument("--connections", type=int, help="override every workload's connection count")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (1 keeps its CPU small)")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the pgbench runs")
     parser.add_argument(
         "--half-peak",
         default="W1",
+        type=workload_keys,
         help="GET workloads to also measure at half of their peak rate with oha (comma-separated; '' for none)",
     )
     parser.add_argument("--results-dir", default=str(RESULTS))
@@ -200,7 +203,7 @@ def _workload(
     }
     result["cpu"] = {"restpg": restpg_cpu.stop(), "postgres": pg_cpu.stop()}
     result["rss"] = {"restpg": rss.result()}
-    if workload.method == "GET" and workload.key in workload_keys(args.half_peak):
+    if workload.method == "GET" and workload.key in args.half_peak:
         result["half_peak"] = _half_peak(server, workload, connections, http.rate, args.seconds)
 
     if workload.ceiling_from:
