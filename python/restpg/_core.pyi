@@ -1,13 +1,24 @@
-"""The Rust core (``restpg._core``): parse → plan → SQL for one request.
+"""The Rust core (``restpg._core``): parse → plan → SQL for one request, and the libpq calls that run it.
 
 Hand-written stubs, checked against the compiled module with ``mypy.stubtest``. The schema cache crosses
 into Rust once per load; per request Python passes a few ``str``/``bytes`` and gets back one frozen
-``Prepared`` (or an ``ApiError``).
+``Prepared`` (or an ``ApiError``), then queues it on the connection's ``Pipeline`` and gets an ``Outcome``.
 """
 
-from typing import Final, Self, final
+from typing import Final, Protocol, Self, final
 
-__all__ = ["ApiError", "Engine", "Prepared", "SchemaCache", "Settings"]
+from psycopg import pq
+
+__all__ = [
+    "ApiError",
+    "Engine",
+    "Outcome",
+    "Pipeline",
+    "Prepared",
+    "SchemaCache",
+    "Settings",
+    "bind_libpq",
+]
 
 __version__: Final[str]
 
@@ -185,3 +196,99 @@ class Engine:
         ``follow-privileges`` keeps (``ignore-privileges`` lists every one). ``mode`` = ``disabled`` raises
         ``ApiError`` 404 PGRST126.
         """
+
+class _Statements(Protocol):
+    """What ``Pipeline.queue_request`` reads from an object that is not a ``Prepared`` (tests)."""
+
+    @property
+    def sql(self) -> str: ...
+    @property
+    def params(self) -> list[bytes | None] | None: ...
+    @property
+    def name(self) -> bytes: ...
+    @property
+    def count_sql(self) -> str | None: ...
+    @property
+    def count_name(self) -> bytes | None: ...
+
+def bind_libpq(pgconn: pq.abc.PGconn, path: str) -> None:
+    """Bind the libpq at ``path`` (a path or a library name) for every ``Pipeline`` of the process.
+
+    The library must already be loaded (it is never loaded here) and must be the one ``pgconn`` (open)
+    belongs to, checked by its socket and backend pid; ``OSError`` otherwise, or when another library
+    is bound already.
+    """
+
+@final
+class Pipeline:
+    """The execute stage's libpq calls on one open connection in pipeline mode (see ``db/execute.py``).
+
+    Not thread-safe, like the connection. A call that finds the connection failed raises
+    ``ConnectionError`` with libpq's message; the connection must not be reused.
+    """
+
+    def __new__(cls, pgconn: pq.abc.PGconn) -> Self:
+        """``RuntimeError`` before ``bind_libpq``, or when ``pgconn`` belongs to another libpq."""
+    @property
+    def prepared_count(self) -> int:
+        """How many statements this connection has prepared."""
+    def prepared_names(self) -> set[bytes]: ...
+    @property
+    def in_transaction(self) -> bool:
+        """A transaction is open (or the state is unknown): it must be ended before reuse."""
+    def queue(self, name: bytes, sql: bytes, params: list[bytes | None] | None, prepare: bool) -> None:
+        """Queue a statement whose result matters only if it fails; prepared under ``name`` the first time
+        this connection sees it (``prepare``), else sent unnamed."""
+    def queue_request(self, prepared: Prepared | _Statements, prepare: bool) -> None:
+        """Queue the request's count statement (when it has one) and its main statement."""
+    def sync(self) -> bool:
+        """End the round trip and send it: False when the socket's buffer filled (wait writable, ``flush``)."""
+    def flush(self) -> bool: ...
+    def receive(self, consume: bool) -> bool:
+        """Take the results that arrived (reading the socket first when ``consume``): True once all did."""
+    @property
+    def error(self) -> tuple[str, str, str | None, str | None] | None:
+        """``(sqlstate, message, details, hint)`` of the last round trip's first error."""
+    def outcome(self) -> Outcome:
+        """The last round trip's main row; ``RuntimeError`` when it ran none (it failed)."""
+    def close(self) -> None:
+        """Forget the connection before it is finished; later calls raise ``ConnectionError``."""
+
+@final
+class Outcome:
+    """The main statement's row (and the planner's estimate when one was asked for).
+
+    Writes return two more columns: ``location`` (JSON ``[path, [[key, value], …]]`` for
+    ``return=headers-only``) and ``inserted`` (rows an upsert inserted rather than updated). An EXPLAIN's
+    rows are ``body``, each line ended by a newline, with ``page_total`` their count.
+    """
+
+    def __new__(
+        cls,
+        total: int | None,
+        page_total: int,
+        body: bytes | None,
+        response_headers: bytes | None,
+        response_status: bytes | None,
+        planned_total: int | None = None,
+        location: bytes | None = None,
+        inserted: int | None = None,
+    ) -> Self: ...
+    @property
+    def total(self) -> int | None: ...
+    @property
+    def page_total(self) -> int: ...
+    @property
+    def body(self) -> bytes | None: ...
+    @property
+    def response_headers(self) -> bytes | None: ...
+    @property
+    def response_status(self) -> bytes | None: ...
+    @property
+    def planned_total(self) -> int | None: ...
+    @property
+    def location(self) -> bytes | None: ...
+    @property
+    def inserted(self) -> int | None: ...
+    def with_body(self, body: bytes) -> Outcome:
+        """This outcome with another body."""

@@ -2,11 +2,12 @@
 //!
 //! A request flows through the stages in order, and a stage never imports a later one:
 //! `api_request` (parse) → `plan` (resolve against the schema cache) → `query` (build SQL).
-//! Only `python.rs` knows about Python; everything else is plain Rust so that `cargo test`,
-//! benches and fuzzing run without an interpreter.
+//! `execute` drives libpq for the execute stage. Only `python` knows about Python; everything else
+//! is plain Rust so that `cargo test`, benches and fuzzing run without an interpreter.
 
 pub mod api_request;
 pub mod error;
+pub mod execute;
 pub mod openapi;
 pub mod plan;
 pub mod prepare;

@@ -2,6 +2,8 @@
 //! knows about Python. The schema cache crosses once per load and stays here behind an `Arc`; per
 //! request Python passes a few strings and gets one frozen [`PyPrepared`] back, or an `ApiError`.
 
+mod execute;
+
 use std::sync::Arc;
 
 use pyo3::exceptions::PyValueError;
@@ -256,6 +258,8 @@ pub struct PyPrepared {
     explain: bool,
     #[pyo3(get)]
     timezone: Option<String>,
+    /// The same statements as libpq takes them, for `Pipeline.queue_request`.
+    statements: execute::Statements,
 }
 
 impl PyPrepared {
@@ -273,6 +277,7 @@ impl PyPrepared {
             headers.append((name.to_ascii_lowercase(), wire_text(value)))?;
         }
         Ok(PyPrepared {
+            statements: execute::Statements::of(&p),
             sql: PyString::new(py, &p.sql).unbind(),
             params: params.unbind(),
             name: PyBytes::new(py, p.name.as_bytes()).unbind(),
@@ -411,5 +416,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySettings>()?;
     m.add_class::<PyPrepared>()?;
     m.add_class::<PyEngine>()?;
+    m.add_class::<execute::PyPipeline>()?;
+    m.add_class::<execute::PyOutcome>()?;
+    m.add_function(wrap_pyfunction!(execute::bind_libpq, m)?)?;
     Ok(())
 }

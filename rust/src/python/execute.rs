@@ -1,0 +1,374 @@
+//! `Pipeline` and `Outcome`: the execute stage's per-request calls (see `crate::execute`).
+
+use pyo3::exceptions::{PyConnectionError, PyRuntimeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PySet};
+
+use super::PyPrepared;
+use crate::execute::{libpq, Lost, Params, Pipeline, PqResult};
+use crate::prepare::{statement_name, Prepared};
+
+/// A prepared request's statements as libpq takes them, built once with the `Prepared`.
+pub struct Statements {
+    name: Vec<u8>,
+    sql: Vec<u8>,
+    params: Params,
+    /// The planner's estimate: name and text.
+    count: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Statements {
+    pub fn of(p: &Prepared) -> Self {
+        let mut params = Params::with_capacity(p.params.len());
+        for value in &p.params {
+            params.push(value.as_deref());
+        }
+        let count = p.count_sql.as_ref().map(|sql| {
+            let name = p.count_name.clone().unwrap_or_else(|| statement_name(sql));
+            (name.into_bytes(), sql.clone().into_bytes())
+        });
+        Statements {
+            name: p.name.clone().into_bytes(),
+            sql: p.sql.clone().into_bytes(),
+            params,
+            count,
+        }
+    }
+
+    fn from_attributes(prepared: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let params = prepared.getattr("params")?;
+        let params = params_of(if params.is_none() {
+            None
+        } else {
+            Some(params.cast::<PyList>()?)
+        })?;
+        let sql: String = prepared.getattr("sql")?.extract()?;
+        let count = match prepared.getattr("count_sql")?.extract::<Option<String>>()? {
+            Some(count_sql) => {
+                let name: Option<Vec<u8>> = prepared.getattr("count_name")?.extract()?;
+                let name = name.unwrap_or_else(|| statement_name(&count_sql).into_bytes());
+                Some((name, count_sql.into_bytes()))
+            }
+            None => None,
+        };
+        Ok(Statements {
+            name: prepared.getattr("name")?.extract()?,
+            sql: sql.into_bytes(),
+            params,
+            count,
+        })
+    }
+}
+
+fn lost(error: Lost) -> PyErr {
+    PyConnectionError::new_err(error.0)
+}
+
+/// Bind the libpq at `path` (already loaded by psycopg) after checking it against `pgconn`, a
+/// `psycopg.pq.PGconn`; `OSError` when it is not loaded or not that connection's library.
+#[pyfunction]
+pub fn bind_libpq(pgconn: &Bound<'_, PyAny>, path: &str) -> PyResult<()> {
+    let (address, socket, pid) = connection_identity(pgconn)?;
+    libpq::load(path, |pq| {
+        // SAFETY: the address is psycopg's live PGconn; if `pq` is another copy of libpq, these two
+        // getters read the first fields of its struct, which is what the comparison rules out.
+        unsafe { (pq.socket)(address) == socket && (pq.backend_pid)(address) == pid }
+    })
+    .map_err(pyo3::exceptions::PyOSError::new_err)?;
+    Ok(())
+}
+
+fn connection_identity(pgconn: &Bound<'_, PyAny>) -> PyResult<(libpq::Conn, i32, i32)> {
+    let address: Option<usize> = pgconn.getattr("pgconn_ptr")?.extract()?;
+    let address = address.ok_or_else(|| PyConnectionError::new_err("connection closed"))?;
+    let socket: i32 = pgconn.getattr("socket")?.extract()?;
+    let pid: i32 = pgconn.getattr("backend_pid")?.extract()?;
+    Ok((address as libpq::Conn, socket, pid))
+}
+
+/// One pooled connection's pipeline. Not thread-safe, like the connection: used from its event loop.
+#[pyclass(module = "restpg._core", name = "Pipeline", unsendable)]
+pub struct PyPipeline {
+    inner: Pipeline,
+    /// psycopg's `PGconn`, kept alive while the pipeline holds its pointer.
+    _pgconn: Py<PyAny>,
+}
+
+fn params_of(values: Option<&Bound<'_, PyList>>) -> PyResult<Params> {
+    let Some(values) = values else {
+        return Ok(Params::with_capacity(0));
+    };
+    let mut params = Params::with_capacity(values.len());
+    for value in values.iter() {
+        if value.is_none() {
+            params.push(None);
+        } else {
+            params.push(Some(value.cast::<PyBytes>()?.as_bytes()));
+        }
+    }
+    Ok(params)
+}
+
+impl PyPipeline {
+    fn queue_statements(&mut self, statements: &Statements, prepare: bool) -> PyResult<()> {
+        if let Some((name, sql)) = &statements.count {
+            self.inner
+                .queue_count(name, sql, &statements.params, prepare)
+                .map_err(lost)?;
+        }
+        self.inner
+            .queue_main(&statements.name, &statements.sql, &statements.params, prepare)
+            .map_err(lost)
+    }
+}
+
+#[pymethods]
+impl PyPipeline {
+    #[new]
+    fn new(pgconn: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let pq = libpq::loaded().ok_or_else(|| PyRuntimeError::new_err("bind_libpq was not called"))?;
+        let (address, socket, pid) = connection_identity(pgconn)?;
+        // SAFETY: psycopg's live connection of the bound libpq (checked against its socket and pid again:
+        // a second copy of libpq loaded since would not pass), kept alive by `_pgconn`.
+        let inner = unsafe { Pipeline::new(pq, address) };
+        if inner.socket() != socket || inner.backend_pid() != pid {
+            return Err(PyRuntimeError::new_err(
+                "this connection belongs to another libpq",
+            ));
+        }
+        Ok(PyPipeline {
+            inner,
+            _pgconn: pgconn.clone().unbind(),
+        })
+    }
+
+    #[getter]
+    fn prepared_count(&self) -> usize {
+        self.inner.prepared_count()
+    }
+
+    fn prepared_names<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PySet>> {
+        let names = self.inner.prepared_names().map(|name| PyBytes::new(py, name));
+        PySet::new(py, names)
+    }
+
+    #[getter]
+    fn in_transaction(&self) -> bool {
+        self.inner.in_transaction()
+    }
+
+    #[pyo3(signature = (name, sql, params, prepare))]
+    fn queue(
+        &mut self,
+        name: &[u8],
+        sql: &[u8],
+        params: Option<&Bound<'_, PyList>>,
+        prepare: bool,
+    ) -> PyResult<()> {
+        let params = params_of(params)?;
+        self.inner.queue(name, sql, &params, prepare).map_err(lost)
+    }
+
+    /// The request's own statements: the planner's estimate when asked for, then the main statement.
+    /// `prepared` is a `Prepared`, or (tests) any object with its `sql`, `params`, `name`, `count_sql`
+    /// and `count_name`.
+    fn queue_request(&mut self, prepared: &Bound<'_, PyAny>, prepare: bool) -> PyResult<()> {
+        if let Ok(prepared) = prepared.cast::<PyPrepared>() {
+            return self.queue_statements(&prepared.get().statements, prepare);
+        }
+        let statements = Statements::from_attributes(prepared)?;
+        self.queue_statements(&statements, prepare)
+    }
+
+    fn sync(&mut self) -> PyResult<bool> {
+        self.inner.sync().map_err(lost)
+    }
+
+    fn flush(&mut self) -> PyResult<bool> {
+        self.inner.flush().map_err(lost)
+    }
+
+    fn receive(&mut self, consume: bool) -> PyResult<bool> {
+        self.inner.receive(consume).map_err(lost)
+    }
+
+    /// `(sqlstate, message, details, hint)` of the last round trip's first error.
+    #[getter]
+    fn error(&self) -> Option<(String, String, Option<String>, Option<String>)> {
+        self.inner.error().map(|e| {
+            (
+                e.sqlstate.clone(),
+                e.message.clone(),
+                e.details.clone(),
+                e.hint.clone(),
+            )
+        })
+    }
+
+    fn outcome(&self, py: Python<'_>) -> PyResult<PyOutcome> {
+        let (main, planned) = self
+            .inner
+            .outcome()
+            .ok_or_else(|| PyRuntimeError::new_err("the last round trip ran no main statement"))?;
+        Ok(PyOutcome::from_result(py, main, planned))
+    }
+
+    fn close(&mut self) {
+        self.inner.close();
+    }
+}
+
+/// The main statement's row (see `_core.pyi`).
+#[pyclass(module = "restpg._core", name = "Outcome", frozen)]
+pub struct PyOutcome {
+    #[pyo3(get)]
+    total: Option<i64>,
+    #[pyo3(get)]
+    page_total: i64,
+    #[pyo3(get)]
+    body: Option<Py<PyBytes>>,
+    #[pyo3(get)]
+    response_headers: Option<Py<PyBytes>>,
+    #[pyo3(get)]
+    response_status: Option<Py<PyBytes>>,
+    #[pyo3(get)]
+    planned_total: Option<i64>,
+    #[pyo3(get)]
+    location: Option<Py<PyBytes>>,
+    #[pyo3(get)]
+    inserted: Option<i64>,
+}
+
+fn integer(value: Option<&[u8]>) -> Option<i64> {
+    std::str::from_utf8(value?).ok()?.trim().parse().ok()
+}
+
+impl PyOutcome {
+    fn from_result(py: Python<'_>, main: &PqResult, planned: Option<i64>) -> Self {
+        let bytes = |value: Option<&[u8]>| value.map(|v| PyBytes::new(py, v).unbind());
+        let rows = main.ntuples();
+        if main.nfields() == 1 {
+            // An EXPLAIN (`Prepared.explain`): its rows, each ended by a newline, are the body as they came.
+            let mut body = Vec::new();
+            for row in 0..rows {
+                body.extend_from_slice(main.value(row, 0).unwrap_or_default());
+                body.push(b'\n');
+            }
+            return PyOutcome::new(
+                None,
+                i64::from(rows),
+                Some(PyBytes::new(py, &body).unbind()),
+                None,
+                None,
+                None,
+                None,
+                None,
+            );
+        }
+        if rows == 0 {
+            // A main statement always returns one row; be defensive anyway.
+            return PyOutcome::new(None, 0, None, None, None, planned, None, None);
+        }
+        let write = main.nfields() >= 7;
+        PyOutcome {
+            total: integer(main.value(0, 0)),
+            page_total: integer(main.value(0, 1)).unwrap_or(0),
+            body: bytes(main.value(0, 2)),
+            response_headers: bytes(main.value(0, 3)),
+            response_status: bytes(main.value(0, 4)),
+            planned_total: planned,
+            location: if write { bytes(main.value(0, 5)) } else { None },
+            inserted: if write { integer(main.value(0, 6)) } else { None },
+        }
+    }
+}
+
+#[pymethods]
+impl PyOutcome {
+    #[new]
+    #[pyo3(signature = (
+        total, page_total, body, response_headers, response_status,
+        planned_total = None, location = None, inserted = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        total: Option<i64>,
+        page_total: i64,
+        body: Option<Py<PyBytes>>,
+        response_headers: Option<Py<PyBytes>>,
+        response_status: Option<Py<PyBytes>>,
+        planned_total: Option<i64>,
+        location: Option<Py<PyBytes>>,
+        inserted: Option<i64>,
+    ) -> Self {
+        PyOutcome {
+            total,
+            page_total,
+            body,
+            response_headers,
+            response_status,
+            planned_total,
+            location,
+            inserted,
+        }
+    }
+
+    /// This outcome with another body (the root endpoint's document in place of the statement's).
+    fn with_body(&self, py: Python<'_>, body: Py<PyBytes>) -> Self {
+        let copy = |value: &Option<Py<PyBytes>>| value.as_ref().map(|v| v.clone_ref(py));
+        PyOutcome {
+            body: Some(body),
+            response_headers: copy(&self.response_headers),
+            response_status: copy(&self.response_status),
+            location: copy(&self.location),
+            ..*self
+        }
+    }
+
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> bool {
+        let Ok(other) = other.cast::<PyOutcome>() else {
+            return false;
+        };
+        self.fields(py) == other.get().fields(py)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let (total, page_total, body, headers, status, planned, location, inserted) = self.fields(py);
+        let text = |value: Option<&[u8]>| value.map(|v| String::from_utf8_lossy(v).into_owned());
+        format!(
+            "Outcome(total={total:?}, page_total={page_total}, body={:?}, response_headers={:?}, \
+             response_status={:?}, planned_total={planned:?}, location={:?}, inserted={inserted:?})",
+            text(body),
+            text(headers),
+            text(status),
+            text(location),
+        )
+    }
+}
+
+type Fields<'a> = (
+    Option<i64>,
+    i64,
+    Option<&'a [u8]>,
+    Option<&'a [u8]>,
+    Option<&'a [u8]>,
+    Option<i64>,
+    Option<&'a [u8]>,
+    Option<i64>,
+);
+
+impl PyOutcome {
+    fn fields<'a>(&'a self, py: Python<'a>) -> Fields<'a> {
+        let bytes = |value: &'a Option<Py<PyBytes>>| value.as_ref().map(|v| v.as_bytes(py));
+        (
+            self.total,
+            self.page_total,
+            bytes(&self.body),
+            bytes(&self.response_headers),
+            bytes(&self.response_status),
+            self.planned_total,
+            bytes(&self.location),
+            self.inserted,
+        )
+    }
+}
