@@ -8,7 +8,6 @@ that take a schema URL (schemathesis, code generators, Swagger UI) can use it as
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from restpg.config import Config
@@ -45,4 +44,4 @@ def describe(engine: Engine, config: Config, prepared: Prepared, outcome: Outcom
         proxy_uri=config.openapi_server_proxy_uri,
         security_active=config.openapi_security_active,
     )
-    return replace(outcome, body=document)
+    return outcome.with_body(document)

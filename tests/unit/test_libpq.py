@@ -59,5 +59,5 @@ def test_the_binary_wheels_libpq_is_found_on_every_platform(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, libraries: list[str], found: str | None
 ) -> None:
     _wheel(tmp_path, monkeypatch, *libraries)
-    path = libpq._bundled_libpq()
+    path = libpq.bundled_libpq()
     assert (path.name if path else None) == found

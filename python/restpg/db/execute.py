@@ -11,8 +11,10 @@ first time a connection sees a name)::
     <the main statement>                             -- one row: total, page_total, body, GUC headers/status
     COMMIT                                           -- or ROLLBACK; not after a read without BEGIN
 
-then a single ``pipeline_sync`` and one wait on the socket. The body column stays bytes from the socket to
-Granian. On a PostgreSQL error the later statements come back aborted; a transaction opened with BEGIN is then
+then a single ``pipeline_sync`` and one wait on the socket. The calls themselves (queue, sync, receive, the
+``Outcome``) run in the core on psycopg's connection (``restpg._core.Pipeline``, see ``db/pipeline.py``):
+here they cost the interpreter a dozen calls instead of a hundred. The body column stays bytes from the
+socket to Granian. On a PostgreSQL error the later statements come back aborted; a transaction opened with BEGIN is then
 left failed, so it is rolled back (a second round trip, on the error path only) before reuse.
 
 A read (GET, HEAD, a STABLE function) that runs at the connection's default isolation level — read committed
@@ -35,10 +37,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import msgspec
 import psycopg
 from psycopg import pq
 
+from restpg._core import Outcome
 from restpg.db.pool import Connection, wait_socket
 from restpg.errors import PgError
 
@@ -62,7 +64,6 @@ __all__ = [
 
 _Status = pq.ExecStatus
 _Diag = pq.DiagnosticField
-_Tx = pq.TransactionStatus
 _POLL = pq.PollingStatus
 
 
@@ -90,24 +91,6 @@ class RequestSettings:
     headers: bytes  # JSON object of the lowercased request headers, without Cookie
     cookies: bytes  # JSON object
     timezone: bytes | None = None  # Prefer: timezone
-
-
-@dataclass(slots=True)  # not frozen: a frozen init costs a setattr call per field
-class Outcome:
-    """The main statement's row (and the planner's estimate when one was asked for).
-
-    Writes return two more columns: ``location`` (JSON ``[path, [[key, value], …]]`` for
-    ``return=headers-only``) and ``inserted`` (rows an upsert inserted rather than updated).
-    """
-
-    total: int | None
-    page_total: int
-    body: bytes | None
-    response_headers: bytes | None
-    response_status: bytes | None
-    planned_total: int | None = None
-    location: bytes | None = None
-    inserted: int | None = None
 
 
 # Statement texts that do not depend on the request. Names are per connection and start with "restpg_" so
@@ -164,9 +147,6 @@ def envelope(read_only: bool, rollback: bool, level: bytes, session_level: bytes
     mode = b" READ ONLY" if read_only else b""
     name = b"restpg_begin_" + level.lower().replace(b" ", b"_") + (b"_ro" if read_only else b"_rw")
     return Envelope((name, b"BEGIN ISOLATION LEVEL " + level + mode), _ROLLBACK if rollback else _COMMIT)
-
-
-_PREPARE, _BEGIN, _CONFIG, _PRE_REQUEST, _COUNT, _MAIN, _END = range(7)
 
 
 class Executor:
@@ -230,9 +210,8 @@ class Executor:
         settings: RequestSettings,
     ) -> Outcome:
         """Execute ``prepared`` in one transaction; raises ``StatementError`` or ``ConnectionLost``."""
-        pg = connection.pgconn
-        steps: list[tuple[int, bytes]] = []
-        send = self._send
+        pipeline = connection.pipeline
+        prepare = self.prepared_statements
         function_settings = prepared.function_settings
         wrap = envelope(
             prepared.read_only,
@@ -242,7 +221,7 @@ class Executor:
         )
         try:
             if wrap.begin is not None:
-                send(connection, steps, _BEGIN, *wrap.begin, None)
+                pipeline.queue(*wrap.begin, None, prepare)
             config_params: list[bytes | None] = [
                 settings.search_path,
                 settings.role,
@@ -266,71 +245,59 @@ class Executor:
             # so that a called function's settings of the same name win, as in PostgREST.
             role_config = self._role_config.get(settings.role)
             if role_config is not None:
-                send(connection, steps, _CONFIG, *role_config)
+                pipeline.queue(*role_config, prepare)
             config = config_statement(pairs, settings.timezone is not None, wrap.implicit)
-            send(connection, steps, _CONFIG, *config, config_params)
+            pipeline.queue(*config, config_params, prepare)
             if self._pre_request is not None:
-                send(connection, steps, _PRE_REQUEST, *self._pre_request, None)
-            params = prepared.params
-            count_sql = prepared.count_sql
-            if count_sql is not None:
-                count_name = prepared.count_name or _name_for(count_sql)
-                send(connection, steps, _COUNT, count_name, count_sql, params)
-            send(connection, steps, _MAIN, prepared.name, prepared.sql, params)
+                pipeline.queue(*self._pre_request, None, prepare)
+            pipeline.queue_request(prepared, prepare)
             if wrap.end is not None:
-                send(connection, steps, _END, *wrap.end, None)
-            results = await _round_trip(connection)
-        except (psycopg.OperationalError, OSError) as exc:
+                pipeline.queue(*wrap.end, None, prepare)
+            await _exchange(connection)
+        except OSError as exc:  # the core's ConnectionError, or the socket's wait
             raise _lost(connection, exc) from None
         except asyncio.CancelledError:
             # The client went away mid-pipeline: the connection's state is unknown, so it is not reused,
             # and the statement is cancelled on the server so it stops holding a backend and its locks.
             connection.broken = True
-            cancel(pg)
+            cancel(connection.pgconn)
             raise
 
-        outcome, error = _collect(connection, steps, results)
-        if error is not None or pg.transaction_status != _Tx.IDLE:
+        error = pipeline.error
+        outcome = pipeline.outcome() if error is None else None
+        if error is not None or pipeline.in_transaction:
             await self._rollback(connection)
         if error is not None:
-            raise StatementError(error)
+            raise StatementError(PgError(*error))
         assert outcome is not None  # a pipeline without an error ran the main statement
         return outcome
 
-    def _send(
-        self,
-        connection: Connection,
-        steps: list[tuple[int, bytes]],
-        step: int,
-        name: bytes,
-        sql: bytes | str,  # the core's statements come as str: encoded only when the text is sent
-        params: Sequence[bytes | None] | None,
-    ) -> None:
-        pg = connection.pgconn
-        if not self.prepared_statements:
-            pg.send_query_params(_text(sql), params)
-        else:
-            if name not in connection.prepared:
-                pg.send_prepare(name, _text(sql))
-                steps.append((_PREPARE, name))
-            pg.send_query_prepared(name, params)
-        steps.append((step, name))
-
-    async def _finish(self, connection: Connection, end: tuple[bytes, bytes]) -> PgError | None:
-        steps: list[tuple[int, bytes]] = []
-        try:
-            self._send(connection, steps, _END, *end, None)
-            results = await _round_trip(connection)
-        except (psycopg.OperationalError, OSError) as exc:
-            raise _lost(connection, exc) from None
-        return _collect(connection, steps, results)[1]
-
     async def _rollback(self, connection: Connection) -> None:
-        if connection.broken or connection.pgconn.transaction_status == _Tx.IDLE:
+        pipeline = connection.pipeline
+        if connection.broken or not pipeline.in_transaction:
             return
-        error = await self._finish(connection, _ROLLBACK)
-        if error is not None:
+        try:
+            pipeline.queue(*_ROLLBACK, None, self.prepared_statements)
+            await _exchange(connection)
+        except OSError as exc:
+            raise _lost(connection, exc) from None
+        if pipeline.error is not None:
             connection.broken = True
+
+
+async def _exchange(connection: Connection) -> None:
+    """Sync the queued statements, send them and read every result up to the sync point."""
+    pipeline = connection.pipeline
+    if not pipeline.sync():  # a pipeline larger than the socket's buffer: rare, so no standing writer
+        loop = asyncio.get_running_loop()
+        while not pipeline.flush():
+            await wait_socket(loop, connection.pgconn.socket, writable=True)
+    if pipeline.receive(False):  # flushing may have read the answer already
+        return
+    while True:
+        await connection.readable()
+        if pipeline.receive(True):
+            return
 
 
 async def fetch_rows(
@@ -367,10 +334,6 @@ def _lost(connection: Connection, exc: Exception) -> ConnectionLost:
     """The connection failed under a round trip: it is marked broken (never reused) and reported."""
     connection.broken = True
     return ConnectionLost(str(exc).strip() or "connection lost")
-
-
-def _text(sql: bytes | str) -> bytes:
-    return sql.encode() if isinstance(sql, str) else sql
 
 
 _cancels: set[asyncio.Task[None]] = set()  # cancel requests in flight (a task needs a strong reference)
@@ -420,80 +383,6 @@ async def _round_trip(connection: Connection) -> list[pq.abc.PGresult]:
         if result.status == _Status.PIPELINE_SYNC:
             return results
         results.append(result)
-
-
-def _collect(
-    connection: Connection, steps: list[tuple[int, bytes]], results: list[pq.abc.PGresult]
-) -> tuple[Outcome | None, PgError | None]:
-    error: PgError | None = None
-    planned: int | None = None
-    main: pq.abc.PGresult | None = None
-    for (step, name), result in zip(steps, results, strict=True):
-        status = result.status
-        if status == _Status.FATAL_ERROR:
-            if error is None:
-                error = _pg_error(result)
-            continue
-        if status == _Status.PIPELINE_ABORTED:
-            continue
-        if step == _PREPARE:
-            connection.prepared.add(name)
-        elif step == _MAIN:
-            main = result
-        elif step == _COUNT:
-            planned = _planned_rows(result.get_value(0, 0) if result.ntuples else None)
-    if error is not None or main is None:
-        return None, error
-    return _outcome(main, planned), None
-
-
-def _outcome(result: pq.abc.PGresult, planned: int | None) -> Outcome:
-    if result.nfields == 1:
-        # An EXPLAIN (``Prepared.explain``): its rows, each ended by a newline, are the body as they came.
-        lines = [result.get_value(row, 0) or b"" for row in range(result.ntuples)]
-        return Outcome(None, result.ntuples, b"\n".join(lines) + b"\n", None, None)
-    if result.ntuples == 0:  # a main statement always returns one row; be defensive anyway
-        return Outcome(None, 0, None, None, None, planned)
-    value = result.get_value
-    total = value(0, 0)
-    page_total = value(0, 1)
-    location: bytes | None = None
-    inserted: bytes | None = None
-    if result.nfields >= 7:  # a write's statement
-        location = value(0, 5)
-        inserted = value(0, 6)
-    return Outcome(
-        total=None if total is None else int(total),
-        page_total=0 if page_total is None else int(page_total),
-        body=value(0, 2),
-        response_headers=value(0, 3),
-        response_status=value(0, 4),
-        planned_total=planned,
-        location=location,
-        inserted=None if inserted is None else int(inserted),
-    )
-
-
-class _PlanNode(msgspec.Struct):
-    plan_rows: float = msgspec.field(name="Plan Rows")
-
-
-class _ExplainEntry(msgspec.Struct):
-    plan: _PlanNode = msgspec.field(name="Plan")
-
-
-def _planned_rows(raw: bytes | None) -> int | None:
-    """The top node's row estimate from ``EXPLAIN (FORMAT JSON)`` (or a bare number)."""
-    if raw is None:
-        return None
-    text = raw.strip()
-    if text.isdigit():
-        return int(text)
-    try:
-        entries = msgspec.json.decode(text, type=list[_ExplainEntry])
-    except msgspec.DecodeError:
-        return None
-    return int(entries[0].plan.plan_rows) if entries else None
 
 
 def _pg_error(result: pq.abc.PGresult) -> PgError:

@@ -33,6 +33,7 @@ from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from restpg import __version__ as _version
+from restpg.db.pipeline import pipeline_for
 
 __all__ = [
     "ConnectError",
@@ -72,7 +73,7 @@ class Connection:
     removing it after costs two ``epoll_ctl`` calls, about 5 µs, on every request.
     """
 
-    __slots__ = ("_fd", "_loop", "_waiter", "born", "broken", "isolation", "last_used", "pgconn", "prepared")
+    __slots__ = ("_fd", "_loop", "_waiter", "born", "broken", "isolation", "last_used", "pgconn", "pipeline")
 
     def __init__(
         self,
@@ -82,7 +83,8 @@ class Connection:
         isolation: bytes = b"read committed",
     ) -> None:
         self.pgconn = pgconn
-        self.prepared: set[bytes] = set()  # statement names prepared on this connection
+        # The execute stage's calls, run by the core; it also remembers the statements prepared here.
+        self.pipeline = pipeline_for(pgconn)
         # The session's default_transaction_isolation, lowercase: what a transaction without BEGIN runs at.
         self.isolation = isolation
         self.born = now
@@ -92,6 +94,11 @@ class Connection:
         self._waiter: asyncio.Future[None] | None = None
         self._fd = pgconn.socket
         loop.add_reader(self._fd, self._on_readable)
+
+    @property
+    def prepared(self) -> set[bytes]:
+        """The statement names prepared on this connection."""
+        return self.pipeline.prepared_names()
 
     def readable(self) -> asyncio.Future[None]:
         """Resolves when the server has sent something (the caller then consumes it)."""
@@ -106,6 +113,7 @@ class Connection:
 
     def close(self) -> None:
         self._unwatch()
+        self.pipeline.close()  # before the pointer it holds is freed
         self.pgconn.finish()
 
     def _unwatch(self) -> None:
@@ -287,7 +295,7 @@ class Pool:
             or connection.pgconn.status != _OK
             or now - connection.born > options.max_lifetime
             or (options.max_idletime > 0 and now - connection.last_used > options.max_idletime)
-            or len(connection.prepared) > options.max_prepared
+            or connection.pipeline.prepared_count > options.max_prepared
         )
 
     def _drop(self, connection: Connection) -> None:

@@ -29,7 +29,7 @@ from restpg import __version__
 from restpg.schema.catalog import QUERIES, SchemaTooLarge, assemble_document, catalog_queries
 from restpg.schema.fingerprint import FINGERPRINT_SQL
 
-__all__ = ["ConnectFailed", "Libpq", "Session", "TimedOut", "connection_defaults", "load"]
+__all__ = ["ConnectFailed", "Libpq", "Session", "TimedOut", "bundled_libpq", "connection_defaults", "load"]
 
 _CONNECTION_OK = 0  # ConnStatusType
 _COMMAND_OK, _TUPLES_OK = 1, 2  # ExecStatusType
@@ -239,7 +239,7 @@ class Session:
 
 def load() -> Libpq | None:
     """The libpq psycopg uses, loaded; None when there is none this module can find and bind."""
-    path = _bundled_libpq()
+    path = bundled_libpq()
     candidates = [str(path)] if path is not None else []
     candidates += ["libpq.so.5", "libpq.dylib"]
     for candidate in candidates:
@@ -250,7 +250,7 @@ def load() -> Libpq | None:
     return None
 
 
-def _bundled_libpq() -> Path | None:
+def bundled_libpq() -> Path | None:
     """The libpq of psycopg's binary wheel, found without importing psycopg: beside the package in
     ``psycopg_binary.libs`` (the Linux and Windows wheels, ``libpq-<hash>.so.5.x`` / ``.dll``), or inside it
     in ``.dylibs`` (the macOS wheels, ``libpq.5.dylib``)."""
