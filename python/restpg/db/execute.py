@@ -292,12 +292,8 @@ async def _exchange(connection: Connection) -> None:
         loop = asyncio.get_running_loop()
         while not pipeline.flush():
             await wait_socket(loop, connection.pgconn.socket, writable=True)
-    if pipeline.receive(False):  # flushing may have read the answer already
-        return
-    while True:
-        await connection.readable()
-        if pipeline.receive(True):
-            return
+    if not pipeline.receive(False):  # flushing may have read the answer already
+        await connection.round_trip()  # resolved by the connection's reader once all of it came back
 
 
 async def fetch_rows(
