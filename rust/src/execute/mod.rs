@@ -11,5 +11,5 @@ pub mod libpq;
 mod pipeline;
 mod planned;
 
-pub use pipeline::{Lost, Params, PgError, Pipeline, PqResult};
+pub use pipeline::{Lost, Params, PgError, Pipeline, PqResult, Purpose};
 pub use planned::planned_rows;

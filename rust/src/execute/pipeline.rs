@@ -20,16 +20,22 @@ pub struct PgError {
     pub hint: Option<String>,
 }
 
+/// What a queued statement's result is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// It only matters when it fails (BEGIN, settings, pre-request, COMMIT).
+    Check,
+    /// The planner's estimate for `Prefer: count=planned|estimated`.
+    Count,
+    /// The request's statement: its single row is the outcome.
+    Main,
+}
+
 /// What a result answers.
 enum Step {
     /// The `Parse` of a statement name this connection has not prepared yet.
     Prepare(Vec<u8>),
-    /// A statement whose result only matters when it fails (BEGIN, settings, pre-request, COMMIT).
-    Other,
-    /// The planner's estimate for `Prefer: count=planned|estimated`.
-    Count,
-    /// The request's statement.
-    Main,
+    Queued(Purpose),
 }
 
 /// An owned `PGresult`, cleared when dropped.
@@ -223,31 +229,17 @@ impl Pipeline {
         )
     }
 
-    /// Queue a statement whose result only matters if it fails.
-    pub fn queue(&mut self, name: &[u8], sql: &[u8], params: &Params, prepare: bool) -> Result<(), Lost> {
-        self.send(Step::Other, name, sql, params, prepare)
-    }
-
-    /// Queue the planner's estimate for the main statement.
-    pub fn queue_count(
+    /// Queue a statement for what its result is for; prepared under `name` the first time this
+    /// connection sees it (`prepare`), else sent unnamed.
+    pub fn queue(
         &mut self,
+        purpose: Purpose,
         name: &[u8],
         sql: &[u8],
         params: &Params,
         prepare: bool,
     ) -> Result<(), Lost> {
-        self.send(Step::Count, name, sql, params, prepare)
-    }
-
-    /// Queue the request's statement, whose single row is the outcome.
-    pub fn queue_main(
-        &mut self,
-        name: &[u8],
-        sql: &[u8],
-        params: &Params,
-        prepare: bool,
-    ) -> Result<(), Lost> {
-        self.send(Step::Main, name, sql, params, prepare)
+        self.send(Step::Queued(purpose), name, sql, params, prepare)
     }
 
     fn send(
@@ -379,9 +371,9 @@ impl Pipeline {
                 Step::Prepare(name) => {
                     self.prepared.insert(name);
                 }
-                Step::Main => self.received.main = Some(result),
-                Step::Count => self.received.planned = planned_rows(result.value(0, 0)),
-                Step::Other => {}
+                Step::Queued(Purpose::Main) => self.received.main = Some(result),
+                Step::Queued(Purpose::Count) => self.received.planned = planned_rows(result.value(0, 0)),
+                Step::Queued(Purpose::Check) => {}
             },
         }
     }

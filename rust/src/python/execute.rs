@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PySet};
 
 use super::PyPrepared;
-use crate::execute::{libpq, Lost, Params, Pipeline, PqResult};
+use crate::execute::{libpq, Lost, Params, Pipeline, PqResult, Purpose};
 use crate::prepare::{statement_name, Prepared};
 
 /// A prepared request's statements as libpq takes them, built once with the `Prepared`.
@@ -113,11 +113,17 @@ impl PyPipeline {
     fn queue_statements(&mut self, statements: &Statements, prepare: bool) -> PyResult<()> {
         if let Some((name, sql)) = &statements.count {
             self.inner
-                .queue_count(name, sql, &statements.params, prepare)
+                .queue(Purpose::Count, name, sql, &statements.params, prepare)
                 .map_err(lost)?;
         }
         self.inner
-            .queue_main(&statements.name, &statements.sql, &statements.params, prepare)
+            .queue(
+                Purpose::Main,
+                &statements.name,
+                &statements.sql,
+                &statements.params,
+                prepare,
+            )
             .map_err(lost)
     }
 }
@@ -166,7 +172,9 @@ impl PyPipeline {
         prepare: bool,
     ) -> PyResult<()> {
         let params = params_of(params)?;
-        self.inner.queue(name, sql, &params, prepare).map_err(lost)
+        self.inner
+            .queue(Purpose::Check, name, sql, &params, prepare)
+            .map_err(lost)
     }
 
     /// The request's own statements: the planner's estimate when asked for, then the main statement.
