@@ -160,6 +160,13 @@ pub struct Pipeline {
     syncing: bool,
 }
 
+// SAFETY: a libpq connection (and its results) may move between threads as long as two threads never
+// use it at once. Everything that sends, reads or frees takes `&mut self`, which excludes any other
+// borrow (the Python binding checks that at run time); what takes `&self` only reads (PQsocket,
+// PQtransactionStatus, PQgetvalue on a finished result), which libpq allows from several threads.
+unsafe impl Send for Pipeline {}
+unsafe impl Sync for Pipeline {}
+
 impl Pipeline {
     /// # Safety
     /// `conn` is a live connection of `pq` in pipeline mode, not used by anything else while a request

@@ -86,8 +86,9 @@ fn connection_identity(pgconn: &Bound<'_, PyAny>) -> PyResult<(libpq::Conn, i32,
     Ok((address as libpq::Conn, socket, pid))
 }
 
-/// One pooled connection's pipeline. Not thread-safe, like the connection: used from its event loop.
-#[pyclass(module = "restpg._core", name = "Pipeline", unsendable)]
+/// One pooled connection's pipeline, used from its event loop's thread. Not `unsendable`: a connection may
+/// be garbage-collected on another thread, and an unsendable object dropped there is leaked with an error.
+#[pyclass(module = "restpg._core", name = "Pipeline")]
 pub struct PyPipeline {
     inner: Pipeline,
     /// psycopg's `PGconn`, kept alive while the pipeline holds its pointer.
