@@ -262,7 +262,6 @@ impl Pipeline {
             // The first statement of a new round trip: the last one's results are done with.
             self.received = Received::default();
         }
-        let sql = c_string(sql)?;
         let values = params.pointers();
         let count = values.len() as c_int;
         // SAFETY: every pointer is NUL-terminated and lives until the call returns (libpq copies the
@@ -270,6 +269,7 @@ impl Pipeline {
         unsafe {
             let pq = self.pq;
             if !prepare {
+                let sql = c_string(sql)?;
                 if (pq.send_query_params)(
                     conn,
                     sql.as_ptr(),
@@ -285,7 +285,10 @@ impl Pipeline {
                 }
             } else {
                 let c_name = c_string(name)?;
+                // The statement's text is only copied (to add its NUL) the first time: a prepared name is
+                // all a request sends after that.
                 if !self.prepared.contains(name) {
+                    let sql = c_string(sql)?;
                     if (pq.send_prepare)(conn, c_name.as_ptr(), sql.as_ptr(), 0, ptr::null()) == 0 {
                         return Err(self.lost());
                     }
