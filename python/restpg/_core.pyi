@@ -175,6 +175,10 @@ class Engine:
 
         ``path`` is percent-encoded as received (without the base path); ``query`` is the raw query
         string. Multiple ``Prefer`` headers are joined with ``,`` by the caller.
+
+        GET, HEAD and DELETE requests are prepared once per shape (the request with its filter values
+        taken out): the next request of that shape gets the cached statements with its own values. A
+        request without such values gets the same ``Prepared`` object every time.
         """
     def openapi(
         self,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import os
 import signal
 import sys
@@ -78,10 +77,6 @@ _WANTED = frozenset(
 # PostgREST ignores the body of these: no await on the client for them.
 _NO_BODY = frozenset(("GET", "HEAD"))
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar and "/": what a path may hold unencoded
-# Bodiless requests (GET, HEAD) a worker keeps prepared per engine: the core's parse → plan → SQL is a pure
-# function of the method, the URL, the few headers it reads and the engine (schema cache + settings), so a
-# repeated request (a hot row, a list page everyone loads) skips it. The cache goes with its engine.
-PREPARED_CACHE_SIZE = 1024
 # How long a worker serving a snapshot waits for its listener before it revalidates the snapshot anyway.
 LISTEN_WAIT = 1.0
 _encode_json = msgspec.json.Encoder().encode
@@ -109,7 +104,6 @@ class App:
 
         self._api_error: type[ApiError] = ApiError  # imported here: the module loads without the core
         self.engine: Engine | None = None
-        self._prepare_bodiless: Callable[..., Prepared] = _no_engine
         self.pool = Pool(
             config.db_uri,
             PoolOptions(
@@ -273,7 +267,6 @@ class App:
         self.cache = cache
         if self._config_final:
             engine = Engine(cache, _settings(self.config))
-            self._prepare_bodiless = _bodiless_prepare(engine)
             self.engine = engine
             self.metrics.schema_adopted()
 
@@ -559,7 +552,7 @@ class App:
                 if preflight is not None:
                     return Response(200, preflight)
 
-        engine, prepare_bodiless = self.engine, self._prepare_bodiless  # a pair: swapped together
+        engine = self.engine
         if engine is None:
             return errors.pgrst(503, "PGRST002", _SCHEMA_CACHE_NOT_READY)
 
@@ -577,10 +570,7 @@ class App:
         if timing is not None:
             timing.mark("parse")
         try:
-            if read_body is None:
-                prepared = prepare_bodiless(method, raw_path, query, b"", *_core_headers(found))
-            else:
-                prepared = prepare(engine, method, raw_path, query, body, found)
+            prepared = prepare(engine, method, raw_path, query, body, found)
         except self._api_error as exc:
             return errors.from_api_error(exc)
         if timing is not None:
@@ -684,7 +674,9 @@ class App:
 def prepare(
     engine: Engine, method: str, raw_path: str, query: str, body: bytes, headers: Mapping[str, str]
 ) -> Prepared:
-    """The core's parse → plan → SQL for one request; ``headers`` by lowercase name (Prefer already merged)."""
+    """The core's parse → plan → SQL for one request; ``headers`` by lowercase name (Prefer already merged).
+    The engine keeps the request's shape (its filter values taken out): the next request of that shape,
+    whatever its values, skips the parse and the plan."""
     # Positional: PyO3 parses positional arguments faster than keywords, and this runs per request.
     return engine.prepare(method, raw_path, query, body, *_core_headers(headers))
 
@@ -700,16 +692,6 @@ def _core_headers(headers: Mapping[str, str]) -> tuple[str | None, ...]:
         get("accept-profile"),
         get("content-profile"),
     )
-
-
-def _bodiless_prepare(engine: Engine) -> Callable[..., Prepared]:
-    """``engine.prepare`` for requests without a body, behind a bounded LRU cache (errors are not cached).
-    The cache wraps the core's method itself: a miss costs no Python frame of its own."""
-    return functools.lru_cache(maxsize=PREPARED_CACHE_SIZE)(engine.prepare)
-
-
-def _no_engine(*_: object) -> Prepared:
-    raise AssertionError("no engine: requests are refused before one is published")
 
 
 def _auth_settings(config: Config) -> tuple[object, ...]:

@@ -3,6 +3,7 @@
 
 mod explain;
 mod mutate;
+pub mod shape;
 
 use crate::api_request::{
     self, ApiRequest, Method, PreferCount, PreferHandling, PreferTransaction, RequestHead,

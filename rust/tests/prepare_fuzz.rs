@@ -12,7 +12,8 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use restpg_core::api_request::RequestHead;
-use restpg_core::prepare::prepare;
+use restpg_core::prepare::shape::{prepare_shaped, Shape, Shapes};
+use restpg_core::prepare::{prepare, Prepared};
 use restpg_core::schema_cache::SchemaCache;
 use restpg_core::settings::Settings;
 
@@ -368,4 +369,127 @@ proptest! {
             prop_assert!(e.code.starts_with("PGRST"), "{req:?} -> {e:?}");
         }
     }
+}
+
+/// A raw filter value as a client may send it (never `&` or `;`, which end the pair).
+fn raw_operand() -> BoxedStrategy<String> {
+    prop_oneof![
+        "[a-zA-Z0-9%*(),.:\"{}+= \\\\-]{0,10}",
+        any::<String>().prop_map(|s| s.chars().filter(|c| !matches!(c, '&' | ';')).take(8).collect()),
+    ]
+    .boxed()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// The shape cache answers every request exactly as `prepare` does: the request that builds a
+    /// template, and a request of the same shape with other values.
+    #[test]
+    fn a_cached_shape_answers_as_prepare_does(
+        req in request(),
+        method in proptest::sample::select(vec!["GET", "HEAD", "DELETE"]),
+        values in proptest::collection::vec(raw_operand(), 1..4),
+        max_rows in proptest::option::of(0u64..20),
+        aggregates in any::<bool>(),
+    ) {
+        let settings = settings(max_rows, aggregates, true);
+        let mut shapes = Shapes::new(8);
+        let head = RequestHead {
+            method,
+            path: &req.path,
+            query: &req.query,
+            accept: req.accept.as_deref(),
+            prefer: req.prefer.as_deref(),
+            range: req.range.as_deref(),
+            content_type: req.content_type.as_deref(),
+            accept_profile: req.profile.as_deref(),
+            content_profile: req.profile.as_deref(),
+        };
+        let cache = &fixture().cache;
+        let answer = |r: restpg_core::error::ApiResult<Prepared>| format!("{r:?}");
+        prop_assert_eq!(
+            answer(prepare_shaped(cache, &settings, &mut shapes, &head, b"")),
+            answer(prepare(cache, &settings, &head, b""))
+        );
+        let Some(shape) = Shape::of(&head) else { return Ok(()) };
+        let mut other = String::new();
+        let mut copied = 0;
+        for (i, range) in shape.operands().iter().enumerate() {
+            other.push_str(&req.query[copied..range.start]);
+            other.push_str(&values[i % values.len()]);
+            copied = range.end;
+        }
+        other.push_str(&req.query[copied..]);
+        let head = RequestHead { query: &other, ..head };
+        prop_assert_eq!(
+            answer(prepare_shaped(cache, &settings, &mut shapes, &head, b"")),
+            answer(prepare(cache, &settings, &head, b""))
+        );
+    }
+}
+
+/// The shapes the cache is for are cached: filters on columns, embeds' filters, counts, `Content-Location`.
+#[test]
+fn plain_filters_make_a_template() {
+    let settings = settings(None, false, false);
+    let cache = &fixture().cache;
+    let cases = [
+        ("GET", "/clients", "id=eq.1", None),
+        (
+            "GET",
+            "/projects",
+            "select=id,clients(name)&clients.name=neq.x&id=gte.2&order=id",
+            None,
+        ),
+        (
+            "HEAD",
+            "/projects",
+            "id=not.lt.5&name=like.*a*",
+            Some("count=exact"),
+        ),
+        ("GET", "/projects", "id=eq.3", Some("count=planned")),
+        ("DELETE", "/projects", "id=eq.3", Some("return=representation")),
+        ("GET", "/rpc/get_projects", "client_id=5&id=eq.3", None),
+    ];
+    for (method, path, query, prefer) in cases {
+        let mut shapes = Shapes::new(8);
+        let head = RequestHead {
+            method,
+            path,
+            query,
+            prefer,
+            ..RequestHead::default()
+        };
+        let first = prepare_shaped(cache, &settings, &mut shapes, &head, b"").expect("prepares");
+        assert_eq!(first, prepare(cache, &settings, &head, b"").unwrap());
+        let shape = Shape::of(&head).unwrap();
+        let template = shapes.get_or_build(&shape.key, || panic!("built on first sight"));
+        assert!(template.is_some(), "{method} {path}?{query} has no template");
+        let mut other = query.to_owned();
+        for range in shape.operands().iter().rev() {
+            other.replace_range(range.clone(), "x%20y%2C%27+%E2%82%AC");
+        }
+        let head = RequestHead {
+            query: &other,
+            ..head
+        };
+        let second = prepare_shaped(cache, &settings, &mut shapes, &head, b"").unwrap();
+        assert_eq!(second, prepare(cache, &settings, &head, b"").unwrap());
+        assert_ne!(first.params, second.params, "{other}");
+        assert_eq!(shapes.len(), 1);
+    }
+    // A shape whose template cannot be prepared (`eq` on an embed: PGRST120) is prepared request by
+    // request, and answers its own error.
+    let mut shapes = Shapes::new(8);
+    let head = RequestHead {
+        method: "GET",
+        path: "/projects",
+        query: "select=*,clients(*)&clients=eq.1",
+        ..RequestHead::default()
+    };
+    let answer = prepare_shaped(cache, &settings, &mut shapes, &head, b"");
+    assert_eq!(answer.unwrap_err().code, "PGRST120");
+    let shape = Shape::of(&head).unwrap();
+    assert!(shapes.get_or_build(&shape.key, || panic!("built")).is_none());
 }

@@ -1,74 +1,86 @@
-"""The per-engine cache of prepared bodiless requests: a repeated request skips the core, anything that
-differs (method, path, query, a header the core reads) is another entry, errors are never kept, and the
-cache is bounded."""
+"""The engine's cache of request shapes (``rust/src/prepare/shape.rs``), seen from Python: a request of a
+known shape gets its own values and ``Content-Location``, a request with no values is the same object
+every time, what the SQL depends on is part of the shape, and errors are answered every time."""
 
-from typing import Any
+from pathlib import Path
 
 import pytest
 
-from restpg.app import PREPARED_CACHE_SIZE, _bodiless_prepare
+from restpg._core import ApiError, Engine, Prepared, SchemaCache, Settings
+
+FIXTURE = Path(__file__).parents[2] / "rust" / "tests" / "fixtures" / "schema.json"
 
 
-class Rejected(Exception):
-    pass
+@pytest.fixture(scope="module")
+def cache() -> SchemaCache:
+    return SchemaCache(FIXTURE.read_bytes())
 
 
-class FakeEngine:
-    def __init__(self) -> None:
-        self.calls: list[tuple[Any, ...]] = []
-
-    def prepare(self, *args: Any) -> object:
-        self.calls.append(args)
-        if args[2] == "bad":
-            raise Rejected
-        return object()
+@pytest.fixture
+def engine(cache: SchemaCache) -> Engine:
+    return Engine(cache, Settings(db_schemas=["test"], db_extra_search_path=[]))
 
 
-HEADERS = (b"", None, None, None, None, None, None)  # the empty body, then the headers
+def get(engine: Engine, path: str, query: str, method: str = "GET", **headers: str) -> Prepared:
+    return engine.prepare(method, path, query, b"", **headers)
 
 
-def test_a_repeated_request_is_prepared_once() -> None:
-    engine = FakeEngine()
-    prepare = _bodiless_prepare(engine)  # type: ignore[arg-type]
-    first = prepare("GET", "/items", "id=eq.1", *HEADERS)
-    assert prepare("GET", "/items", "id=eq.1", *HEADERS) is first
-    assert engine.calls == [("GET", "/items", "id=eq.1", *HEADERS)]
+def location(prepared: Prepared) -> str:
+    return dict(prepared.headers)["content-location"]
+
+
+def test_each_request_of_a_shape_gets_its_own_values(engine: Engine) -> None:
+    first = get(engine, "/clients", "id=eq.1&select=id,name")
+    second = get(engine, "/clients", "id=eq.2&select=id,name")
+    assert second.sql == first.sql and second.name == first.name
+    assert (first.params, second.params) == ([b"1"], [b"2"])
+    assert location(first) == "/clients?id=eq.1&select=id%2Cname"
+    assert location(second) == "/clients?id=eq.2&select=id%2Cname"
+    third = get(engine, "/clients", "id=eq.caf%C3%A9+%2C%27&select=id,name")
+    assert third.params == ["café ,'".encode()]
+    assert location(third) == "/clients?id=eq.caf%C3%A9%20%2C%27&select=id%2Cname"
+
+
+def test_a_request_without_values_is_prepared_once(engine: Engine) -> None:
+    first = get(engine, "/clients", "select=id&limit=5")
+    assert get(engine, "/clients", "select=id&limit=5") is first
+    assert get(engine, "/clients", "select=id&limit=6") is not first
 
 
 @pytest.mark.parametrize(
-    "other",
+    ("first", "second", "params"),
     [
-        ("HEAD", "/items", "id=eq.1", *HEADERS),
-        ("GET", "/items2", "id=eq.1", *HEADERS),
-        ("GET", "/items", "id=eq.2", *HEADERS),
-        ("GET", "/items", "id=eq.1", b"", "text/csv", None, None, None, None, None),
-        ("GET", "/items", "id=eq.1", b"", None, "count=exact", None, None, None, None),
-        ("GET", "/items", "id=eq.1", b"", None, None, "0-9", None, None, None),
-        ("GET", "/items", "id=eq.1", b"", None, None, None, None, "other", None),
+        ("name=like.a*", "name=like.b*", [b"b%"]),  # like's `*` is rewritten: the value is in the shape
+        ("id=in.(1,2)", "id=in.(3)", [b'{"3"}']),
+        ("id=eq.1", "id=gt.1", [b"1"]),
     ],
 )
-def test_anything_the_core_reads_is_part_of_the_key(other: tuple[Any, ...]) -> None:
-    prepare = _bodiless_prepare(FakeEngine())  # type: ignore[arg-type]
-    assert prepare(*other) is not prepare("GET", "/items", "id=eq.1", *HEADERS)
+def test_values_the_sql_rewrites_stay_in_the_shape(
+    engine: Engine, first: str, second: str, params: list[bytes]
+) -> None:
+    get(engine, "/clients", first)
+    assert get(engine, "/clients", second).params == params
 
 
-def test_errors_are_not_kept() -> None:
-    engine = FakeEngine()
-    prepare = _bodiless_prepare(engine)  # type: ignore[arg-type]
+def test_headers_the_core_reads_are_part_of_the_shape(engine: Engine) -> None:
+    plain = get(engine, "/clients", "id=eq.1")
+    counted = get(engine, "/clients", "id=eq.2", prefer="count=exact")
+    assert (plain.count, counted.count) == (None, "exact")
+    assert get(engine, "/clients", "id=eq.3", method="HEAD").head
+    assert get(engine, "/clients", "id=eq.3", accept="text/csv").content_type == "text/csv; charset=utf-8"
+
+
+def test_a_delete_is_shaped_too(engine: Engine) -> None:
+    first = engine.prepare("DELETE", "/clients", "id=eq.1", b"ignored")
+    second = engine.prepare("DELETE", "/clients", "id=eq.2", b"")
+    assert (first.kind, first.params, second.params) == ("delete", [b"1"], [b"2"])
+    assert first.sql == second.sql
+
+
+def test_errors_are_answered_every_time(engine: Engine) -> None:
     for _ in range(2):
-        with pytest.raises(Rejected):
-            prepare("GET", "/items", "bad", *HEADERS)
-    assert len(engine.calls) == 2
-
-
-def test_the_cache_is_bounded_and_keeps_the_recent() -> None:
-    engine = FakeEngine()
-    prepare = _bodiless_prepare(engine)  # type: ignore[arg-type]
-    for i in range(PREPARED_CACHE_SIZE + 10):
-        prepare("GET", "/items", f"id=eq.{i}", *HEADERS)
-    assert prepare.cache_info().currsize == PREPARED_CACHE_SIZE  # type: ignore[attr-defined]
-    calls = len(engine.calls)
-    prepare("GET", "/items", f"id=eq.{PREPARED_CACHE_SIZE + 9}", *HEADERS)  # recent: kept
-    assert len(engine.calls) == calls
-    prepare("GET", "/items", "id=eq.0", *HEADERS)  # the oldest: evicted
-    assert len(engine.calls) == calls + 1
+        with pytest.raises(ApiError) as caught:
+            get(engine, "/clients", "select=*,projects(*)&projects=eq.1")
+        assert caught.value.code == "PGRST120"
+    with pytest.raises(ApiError):
+        get(engine, "/nowhere", "id=eq.1")

@@ -14,7 +14,7 @@ mod path;
 mod payload;
 mod preferences;
 mod profile;
-mod query_params;
+pub(crate) mod query_params;
 mod range;
 mod select;
 #[cfg(test)]

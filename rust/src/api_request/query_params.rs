@@ -49,7 +49,8 @@ pub fn split_query(query: &str) -> Vec<RawParam> {
         .collect()
 }
 
-fn url_decode(s: &str) -> Vec<u8> {
+/// Decodes `%XX` and `+` as [`split_query`] does (which then reads the bytes as UTF-8, lossily).
+pub fn url_decode(s: &str) -> Vec<u8> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -98,7 +99,8 @@ pub fn canonical(params: &[RawParam]) -> String {
     out
 }
 
-fn encode_into(out: &mut String, bytes: &[u8]) {
+/// Appends `bytes` as [`canonical`] encodes a key or a value.
+pub fn encode_into(out: &mut String, bytes: &[u8]) {
     for &b in bytes {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
             out.push(b as char);

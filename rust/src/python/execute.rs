@@ -1,5 +1,7 @@
 //! `Pipeline` and `Outcome`: the execute stage's per-request calls (see `crate::execute`).
 
+use std::sync::Arc;
+
 use pyo3::exceptions::{PyConnectionError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PySet};
@@ -8,31 +10,37 @@ use super::PyPrepared;
 use crate::execute::{libpq, Lost, Params, Pipeline, PqResult, Purpose};
 use crate::prepare::{statement_name, Prepared};
 
-/// A prepared request's statements as libpq takes them, built once with the `Prepared`.
-pub struct Statements {
+/// A prepared request's statement texts as libpq takes them: shared by every request of a shape.
+pub struct StatementText {
     name: Vec<u8>,
     sql: Vec<u8>,
-    params: Params,
     /// The planner's estimate: name and text.
     count: Option<(Vec<u8>, Vec<u8>)>,
 }
 
-impl Statements {
+impl StatementText {
     pub fn of(p: &Prepared) -> Self {
-        let mut params = Params::with_capacity(p.params.len());
-        for value in &p.params {
-            params.push(value.as_deref());
-        }
         let count = p.count_sql.as_ref().map(|sql| {
             let name = p.count_name.clone().unwrap_or_else(|| statement_name(sql));
             (name.into_bytes(), sql.clone().into_bytes())
         });
-        Statements {
+        StatementText {
             name: p.name.clone().into_bytes(),
             sql: p.sql.clone().into_bytes(),
-            params,
             count,
         }
+    }
+}
+
+/// A request's statements: the texts and its own parameters.
+pub struct Statements {
+    text: Arc<StatementText>,
+    params: Params,
+}
+
+impl Statements {
+    pub fn new(text: Arc<StatementText>, params: Params) -> Self {
+        Statements { text, params }
     }
 
     fn from_attributes(prepared: &Bound<'_, PyAny>) -> PyResult<Self> {
@@ -51,12 +59,12 @@ impl Statements {
             }
             None => None,
         };
-        Ok(Statements {
+        let text = StatementText {
             name: prepared.getattr("name")?.extract()?,
             sql: sql.into_bytes(),
-            params,
             count,
-        })
+        };
+        Ok(Statements::new(Arc::new(text), params))
     }
 }
 
@@ -112,19 +120,14 @@ fn params_of(values: Option<&Bound<'_, PyList>>) -> PyResult<Params> {
 
 impl PyPipeline {
     fn queue_statements(&mut self, statements: &Statements, prepare: bool) -> PyResult<()> {
-        if let Some((name, sql)) = &statements.count {
+        let text = &statements.text;
+        if let Some((name, sql)) = &text.count {
             self.inner
                 .queue(Purpose::Count, name, sql, &statements.params, prepare)
                 .map_err(lost)?;
         }
         self.inner
-            .queue(
-                Purpose::Main,
-                &statements.name,
-                &statements.sql,
-                &statements.params,
-                prepare,
-            )
+            .queue(Purpose::Main, &text.name, &text.sql, &statements.params, prepare)
             .map_err(lost)
     }
 }
@@ -183,7 +186,7 @@ impl PyPipeline {
     /// and `count_name`.
     fn queue_request(&mut self, prepared: &Bound<'_, PyAny>, prepare: bool) -> PyResult<()> {
         if let Ok(prepared) = prepared.cast::<PyPrepared>() {
-            return self.queue_statements(&prepared.get().statements, prepare);
+            return self.queue_statements(prepared.get().statements(), prepare);
         }
         let statements = Statements::from_attributes(prepared)?;
         self.queue_statements(&statements, prepare)

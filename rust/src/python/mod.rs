@@ -3,6 +3,7 @@
 //! request Python passes a few strings and gets one frozen [`PyPrepared`] back, or an `ApiError`.
 
 mod execute;
+mod prepared;
 
 use std::sync::Arc;
 
@@ -14,9 +15,10 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
 use crate::api_request::RequestHead;
 use crate::error::ApiError;
 use crate::openapi;
-use crate::prepare::{prepare, Prepared};
+use crate::prepare::prepare;
 use crate::schema_cache::SchemaCache;
 use crate::settings::{Settings, TxEnd};
+use prepared::{PyPrepared, ShapeCache};
 
 /// `ApiError(Exception)`. PyO3 cannot subclass a native exception under the stable ABI (abi3), so the
 /// class is a few lines of Python defined when the module loads; Rust fills in the attributes.
@@ -203,115 +205,13 @@ impl PySettings {
     }
 }
 
-/// A header value as restpg's interface layer holds it: each UTF-8 byte of `value` as one latin-1
-/// character, which is what Granian writes back out byte for byte (ASCII, nearly always, is unchanged).
-fn wire_text(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.is_ascii() {
-        std::borrow::Cow::Borrowed(value)
-    } else {
-        std::borrow::Cow::Owned(value.bytes().map(char::from).collect())
-    }
-}
-
-/// The result of `Engine.prepare`. Python objects are built once, here, not on every attribute read.
-#[pyclass(module = "restpg._core", name = "Prepared", frozen)]
-pub struct PyPrepared {
-    #[pyo3(get)]
-    sql: Py<PyString>,
-    #[pyo3(get)]
-    params: Py<PyList>,
-    #[pyo3(get)]
-    name: Py<PyBytes>,
-    #[pyo3(get)]
-    count_sql: Option<Py<PyString>>,
-    #[pyo3(get)]
-    count_name: Option<Py<PyBytes>>,
-    #[pyo3(get)]
-    read_only: bool,
-    #[pyo3(get)]
-    schema: String,
-    #[pyo3(get)]
-    search_path: String,
-    #[pyo3(get)]
-    content_type: Option<String>,
-    #[pyo3(get)]
-    status: u16,
-    #[pyo3(get)]
-    headers: Py<PyList>,
-    #[pyo3(get)]
-    offset: u64,
-    #[pyo3(get)]
-    has_limit: bool,
-    #[pyo3(get)]
-    count: Option<&'static str>,
-    #[pyo3(get)]
-    singular: bool,
-    #[pyo3(get)]
-    head: bool,
-    #[pyo3(get)]
-    kind: &'static str,
-    #[pyo3(get)]
-    rollback: bool,
-    #[pyo3(get)]
-    function_settings: Py<PyList>,
-    #[pyo3(get)]
-    explain: bool,
-    #[pyo3(get)]
-    timezone: Option<String>,
-    /// The same statements as libpq takes them, for `Pipeline.queue_request`.
-    statements: execute::Statements,
-}
-
-impl PyPrepared {
-    fn build(py: Python<'_>, p: Prepared) -> PyResult<Self> {
-        let params = PyList::empty(py);
-        for value in &p.params {
-            match value {
-                Some(bytes) => params.append(PyBytes::new(py, bytes))?,
-                None => params.append(py.None())?,
-            }
-        }
-        // As the response layer sends them: lowercase names, values as wire bytes (see `wire_text`).
-        let headers = PyList::empty(py);
-        for (name, value) in &p.headers {
-            headers.append((name.to_ascii_lowercase(), wire_text(value)))?;
-        }
-        Ok(PyPrepared {
-            statements: execute::Statements::of(&p),
-            sql: PyString::new(py, &p.sql).unbind(),
-            params: params.unbind(),
-            name: PyBytes::new(py, p.name.as_bytes()).unbind(),
-            count_sql: p.count_sql.as_deref().map(|s| PyString::new(py, s).unbind()),
-            count_name: p
-                .count_name
-                .as_deref()
-                .map(|s| PyBytes::new(py, s.as_bytes()).unbind()),
-            read_only: p.read_only,
-            schema: p.schema,
-            search_path: p.search_path,
-            content_type: p.content_type,
-            status: p.status,
-            headers: headers.unbind(),
-            offset: p.offset,
-            has_limit: p.has_limit,
-            count: p.count,
-            singular: p.singular,
-            head: p.head,
-            kind: p.kind,
-            rollback: p.rollback,
-            function_settings: PyList::new(py, &p.function_settings)?.unbind(),
-            explain: p.explain,
-            timezone: p.timezone,
-        })
-    }
-}
-
 /// A schema cache plus settings: swapped as a whole on reload.
 #[pyclass(module = "restpg._core", name = "Engine", frozen)]
 pub struct PyEngine {
     cache_obj: Py<PySchemaCache>,
     cache: Arc<SchemaCache>,
     settings: Settings,
+    shapes: ShapeCache,
 }
 
 #[pymethods]
@@ -322,6 +222,7 @@ impl PyEngine {
             cache: Arc::clone(&cache.get().inner),
             cache_obj: cache.unbind(),
             settings: settings.inner.clone(),
+            shapes: ShapeCache::new(),
         }
     }
 
@@ -352,7 +253,7 @@ impl PyEngine {
         content_type: Option<&str>,
         accept_profile: Option<&str>,
         content_profile: Option<&str>,
-    ) -> PyResult<PyPrepared> {
+    ) -> PyResult<Py<PyPrepared>> {
         let head = RequestHead {
             method,
             path,
@@ -364,8 +265,11 @@ impl PyEngine {
             accept_profile,
             content_profile,
         };
+        if let Some(prepared) = self.shapes.prepare(py, &self.cache, &self.settings, &head)? {
+            return Ok(prepared);
+        }
         match prepare(&self.cache, &self.settings, &head, body) {
-            Ok(p) => PyPrepared::build(py, p),
+            Ok(p) => Py::new(py, PyPrepared::build(py, &p)?),
             Err(e) => Err(api_error(py, &e)),
         }
     }
