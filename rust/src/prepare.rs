@@ -60,7 +60,23 @@ pub fn prepare(
     body: &[u8],
 ) -> ApiResult<Prepared> {
     let request = api_request::parse(head, body, settings)?;
-    prepare_request(cache, settings, &request)
+    let prepared = prepare_request(cache, settings, &request)?;
+    refuse_nul_bytes(&prepared.params)?;
+    Ok(prepared)
+}
+
+/// libpq reads a text parameter up to its first NUL byte, so a value holding one (`?name=eq.a%00b`) would
+/// reach SQL cut short. PostgreSQL refuses such text, and PostgREST, which sends lengths, answers its
+/// error: so does the core, before anything runs.
+fn refuse_nul_bytes(params: &[Option<Vec<u8>>]) -> ApiResult<()> {
+    if params.iter().flatten().any(|value| value.contains(&0)) {
+        return Err(crate::error::ApiError::new(
+            400,
+            "22021",
+            "invalid byte sequence for encoding \"UTF8\": 0x00",
+        ));
+    }
+    Ok(())
 }
 
 /// [`prepare`] from an already parsed request.
@@ -255,6 +271,13 @@ mod tests {
     fn names_are_stable() {
         assert_eq!(statement_name(""), "restpg_cbf29ce484222325");
         assert_ne!(statement_name("SELECT 1"), statement_name("SELECT 2"));
+    }
+
+    #[test]
+    fn nul_bytes_are_refused() {
+        assert!(refuse_nul_bytes(&[Some(b"a".to_vec()), None]).is_ok());
+        let e = refuse_nul_bytes(&[None, Some(b"a\0b".to_vec())]).unwrap_err();
+        assert_eq!((e.status, e.code), (400, "22021"));
     }
 
     #[test]

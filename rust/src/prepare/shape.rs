@@ -21,26 +21,6 @@ use crate::api_request::RequestHead;
 use crate::schema_cache::SchemaCache;
 use crate::settings::Settings;
 
-/// Operators (after an optional `not.`) whose value the SQL binds unchanged: `x=eq.<value>`.
-const OPERATORS: [&str; 16] = [
-    "eq.",
-    "neq.",
-    "gt.",
-    "gte.",
-    "lt.",
-    "lte.",
-    "isdistinct.",
-    "match.",
-    "imatch.",
-    "cs.",
-    "cd.",
-    "ov.",
-    "fts.",
-    "plfts.",
-    "phfts.",
-    "wfts.",
-];
-
 /// Methods whose request body the core never reads: their shape is the whole request.
 const METHODS: [&str; 3] = ["GET", "HEAD", "DELETE"];
 
@@ -83,23 +63,27 @@ impl Shape {
             }
             key.push('\0');
         }
+        let query = head.query;
         let mut operands = Vec::new();
-        let mut start = 0;
-        for pair in head.query.split(['&', ';']) {
-            match operand_start(pair) {
-                Some(cut) => {
-                    key.push_str(&head.query[start..start + cut]);
-                    operands.push(start + cut..start + pair.len());
-                }
-                None => key.push_str(pair),
+        let (mut start, mut copied) = (0, 0);
+        while start <= query.len() {
+            let end = query.as_bytes()[start..]
+                .iter()
+                .position(|&b| b == b'&' || b == b';')
+                .map_or(query.len(), |at| start + at);
+            if let Some(cut) = operand_start(&query[start..end]) {
+                key.push_str(&query[copied..start + cut]);
+                operands.push(start + cut..end);
+                copied = end;
             }
-            start += pair.len() + 1;
-            if let Some(separator) = head.query.get(start - 1..start) {
-                key.push_str(separator);
-            }
+            start = end + 1;
         }
-        let has_nul = head.query.contains('\0') || headers.iter().flatten().any(|h| h.contains('\0'));
-        (!has_nul && !head.path.contains('\0')).then_some(Shape { key, operands })
+        key.push_str(&query[copied..]);
+        let has_nul = [head.path, query]
+            .iter()
+            .chain(headers.iter().flatten())
+            .any(|part| part.contains('\0'));
+        (!has_nul).then_some(Shape { key, operands })
     }
 
     /// Where each value sits in the raw query string.
@@ -108,22 +92,43 @@ impl Shape {
     }
 
     /// The request's values, percent-decoded (as bytes: the parameter reads them as UTF-8, the
-    /// `Content-Location` encodes them again).
-    pub fn values(&self, query: &str) -> Vec<Vec<u8>> {
-        self.operands
+    /// `Content-Location` encodes them again); `None` when one holds a NUL byte, which `prepare` refuses.
+    pub fn values(&self, query: &str) -> Option<Vec<Vec<u8>>> {
+        let values: Vec<Vec<u8>> = self
+            .operands
             .iter()
             .map(|range| url_decode(&query[range.clone()]))
-            .collect()
+            .collect();
+        (!values.iter().any(|value| value.contains(&0))).then_some(values)
     }
 }
 
-/// Where a pair's operand begins, for `key=[not.]<operator>.<value>`.
+/// Where a pair's operand begins, for `key=[not.]<operator>.<value>` with an operator whose value the
+/// SQL binds as written.
 fn operand_start(pair: &str) -> Option<usize> {
     let value_start = pair.find('=')? + 1;
     let value = &pair[value_start..];
     let rest = value.strip_prefix("not.").unwrap_or(value);
-    let operator = OPERATORS.iter().find(|op| rest.starts_with(*op))?;
-    Some(pair.len() - rest.len() + operator.len())
+    let dot = rest.find('.')?;
+    let bound_as_written = matches!(
+        &rest[..dot],
+        "eq" | "neq"
+            | "gt"
+            | "gte"
+            | "lt"
+            | "lte"
+            | "isdistinct"
+            | "match"
+            | "imatch"
+            | "cs"
+            | "cd"
+            | "ov"
+            | "fts"
+            | "plfts"
+            | "phfts"
+            | "wfts"
+    );
+    bound_as_written.then_some(pair.len() - rest.len() + dot + 1)
 }
 
 /// A sentinel's raw (query string) and decoded forms: control characters and a long tag, so that
@@ -376,8 +381,10 @@ pub fn prepare_shaped(
 ) -> crate::error::ApiResult<Prepared> {
     if let Some(shape) = Shape::of(head) {
         let build = || Template::build(cache, settings, head, &shape).map(std::sync::Arc::new);
-        if let Some(template) = shapes.get_or_build(&shape.key, build) {
-            return Ok(template.instantiate(&shape.values(head.query)));
+        if let (Some(template), Some(values)) =
+            (shapes.get_or_build(&shape.key, build), shape.values(head.query))
+        {
+            return Ok(template.instantiate(&values));
         }
     }
     prepare(cache, settings, head, body)
@@ -401,10 +408,15 @@ mod tests {
         let a = Shape::of(&head("GET", "id=eq.1&select=id,name&name=not.like.a*")).unwrap();
         let b = Shape::of(&head("GET", "id=eq.22&select=id,name&name=not.like.a*")).unwrap();
         assert_eq!(a.key, b.key);
-        assert_eq!(a.values("id=eq.1&select=id,name&name=not.like.a*"), [b"1"]);
+        assert_eq!(
+            a.values("id=eq.1&select=id,name&name=not.like.a*").unwrap(),
+            [b"1"]
+        );
+        let nul = "id=eq.a%00b&select=id";
+        assert_eq!(Shape::of(&head("GET", nul)).unwrap().values(nul), None);
         let c = Shape::of(&head("GET", "id=not.gte.%C3%A9;x=in.(1,2)&y=lt.")).unwrap();
         let query = "id=not.gte.%C3%A9;x=in.(1,2)&y=lt.";
-        assert_eq!(c.values(query), ["é".as_bytes(), b""]);
+        assert_eq!(c.values(query).unwrap(), ["é".as_bytes(), b""]);
         assert!(c.key.ends_with("id=not.gte.;x=in.(1,2)&y=lt."), "{}", c.key);
     }
 

@@ -45,10 +45,10 @@ struct Shared {
     status: u16,
     offset: u64,
     has_limit: bool,
-    count: Option<&'static str>,
+    count: Option<Py<PyString>>,
     singular: bool,
     head: bool,
-    kind: &'static str,
+    kind: Py<PyString>,
     rollback: bool,
     explain: bool,
     text: Arc<StatementText>,
@@ -74,10 +74,10 @@ impl Shared {
             status: p.status,
             offset: p.offset,
             has_limit: p.has_limit,
-            count: p.count,
+            count: p.count.map(string),
             singular: p.singular,
             head: p.head,
-            kind: p.kind,
+            kind: string(p.kind),
             rollback: p.rollback,
             explain: p.explain,
             text: Arc::new(StatementText::of(p)),
@@ -199,8 +199,8 @@ impl PyPrepared {
         self.shared.has_limit
     }
     #[getter]
-    fn count(&self) -> Option<&'static str> {
-        self.shared.count
+    fn count(&self, py: Python<'_>) -> Option<Py<PyString>> {
+        self.shared.count.as_ref().map(|s| s.clone_ref(py))
     }
     #[getter]
     fn singular(&self) -> bool {
@@ -211,8 +211,8 @@ impl PyPrepared {
         self.shared.head
     }
     #[getter]
-    fn kind(&self) -> &'static str {
-        self.shared.kind
+    fn kind(&self, py: Python<'_>) -> Py<PyString> {
+        self.shared.kind.clone_ref(py)
     }
     #[getter]
     fn rollback(&self) -> bool {
@@ -252,21 +252,21 @@ impl ShapeEntry {
     }
 
     /// The request of `query`, of this shape.
-    fn instantiate(&self, py: Python<'_>, query: &str, shape: &Shape) -> PyResult<Py<PyPrepared>> {
+    fn instantiate(&self, py: Python<'_>, values: &[Vec<u8>]) -> PyResult<Py<PyPrepared>> {
         if let Some(whole) = &self.whole {
             return Ok(whole.clone_ref(py));
         }
-        let values = shape.values(query);
-        let params = self.template.params(&values);
+        let params = self.template.params(values);
         let (params, statement_params) = param_list(py, params.iter().map(Option::as_deref))?;
-        let headers = match self.template.content_location(&values) {
+        let headers = match self.template.content_location(values) {
             None => self.headers.clone_ref(py),
             Some((index, value)) => {
                 let headers = self.headers.bind(py);
                 let fresh = PyList::empty(py);
                 for (i, item) in headers.iter().enumerate() {
                     if i == index {
-                        fresh.append(header(py, "content-location", &value)?)?;
+                        let name = pyo3::intern!(py, "content-location");
+                        fresh.append((name, wire_text(&value)))?;
                     } else {
                         fresh.append(item)?;
                     }
@@ -327,6 +327,9 @@ impl ShapeCache {
         let Some(shape) = Shape::of(head) else {
             return Ok(None);
         };
+        let Some(values) = shape.values(head.query) else {
+            return Ok(None); // a NUL byte: `prepare` refuses the request
+        };
         let entry = match self.lookup(&shape.key) {
             Some(entry) => entry,
             None => {
@@ -338,8 +341,6 @@ impl ShapeCache {
                 entry
             }
         };
-        entry
-            .map(|entry| entry.instantiate(py, head.query, &shape))
-            .transpose()
+        entry.map(|entry| entry.instantiate(py, &values)).transpose()
     }
 }
