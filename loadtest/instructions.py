@@ -1,0 +1,175 @@
+"""Instructions per request, counted by callgrind: a cost that other load on the machine cannot move.
+
+    python -m loadtest.instructions [--db-uri URI] [--workloads W1,W3] [--variant NAME=DIR ...] \
+        [--requests 1000] [--warmup 300]
+
+Each count is one process under ``valgrind --tool=callgrind`` that builds the app in-process (its schema
+cache from the real database, as a worker does), then sends the workload's requests through
+``App.__rsgi__`` one at a time, with uniformly random ids from a fixed seed: the request's headers, the
+core's prepare, authentication, the execute stage on a real connection, the response. Two counts per
+variant and workload, one with ``--requests`` more than the other, and the difference divided by
+``--requests`` is what one warm request costs in the interpreter, the core and libpq. Granian's share is
+the same for every variant and not in it; PostgreSQL runs in its own processes.
+
+Req/s on this shared two-core machine moves by ±20% between identical rounds; an instruction count of one
+build moves by about 1%. A variant is a folder holding a ``restpg`` package (as for ``loadtest.ab``), put
+first on ``PYTHONPATH``. A benchmark, not a test: nothing here asserts a count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from loadtest import fixtures
+from loadtest.bench import server_config
+from loadtest.processes import cluster, ensure_database, render_config
+from loadtest.workloads import WORKLOADS, Workload
+
+_SEED = 20261128
+# What wrk sends with every request, besides the workload's own headers.
+_HEADERS = {"host": "127.0.0.1:3000", "accept": "*/*"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.child:
+        asyncio.run(_serve(args.child, args.workloads, args.count))
+        return 0
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
+        return 2
+    variants = dict(v.split("=", 1) for v in args.variant) or {"current": ""}
+    with cluster(args.db_uri) as (cluster_dsn, _):
+        dsn = ensure_database(cluster_dsn, args.database)
+        fixtures.ensure(dsn, args.scale)
+        with tempfile.TemporaryDirectory(prefix="restpg-instructions-") as workdir:
+            config = Path(workdir) / "restpg.conf"
+            config.write_text(render_config(server_config(dsn, 1)), encoding="utf-8")
+            print("workload | variant | instructions per request | ratio to the first variant")
+            for key in args.workloads.split(","):
+                first: float | None = None
+                for name, folder in variants.items():
+                    counts = [
+                        _count(workdir, folder, str(config), key, n)
+                        for n in (args.warmup, args.warmup + args.requests)
+                    ]
+                    per_request = (counts[1] - counts[0]) / args.requests
+                    first = first or per_request
+                    print(f"{key} | {name} | {per_request:,.0f} | {per_request / first:.3f}", flush=True)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m loadtest.instructions", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--db-uri", help="superuser DSN of the cluster (default $RESTPG_TEST_DSN, else embedded)"
+    )
+    parser.add_argument("--database", default="loadtest_bench")
+    parser.add_argument("--scale", type=int, default=1)
+    parser.add_argument("--workloads", default="W1", help="comma-separated GET workloads (W1, W2, W3)")
+    parser.add_argument("--variant", action="append", default=[], help="NAME=DIR holding a restpg package")
+    parser.add_argument("--requests", type=int, default=1000, help="the difference between the two counts")
+    parser.add_argument("--warmup", type=int, default=300, help="requests in the smaller count")
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # config path: serve in this process
+    parser.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)
+    return parser
+
+
+def _count(workdir: str, folder: str, config: str, workload: str, requests: int) -> int:
+    """Total instructions of one child process sending ``requests`` requests."""
+    out = Path(workdir) / f"callgrind.{os.getpid()}.{requests}.out"
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    if folder:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [folder, env.get("PYTHONPATH", "")]))
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        f"--callgrind-out-file={out}",
+        sys.executable,
+        "-m",
+        "loadtest.instructions",
+        "--child",
+        config,
+        "--workloads",
+        workload,
+        "--count",
+        str(requests),
+    ]
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    match = re.search(r"^summary: (\d+)", out.read_text(encoding="utf-8"), re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"no summary line in {out}")
+    out.unlink()
+    return int(match.group(1))
+
+
+class _Headers:
+    def __init__(self, pairs: dict[str, str]) -> None:
+        self._pairs = list(pairs.items())
+
+    def items(self) -> list[tuple[str, str]]:
+        return self._pairs
+
+
+class _Scope:
+    """The attributes of Granian's RSGI scope that the app reads."""
+
+    proto = "http"
+    http_version = "1.1"
+    client = "127.0.0.1:50000"
+
+    def __init__(self, method: str, path: str, query: str, headers: dict[str, str]) -> None:
+        self.method, self.path, self.query_string = method, path, query
+        self.headers = _Headers(headers)
+
+
+class _Protocol:
+    def __init__(self) -> None:
+        self.status = 0
+
+    async def __call__(self) -> bytes:
+        return b""
+
+    async def client_disconnect(self) -> None:
+        await asyncio.Event().wait()  # the client stays
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status = status
+
+
+async def _serve(config_path: str, key: str, count: int) -> None:
+    from restpg.app import App
+    from restpg.config import load
+
+    workload: Workload = next(w for w in WORKLOADS if w.key == key)
+    if workload.method != "GET" or workload.ids is None:
+        raise SystemExit(f"{key} is not a GET workload with ids")
+    app = App(load(config_path, os.environ), config_path=config_path)
+    try:
+        await app.load_once()
+        rng = random.Random(_SEED)
+        headers = {**_HEADERS, **{k.lower(): v for k, v in workload.headers.items()}}
+        protocol: Any = _Protocol()
+        for _ in range(count):
+            path, _, query = workload.path_for(rng.randint(*workload.ids)).partition("?")
+            await app.__rsgi__(_Scope("GET", path, query, headers), protocol)
+            if protocol.status != 200:
+                raise SystemExit(f"{key}: status {protocol.status}")
+    finally:
+        await app.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
