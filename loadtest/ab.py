@@ -24,7 +24,7 @@ from typing import Any
 
 from loadtest import drivers, fixtures
 from loadtest.bench import server_config, workload_keys
-from loadtest.processes import RestpgServer, cluster, ensure_database
+from loadtest.processes import RestpgServer, add_database_arguments, cluster, ensure_database
 from loadtest.workloads import WORKLOADS
 
 
@@ -112,9 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m loadtest.ab", description=__doc__.split("\n\n")[0])
     parser.add_argument("--variant", action="append", required=True, help="NAME=DIR holding a restpg package")
     parser.add_argument("--env", action="append", default=[], help="NAME:KEY=VALUE for one variant")
-    parser.add_argument("--db-uri", help="superuser DSN of the cluster (default $RESTPG_TEST_DSN)")
-    parser.add_argument("--database", default="loadtest_bench")
-    parser.add_argument("--scale", type=int, default=1)
+    add_database_arguments(parser)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--db-pool", type=int, default=10)
     parser.add_argument("--workloads", default="W1", type=workload_keys)

@@ -36,7 +36,15 @@ import psycopg
 
 from loadtest import drivers, fixtures, report
 from loadtest.capture import CaptureError, capture, to_pgbench
-from loadtest.processes import RestpgServer, cluster, dsn_as, ensure_database, postmaster_pid, restpg_command
+from loadtest.processes import (
+    RestpgServer,
+    add_database_arguments,
+    cluster,
+    dsn_as,
+    ensure_database,
+    postmaster_pid,
+    restpg_command,
+)
 from loadtest.workloads import COLD_START, WORKLOADS, Workload
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -60,11 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m loadtest.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--db-uri", help="superuser DSN of the cluster (default $RESTPG_TEST_DSN, else embedded)"
-    )
-    parser.add_argument("--database", default="loadtest_bench", help="database to create/use on the cluster")
-    parser.add_argument("--scale", type=int, default=1, help="fixture scale (1: about 600k rows)")
+    add_database_arguments(parser)
     parser.add_argument("--workers", type=int, default=2, help="restpg (Granian) workers")
     parser.add_argument("--db-pool", type=int, default=10, help="db-pool (connections per worker)")
     parser.add_argument("--seconds", type=float, default=10, help="duration of each measured run")

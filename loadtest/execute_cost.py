@@ -33,7 +33,7 @@ from psycopg import pq
 
 from loadtest import fixtures
 from loadtest.bench import server_config
-from loadtest.processes import cluster, ensure_database, render_config
+from loadtest.processes import add_database_arguments, cluster, ensure_database, render_config
 from loadtest.workloads import WORKLOADS
 from restpg.app import App, _core_headers
 from restpg.config import load
@@ -66,11 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.execute_cost", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument(
-        "--db-uri", help="superuser DSN of the cluster (default $RESTPG_TEST_DSN, else embedded)"
-    )
-    parser.add_argument("--database", default="loadtest_bench")
-    parser.add_argument("--scale", type=int, default=1)
+    add_database_arguments(parser)
     parser.add_argument("--requests", type=int, default=10_000, help="requests per path and round")
     parser.add_argument("--rounds", type=int, default=6)
     return parser

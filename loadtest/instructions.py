@@ -32,7 +32,7 @@ from typing import Any
 
 from loadtest import fixtures
 from loadtest.bench import server_config
-from loadtest.processes import cluster, ensure_database, render_config
+from loadtest.processes import add_database_arguments, cluster, ensure_database, render_config
 from loadtest.workloads import WORKLOADS, Workload
 
 _SEED = 20261128
@@ -73,11 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m loadtest.instructions", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument(
-        "--db-uri", help="superuser DSN of the cluster (default $RESTPG_TEST_DSN, else embedded)"
-    )
-    parser.add_argument("--database", default="loadtest_bench")
-    parser.add_argument("--scale", type=int, default=1)
+    add_database_arguments(parser)
     parser.add_argument("--workloads", default="W1", help="comma-separated GET workloads (W1, W2, W3)")
     parser.add_argument("--variant", action="append", default=[], help="NAME=DIR holding a restpg package")
     parser.add_argument("--requests", type=int, default=1000, help="the difference between the two counts")

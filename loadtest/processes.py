@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -31,6 +32,15 @@ __all__ = [
     "postmaster_pid",
     "restpg_command",
 ]
+
+
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--db-uri``, ``--database`` and ``--scale``: where a benchmark finds its fixture (see ``cluster``)."""
+    parser.add_argument(
+        "--db-uri", help="superuser DSN of the cluster (default $RESTPG_TEST_DSN, else embedded)"
+    )
+    parser.add_argument("--database", default="loadtest_bench", help="database to create/use on the cluster")
+    parser.add_argument("--scale", type=int, default=1, help="fixture scale (1: about 600k rows)")
 
 
 @contextlib.contextmanager

@@ -263,6 +263,22 @@ struct Request {
     body: Vec<u8>,
 }
 
+impl Request {
+    fn head<'a>(&'a self, method: &'a str) -> RequestHead<'a> {
+        RequestHead {
+            method,
+            path: &self.path,
+            query: &self.query,
+            accept: self.accept.as_deref(),
+            prefer: self.prefer.as_deref(),
+            range: self.range.as_deref(),
+            content_type: self.content_type.as_deref(),
+            accept_profile: self.profile.as_deref(),
+            content_profile: self.profile.as_deref(),
+        }
+    }
+}
+
 fn request() -> impl Strategy<Value = Request> {
     let headers = (
         header(vec![
@@ -352,17 +368,7 @@ proptest! {
         aggregates in any::<bool>(),
         plan in any::<bool>(),
     ) {
-        let head = RequestHead {
-            method: &req.method,
-            path: &req.path,
-            query: &req.query,
-            accept: req.accept.as_deref(),
-            prefer: req.prefer.as_deref(),
-            range: req.range.as_deref(),
-            content_type: req.content_type.as_deref(),
-            accept_profile: req.profile.as_deref(),
-            content_profile: req.profile.as_deref(),
-        };
+        let head = req.head(&req.method);
         let settings = settings(max_rows, aggregates, plan);
         if let Err(e) = prepare(&fixture().cache, &settings, &head, &req.body) {
             prop_assert!(e.status < 500, "{req:?} -> {e:?}");
@@ -395,17 +401,7 @@ proptest! {
     ) {
         let settings = settings(max_rows, aggregates, true);
         let mut shapes = Shapes::new(8);
-        let head = RequestHead {
-            method,
-            path: &req.path,
-            query: &req.query,
-            accept: req.accept.as_deref(),
-            prefer: req.prefer.as_deref(),
-            range: req.range.as_deref(),
-            content_type: req.content_type.as_deref(),
-            accept_profile: req.profile.as_deref(),
-            content_profile: req.profile.as_deref(),
-        };
+        let head = req.head(method);
         let cache = &fixture().cache;
         let answer = |r: restpg_core::error::ApiResult<Prepared>| format!("{r:?}");
         prop_assert_eq!(
