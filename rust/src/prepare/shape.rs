@@ -13,7 +13,7 @@
 
 use super::{prepare, Prepared};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 
 use crate::api_request::query_params::{encode_into, url_decode};
@@ -325,10 +325,13 @@ impl Template {
 }
 
 /// A bounded map from shape keys to what a caller keeps per shape (`None`: the shape has no template).
-/// When full it starts over: shapes are few in a real workload, and a flood of distinct ones (every
-/// `limit` from 1 to a million) should cost memory only up to the bound.
+/// Shapes are few in a real workload; a flood of distinct ones (every `limit` from 1 to a million, or a
+/// function's argument with many values) costs memory only up to the bound, and evicts the oldest shape
+/// one at a time, so that no request pays for dropping thousands at once.
 pub struct Shapes<T> {
     entries: HashMap<String, Option<T>>,
+    /// Keys in insertion order: the front is evicted first.
+    order: VecDeque<String>,
     capacity: usize,
 }
 
@@ -336,7 +339,8 @@ impl<T: Clone> Shapes<T> {
     pub fn new(capacity: usize) -> Self {
         Shapes {
             entries: HashMap::new(),
-            capacity,
+            order: VecDeque::new(),
+            capacity: capacity.max(1),
         }
     }
 
@@ -345,11 +349,22 @@ impl<T: Clone> Shapes<T> {
         self.entries.get(key)
     }
 
-    pub fn insert(&mut self, key: String, entry: Option<T>) {
-        if self.entries.len() >= self.capacity {
-            self.entries.clear();
+    /// Keeps `entry` for `key`; returns the entry evicted to make room, for the caller to drop.
+    pub fn insert(&mut self, key: String, entry: Option<T>) -> Option<Option<T>> {
+        if let Some(slot) = self.entries.get_mut(&key) {
+            *slot = entry; // two requests of a new shape prepared it side by side
+            return None;
         }
+        let mut evicted = None;
+        while self.entries.len() >= self.capacity {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            evicted = self.entries.remove(&oldest);
+        }
+        self.order.push_back(key.clone());
         self.entries.insert(key, entry);
+        evicted
     }
 
     /// The entry of `key`, from `build` the first time.
@@ -478,13 +493,18 @@ mod tests {
     }
 
     #[test]
-    fn starts_over_when_full() {
+    fn evicts_the_oldest_shape_when_full() {
         let mut shapes = Shapes::new(2);
         assert_eq!(shapes.get_or_build("a", || Some(1)), Some(1));
         assert_eq!(shapes.get_or_build("a", || Some(2)), Some(1));
         assert_eq!(shapes.get_or_build("b", || None), None);
         assert_eq!(shapes.len(), 2);
         assert_eq!(shapes.get_or_build("c", || Some(3)), Some(3));
-        assert_eq!(shapes.len(), 1);
+        assert_eq!(shapes.len(), 2);
+        assert!(shapes.get("a").is_none() && shapes.get("b").is_some());
+        assert_eq!(shapes.insert("d".into(), Some(4)), Some(None)); // "b" goes
+        assert_eq!(shapes.insert("d".into(), Some(5)), None); // a second insert replaces
+        assert_eq!(shapes.get("d"), Some(&Some(5)));
+        assert_eq!(shapes.len(), 2);
     }
 }

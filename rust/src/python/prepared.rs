@@ -17,7 +17,7 @@ use crate::prepare::Prepared;
 use crate::schema_cache::SchemaCache;
 use crate::settings::Settings;
 
-/// How many shapes an engine keeps (it starts over when full; a reload starts a new engine).
+/// How many shapes an engine keeps (the oldest goes first; a reload starts a new engine).
 const SHAPES: usize = 4096;
 
 /// A header value as restpg's interface layer holds it: each UTF-8 byte of `value` as one latin-1
@@ -312,7 +312,9 @@ impl ShapeCache {
             .shapes
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        shapes.insert(key, entry);
+        let evicted = shapes.insert(key, entry);
+        drop(shapes);
+        drop(evicted); // its Python objects are freed outside the lock
     }
 
     /// The prepared request of `head` from its shape's template; `None` when the request has no shape or
