@@ -22,12 +22,14 @@ of every process is recorded, and why wrk (one C thread) drives the HTTP side.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,7 @@ from loadtest.processes import (
     dsn_as,
     ensure_database,
     postmaster_pid,
+    render_config,
     restpg_command,
 )
 from loadtest.workloads import COLD_START, WORKLOADS, Workload
@@ -87,6 +90,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--results-dir", default=str(RESULTS))
     return parser
+
+
+@contextlib.contextmanager
+def fixture_config_file(args: argparse.Namespace, db_pool: int = 1) -> Iterator[Path]:
+    """A config file serving the fixture (loaded when needed) on the cluster of ``add_database_arguments``'
+    options, in a temporary folder: for the tools that build the app in-process."""
+    with cluster(args.db_uri) as (cluster_dsn, _):
+        dsn = ensure_database(cluster_dsn, args.database)
+        fixtures.ensure(dsn, args.scale)
+        with tempfile.TemporaryDirectory(prefix="restpg-loadtest-") as workdir:
+            path = Path(workdir) / "restpg.conf"
+            path.write_text(render_config(server_config(dsn, db_pool)), encoding="utf-8")
+            yield path
 
 
 def server_config(dsn: str, db_pool: int) -> dict[str, str | int]:

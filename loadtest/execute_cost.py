@@ -24,16 +24,13 @@ import os
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from psycopg import pq
 
-from loadtest import fixtures
-from loadtest.bench import server_config
-from loadtest.processes import add_database_arguments, cluster, ensure_database, render_config
+from loadtest.bench import fixture_config_file
+from loadtest.processes import add_database_arguments
 from loadtest.workloads import WORKLOADS
 from restpg.app import App, _core_headers
 from restpg.config import load
@@ -46,13 +43,8 @@ _IDS = 1000  # distinct ids cycled through (each id's statement is prepared once
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    with cluster(args.db_uri) as (cluster_dsn, _):
-        dsn = ensure_database(cluster_dsn, args.database)
-        fixtures.ensure(dsn, args.scale)
-        with tempfile.TemporaryDirectory(prefix="restpg-execute-cost-") as workdir:
-            path = Path(workdir) / "restpg.conf"
-            path.write_text(render_config(server_config(dsn, 1)), encoding="utf-8")
-            medians = asyncio.run(_measure(str(path), args.requests, args.rounds))
+    with fixture_config_file(args) as path:
+        medians = asyncio.run(_measure(str(path), args.requests, args.rounds))
     for name, (cpu, wall) in medians.items():
         print(
             f"{name:>10}: {cpu:6.1f} µs CPU, {wall:6.1f} µs wall per request (medians of {args.rounds} rounds)"

@@ -26,13 +26,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from loadtest import fixtures
-from loadtest.bench import server_config
-from loadtest.processes import add_database_arguments, cluster, ensure_database, render_config
+from loadtest.bench import fixture_config_file
+from loadtest.processes import add_database_arguments
 from loadtest.workloads import WORKLOADS, Workload
 
 _SEED = 20261128
@@ -49,23 +47,17 @@ def main(argv: list[str] | None = None) -> int:
         print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
         return 2
     variants = dict(v.split("=", 1) for v in args.variant) or {"current": ""}
-    with cluster(args.db_uri) as (cluster_dsn, _):
-        dsn = ensure_database(cluster_dsn, args.database)
-        fixtures.ensure(dsn, args.scale)
-        with tempfile.TemporaryDirectory(prefix="restpg-instructions-") as workdir:
-            config = Path(workdir) / "restpg.conf"
-            config.write_text(render_config(server_config(dsn, 1)), encoding="utf-8")
-            print("workload | variant | instructions per request | ratio to the first variant")
-            for key in args.workloads.split(","):
-                first: float | None = None
-                for name, folder in variants.items():
-                    counts = [
-                        _count(workdir, folder, str(config), key, n)
-                        for n in (args.warmup, args.warmup + args.requests)
-                    ]
-                    per_request = (counts[1] - counts[0]) / args.requests
-                    first = first or per_request
-                    print(f"{key} | {name} | {per_request:,.0f} | {per_request / first:.3f}", flush=True)
+    with fixture_config_file(args) as config:
+        print("workload | variant | instructions per request | ratio to the first variant")
+        for key in args.workloads.split(","):
+            first: float | None = None
+            for name, folder in variants.items():
+                counts = [
+                    _count(folder, str(config), key, n) for n in (args.warmup, args.warmup + args.requests)
+                ]
+                per_request = (counts[1] - counts[0]) / args.requests
+                first = first or per_request
+                print(f"{key} | {name} | {per_request:,.0f} | {per_request / first:.3f}", flush=True)
     return 0
 
 
@@ -83,9 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _count(workdir: str, folder: str, config: str, workload: str, requests: int) -> int:
+def _count(folder: str, config: str, workload: str, requests: int) -> int:
     """Total instructions of one child process sending ``requests`` requests."""
-    out = Path(workdir) / f"callgrind.{os.getpid()}.{requests}.out"
+    out = Path(config).parent / f"callgrind.{requests}.out"
     env = dict(os.environ, PYTHONHASHSEED="0")
     if folder:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [folder, env.get("PYTHONPATH", "")]))
