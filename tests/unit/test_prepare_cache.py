@@ -77,6 +77,21 @@ def test_a_delete_is_shaped_too(engine: Engine) -> None:
     assert first.sql == second.sql
 
 
+def test_a_calls_plain_arguments_are_values_of_its_shape(engine: Engine) -> None:
+    first = get(engine, "/rpc/get_projects", "client_id=1&select=id")
+    second = get(engine, "/rpc/get_projects", "client_id=2&select=id")
+    assert (first.kind, first.sql, first.params[-1:], second.params[-1:]) == (
+        "call",
+        second.sql,
+        [b"1"],
+        [b"2"],
+    )
+    # A value that starts like an operator makes a filter, as in PostgREST: another shape, not an argument.
+    with pytest.raises(ApiError) as caught:
+        get(engine, "/rpc/get_projects", "client_id=eq.1&select=id")
+    assert caught.value.code == "PGRST202"
+
+
 def test_errors_are_answered_every_time(engine: Engine) -> None:
     for _ in range(2):
         with pytest.raises(ApiError) as caught:

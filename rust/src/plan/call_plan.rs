@@ -217,7 +217,8 @@ const OPERATORS: [&str; 22] = [
 ];
 const FTS_OPERATORS: [&str; 4] = ["fts", "plfts", "phfts", "wfts"];
 
-fn has_operator(value: &str) -> bool {
+/// PostgREST's test for `GET /rpc/fn?key=value`: a value that starts like an operator makes a filter.
+pub fn has_operator(value: &str) -> bool {
     let mut parts = value.split('.');
     let first = parts.next().unwrap_or_default();
     let dotted = match first {

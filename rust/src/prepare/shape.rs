@@ -9,7 +9,8 @@
 //! parameters and nowhere else (not in the SQL, not in a header but `Content-Location`, which is
 //! rebuilt from the request's own query string). Only operators that bind their value as written are
 //! taken out: `like`'s `*` becomes `%`, `in.(…)` is a list and `is.` a keyword, so those values stay in
-//! the shape as sent, and so do `limit`, `offset`, `select` and the rest.
+//! the shape as sent, and so do `limit`, `offset`, `select` and the rest. On `GET /rpc/fn` the plain
+//! arguments are taken out too (`?id=42`), but not a value that PostgREST would read as a filter.
 
 use super::{prepare, Prepared};
 use std::borrow::Cow;
@@ -18,6 +19,7 @@ use std::ops::Range;
 
 use crate::api_request::query_params::{encode_into, url_decode};
 use crate::api_request::RequestHead;
+use crate::plan::call_plan::has_operator;
 use crate::schema_cache::SchemaCache;
 use crate::settings::Settings;
 
@@ -64,6 +66,7 @@ impl Shape {
             key.push('\0');
         }
         let query = head.query;
+        let call = head.method != "DELETE" && head.path.starts_with("/rpc/");
         let mut operands = Vec::new();
         let (mut start, mut copied) = (0, 0);
         while start <= query.len() {
@@ -71,7 +74,9 @@ impl Shape {
                 .iter()
                 .position(|&b| b == b'&' || b == b';')
                 .map_or(query.len(), |at| start + at);
-            if let Some(cut) = operand_start(&query[start..end]) {
+            let pair = &query[start..end];
+            let cut = operand_start(pair).or_else(|| call.then(|| argument_start(pair)).flatten());
+            if let Some(cut) = cut {
                 key.push_str(&query[copied..start + cut]);
                 operands.push(start + cut..end);
                 copied = end;
@@ -129,6 +134,28 @@ fn operand_start(pair: &str) -> Option<usize> {
             | "wfts"
     );
     bound_as_written.then_some(pair.len() - rest.len() + dot + 1)
+}
+
+/// Keys of a call's query string that are not arguments (PostgREST's reserved words).
+const RESERVED_KEYS: [&str; 8] = [
+    "select",
+    "columns",
+    "on_conflict",
+    "order",
+    "limit",
+    "offset",
+    "and",
+    "or",
+];
+
+/// Where a function argument's value begins, for `GET /rpc/fn?name=<value>`: a plain key (no embed path,
+/// no encoding, not a reserved word) and a value PostgREST does not read as a filter. That split depends
+/// on the value, so a value that starts like an operator stays in the shape as sent.
+fn argument_start(pair: &str) -> Option<usize> {
+    let (key, value) = pair.split_once('=')?;
+    let plain = !key.is_empty() && !key.contains(['.', '%', '+']) && !RESERVED_KEYS.contains(&key);
+    let text = String::from_utf8_lossy(&url_decode(value)).into_owned();
+    (plain && !has_operator(&text)).then_some(key.len() + 1)
 }
 
 /// A sentinel's raw (query string) and decoded forms: control characters and a long tag, so that
@@ -477,6 +504,30 @@ mod tests {
         assert!(Shape::of(&head("PATCH", "id=eq.1")).is_none());
         assert!(Shape::of(&head("DELETE", "id=eq.1")).is_some());
         assert!(Shape::of(&head("GET", "id=eq.1%00\0")).is_none());
+    }
+
+    #[test]
+    fn takes_out_a_calls_plain_arguments() {
+        let call = |method, query| {
+            let head = RequestHead {
+                method,
+                path: "/rpc/fn",
+                query,
+                ..RequestHead::default()
+            };
+            let shape = Shape::of(&head).unwrap();
+            (
+                shape.key.rsplit('\0').next().unwrap().to_owned(),
+                shape.values(query).unwrap(),
+            )
+        };
+        let (key, values) = call("GET", "a=1&b=x%20y&c=eq.3&d=in.(1)&e=not.x&limit=2&t.x=1&%61=1&f");
+        assert_eq!(key, "a=&b=&c=eq.&d=in.(1)&e=not.x&limit=2&t.x=1&%61=1&f");
+        assert_eq!(values, [b"1".to_vec(), b"x y".to_vec(), b"3".to_vec()]);
+        let (key, _) = call("GET", "a=fts(english).x&b=");
+        assert_eq!(key, "a=fts(english).x&b=");
+        assert_eq!(call("DELETE", "a=1").0, "a=1");
+        assert_eq!(Shape::of(&head("GET", "a=1")).unwrap().operands().len(), 0);
     }
 
     #[test]
