@@ -9,9 +9,9 @@ use super::types::{EmbedPath, QueryParams};
 use crate::error::ApiResult;
 
 /// Keys that only mean something at the top level.
-const RESERVED: [&str; 3] = ["select", "columns", "on_conflict"];
+pub const RESERVED: [&str; 3] = ["select", "columns", "on_conflict"];
 /// Keys that may be prefixed by an embed path (`clients.projects.order`).
-const RESERVED_EMBEDDABLE: [&str; 5] = ["order", "limit", "offset", "and", "or"];
+pub const RESERVED_EMBEDDABLE: [&str; 5] = ["order", "limit", "offset", "and", "or"];
 
 /// One `key[=value]` pair, decoded. `value` is `None` when there was no `=`.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 
-use crate::api_request::query_params::{encode_into, url_decode};
+use crate::api_request::query_params::{encode_into, url_decode, RESERVED, RESERVED_EMBEDDABLE};
 use crate::api_request::RequestHead;
 use crate::plan::call_plan::has_operator;
 use crate::schema_cache::SchemaCache;
@@ -136,26 +136,14 @@ fn operand_start(pair: &str) -> Option<usize> {
     bound_as_written.then_some(pair.len() - rest.len() + dot + 1)
 }
 
-/// Keys of a call's query string that are not arguments (PostgREST's reserved words).
-const RESERVED_KEYS: [&str; 8] = [
-    "select",
-    "columns",
-    "on_conflict",
-    "order",
-    "limit",
-    "offset",
-    "and",
-    "or",
-];
-
 /// Where a function argument's value begins, for `GET /rpc/fn?name=<value>`: a plain key (no embed path,
 /// no encoding, not a reserved word) and a value PostgREST does not read as a filter. That split depends
 /// on the value, so a value that starts like an operator stays in the shape as sent.
 fn argument_start(pair: &str) -> Option<usize> {
     let (key, value) = pair.split_once('=')?;
-    let plain = !key.is_empty() && !key.contains(['.', '%', '+']) && !RESERVED_KEYS.contains(&key);
-    let text = String::from_utf8_lossy(&url_decode(value)).into_owned();
-    (plain && !has_operator(&text)).then_some(key.len() + 1)
+    let reserved = RESERVED.contains(&key) || RESERVED_EMBEDDABLE.contains(&key);
+    let plain = !key.is_empty() && !key.contains(['.', '%', '+']) && !reserved;
+    (plain && !has_operator(&String::from_utf8_lossy(&url_decode(value)))).then_some(key.len() + 1)
 }
 
 /// A sentinel's raw (query string) and decoded forms: control characters and a long tag, so that

@@ -4,7 +4,7 @@
 //! cached shape adds only its parameters and, for a read, its `Content-Location`.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
@@ -94,7 +94,7 @@ fn header<'py>(py: Python<'py>, name: &str, value: &str) -> PyResult<Bound<'py, 
 
 fn param_list<'a>(
     py: Python<'_>,
-    values: impl ExactSizeIterator<Item = Option<&'a [u8]>> + Clone,
+    values: impl ExactSizeIterator<Item = Option<&'a [u8]>>,
 ) -> PyResult<(Py<PyList>, Params)> {
     let mut params = Params::with_capacity(values.len());
     let list = PyList::empty(py);
@@ -122,10 +122,7 @@ pub struct PyPrepared {
 
 impl PyPrepared {
     pub fn build(py: Python<'_>, p: &Prepared) -> PyResult<Self> {
-        PyPrepared::with_shared(py, p, Arc::new(Shared::of(py, p)?))
-    }
-
-    fn with_shared(py: Python<'_>, p: &Prepared, shared: Arc<Shared>) -> PyResult<Self> {
+        let shared = Arc::new(Shared::of(py, p)?);
         let (params, values) = param_list(py, p.params.iter().map(Option::as_deref))?;
         let headers = PyList::empty(py);
         for (name, value) in &p.headers {
@@ -299,22 +296,20 @@ impl ShapeCache {
         }
     }
 
-    fn lookup(&self, key: &str) -> Option<Option<Arc<ShapeEntry>>> {
-        let shapes = self
-            .shapes
+    /// The shapes, locked (a panic while they were locked left them consistent: every change is one call).
+    fn shapes(&self) -> MutexGuard<'_, Shapes<Arc<ShapeEntry>>> {
+        self.shapes
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        shapes.get(key).cloned()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lookup(&self, key: &str) -> Option<Option<Arc<ShapeEntry>>> {
+        self.shapes().get(key).cloned()
     }
 
     fn insert(&self, key: String, entry: Option<Arc<ShapeEntry>>) {
-        let mut shapes = self
-            .shapes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let evicted = shapes.insert(key, entry);
-        drop(shapes);
-        drop(evicted); // its Python objects are freed outside the lock
+        let evicted = self.shapes().insert(key, entry);
+        drop(evicted); // its Python objects are freed after the lock is released
     }
 
     /// The prepared request of `head` from its shape's template; `None` when the request has no shape or
