@@ -18,6 +18,7 @@ __all__ = [
     "SchemaCache",
     "Settings",
     "bind_libpq",
+    "watch_supervisor",
 ]
 
 __version__: Final[str]
@@ -296,3 +297,10 @@ class Outcome:
     def inserted(self) -> int | None: ...
     def with_body(self, body: bytes) -> Outcome:
         """This outcome with another body."""
+
+def watch_supervisor(supervisor: int, grace_seconds: float) -> None:
+    """End this process (exit code 1) ``grace_seconds`` after its parent stops being ``supervisor``.
+
+    A native thread without the GIL: it still acts when a graceful stop is stuck holding the GIL. Only the
+    first call of a process starts a watch; ``ValueError`` for a negative or non-finite grace.
+    """

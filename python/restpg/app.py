@@ -92,6 +92,11 @@ def create_app(config: Config | None = None) -> App:
     path = os.environ.get(CONFIG_FILE_ENV) or None
     if config is None:
         config = load(path, os.environ)
+    if supervisor:
+        from restpg._core import watch_supervisor
+
+        # The graceful stop that follows the supervisor's end gets the grace a supervised stop gets.
+        watch_supervisor(int(supervisor), config.restpg_shutdown_grace)
     return App(config, config_path=path)
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import psutil
+import psycopg
 import pytest
 
 from support.fix_server import ServerFactory, base_config
@@ -41,8 +44,9 @@ def test_live_and_ready(restpg_server: ServerFactory) -> None:
 
 
 def test_workers_end_with_a_killed_supervisor(database: Database) -> None:
-    # No orphan may keep serving (nor hold the admin port, where connections would wait unanswered).
-    server = start_server(base_config(database), workers=2)
+    # No orphan may keep serving (nor hold the admin port, where connections would wait unanswered). A
+    # short grace: should the graceful stop get stuck (it can, inside Granian), the watch ends the worker.
+    server = start_server({**base_config(database), "restpg-shutdown-grace": 3}, workers=2)
     try:
         workers = psutil.Process(server.process.pid).children(recursive=True)
         assert len(workers) >= 2
@@ -58,6 +62,37 @@ def test_workers_end_with_a_killed_supervisor(database: Database) -> None:
             raise AssertionError(f"{url} still answers after the supervisor was killed")
     finally:
         server.stop()
+
+
+def test_a_worker_that_cannot_stop_ends_after_the_grace(
+    database: Database, db_conn: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    # A request that outlasts the grace holds the worker's graceful stop: once the grace has passed since
+    # the supervisor ended, the worker ends anyway (as a stop stuck inside Granian would, which holds the GIL).
+    server = start_server({**base_config(database), "restpg-shutdown-grace": 1}, workers=1)
+    try:
+        workers = psutil.Process(server.process.pid).children(recursive=True)
+        with ThreadPoolExecutor(1) as pool:
+            slow = pool.submit(httpx.get, f"{server.url}/slow?ms=eq.30000", timeout=EXIT_TIMEOUT)
+            wait_until_running(db_conn, database, '%"slow"%')
+            server.process.kill()
+            server.process.wait(EXIT_TIMEOUT)
+            started = time.monotonic()
+            _, alive = psutil.wait_procs(workers, timeout=EXIT_TIMEOUT)
+            assert alive == []
+            assert 1 <= time.monotonic() - started < 10
+            with pytest.raises(httpx.TransportError):
+                slow.result()
+    finally:
+        server.stop()
+
+
+def wait_until_running(conn: psycopg.Connection[tuple[object, ...]], database: Database, like: str) -> None:
+    deadline = time.monotonic() + EXIT_TIMEOUT
+    query = "SELECT 1 FROM pg_stat_activity WHERE datname = %s AND state = 'active' AND query LIKE %s"
+    while not conn.execute(query, (database.name, like)).fetchone():
+        assert time.monotonic() < deadline, f"no query like {like} started"
+        time.sleep(0.02)
 
 
 # A supervisor whose SIGTERM handler only sets a flag (as Granian's does) forks a worker that is still

@@ -4,6 +4,7 @@
 
 mod execute;
 mod prepared;
+mod watchdog;
 
 use std::sync::Arc;
 
@@ -323,5 +324,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<execute::PyPipeline>()?;
     m.add_class::<execute::PyOutcome>()?;
     m.add_function(wrap_pyfunction!(execute::bind_libpq, m)?)?;
+    m.add_function(wrap_pyfunction!(watchdog::watch_supervisor, m)?)?;
     Ok(())
 }
