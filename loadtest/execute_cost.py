@@ -8,7 +8,8 @@ artist by primary key, random ids) prepared by the core, then run in turns by
 - ``restpg``: ``Executor.run``, as a worker runs it (envelope, settings statement, main statement, one
   sync, result checks, the ``Outcome``; the libpq calls made by the core's ``Pipeline``);
 - ``pq-minimum``: the same two prepared statements with the same parameters sent through psycopg's
-  ``pq`` with nothing around them (send, send, sync, flush, wait, read), as the design's prototype does.
+  ``pq`` with nothing around them (send, send, sync, flush, wait, read), as the design's prototype does,
+  on a connection of psycopg's own (restpg's connections are the core's), its socket watched once.
 
 Both send the same bytes and PostgreSQL does the same work, so the difference in this process's CPU time
 per request is what restpg's execute stage costs above the libpq work itself (41.5 µs while it ran in
@@ -35,7 +36,7 @@ from loadtest.workloads import WORKLOADS
 from restpg.app import App, _core_headers
 from restpg.config import load
 from restpg.db.execute import RequestSettings, config_statement
-from restpg.db.pool import Connection, connect
+from restpg.db.pool import connection_params, open_connection
 
 _W1 = next(w for w in WORKLOADS if w.key == "W1")
 _IDS = 1000  # distinct ids cycled through (each id's statement is prepared once, as in a warm worker)
@@ -52,6 +53,40 @@ def main(argv: list[str] | None = None) -> int:
     (cpu, _), (floor, _) = medians["restpg"], medians["pq-minimum"]
     print(f"the execute stage's Python above the libpq work: {cpu - floor:.1f} µs per request")
     return 0
+
+
+class _Readable:
+    """A socket watched once for its whole life, as restpg's connections are (no reader added per wait)."""
+
+    def __init__(self, fd: int) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._fd = fd
+        self._waiter: asyncio.Future[None] | None = None
+        self._loop.add_reader(fd, self._ready)
+
+    def wait(self) -> asyncio.Future[None]:
+        self._waiter = self._loop.create_future()
+        return self._waiter
+
+    def _ready(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def close(self) -> None:
+        self._loop.remove_reader(self._fd)
+
+
+def _prepare(pgconn: pq.abc.PGconn, statements: list[tuple[bytes, bytes]]) -> None:
+    """Prepare on psycopg's connection what restpg's path prepared on its own (blocking: before timing)."""
+    for name, sql in dict(statements).items():
+        result = pgconn.prepare(name, sql)
+        if result.status != pq.ExecStatus.COMMAND_OK and b"already exists" not in (
+            result.error_message or b""
+        ):
+            raise RuntimeError(result.error_message.decode(errors="replace"))
+    pgconn.nonblocking = 1
+    pgconn.enter_pipeline_mode()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,8 +108,9 @@ async def _measure(config_path: str, requests: int, rounds: int) -> dict[str, tu
     headers = _core_headers({"accept": "*/*"})
     targets = [_W1.path_for(i).partition("?") for i in range(1, _IDS + 1)]
     prepared = [engine.prepare(_W1.method, path, query, b"", *headers) for path, _, query in targets]
-    pgconn = await connect(config.db_uri.encode())
-    connection = Connection(pgconn, time.monotonic(), asyncio.get_running_loop())
+    connection = await open_connection(connection_params(config.db_uri))
+    pgconn = pq.PGconn.connect(config.db_uri.encode())
+    readable = _Readable(pgconn.socket)
     role = (config.db_anon_role or "").encode()
     # The request's settings, in the settings statement's order: restpg's path takes them as RequestSettings,
     # the minimum as that statement's parameters.
@@ -103,7 +139,7 @@ async def _measure(config_path: str, requests: int, rounds: int) -> dict[str, tu
             pass
         while True:
             while pgconn.is_busy():
-                await connection.readable()
+                await readable.wait()
                 pgconn.consume_input()
             result = pgconn.get_result()
             if result is not None and result.status == pq.ExecStatus.PIPELINE_SYNC:
@@ -112,6 +148,8 @@ async def _measure(config_path: str, requests: int, rounds: int) -> dict[str, tu
     try:
         for i in range(_IDS):  # prepares every statement on the connection, through restpg's own path
             await restpg(i)
+        statements = [(request.name, request.sql.encode()) for request in prepared]
+        _prepare(pgconn, [config_statement(0, False, True), *statements])
         paths: list[tuple[str, Callable[[int], Awaitable[None]]]] = [
             ("restpg", restpg),
             ("pq-minimum", pq_minimum),
@@ -127,6 +165,8 @@ async def _measure(config_path: str, requests: int, rounds: int) -> dict[str, tu
                 )
     finally:
         connection.close()
+        readable.close()
+        pgconn.finish()
         await app.shutdown()
     return {
         name: (statistics.median(c for c, _ in rows), statistics.median(w for _, w in rows))

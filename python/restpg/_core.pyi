@@ -5,19 +5,19 @@ into Rust once per load; per request Python passes a few ``str``/``bytes`` and g
 ``Prepared`` (or an ``ApiError``), then queues it on the connection's ``Pipeline`` and gets an ``Outcome``.
 """
 
-from typing import Final, Protocol, Self, final
-
-from psycopg import pq
+from typing import Final, Literal, Protocol, Self, TypeAlias, final
 
 __all__ = [
     "ApiError",
+    "Cancel",
     "Engine",
     "Outcome",
     "Pipeline",
     "Prepared",
     "SchemaCache",
     "Settings",
-    "bind_libpq",
+    "load_libpq",
+    "parse_conninfo",
     "watch_supervisor",
 ]
 
@@ -216,24 +216,63 @@ class _Statements(Protocol):
     @property
     def count_name(self) -> bytes | None: ...
 
-def bind_libpq(pgconn: pq.abc.PGconn, path: str) -> None:
-    """Bind the libpq at ``path`` (a path or a library name) for every ``Pipeline`` of the process.
+def load_libpq(path: str) -> None:
+    """Load the libpq at ``path`` (a path or a library name) for every ``Pipeline`` of the process.
 
-    The library must already be loaded (it is never loaded here) and must be the one ``pgconn`` (open)
-    belongs to, checked by its socket and backend pid; ``OSError`` otherwise, or when another library
-    is bound already.
+    ``OSError`` when it cannot be loaded, lacks a function the core calls, or another library is bound.
     """
+
+def parse_conninfo(conninfo: str) -> list[tuple[str, str]]:
+    """The keywords and values libpq reads from ``conninfo`` (a URI or key=value pairs); ``ValueError`` with
+    libpq's message when it is malformed, ``RuntimeError`` before ``load_libpq``."""
+
+_Poll: TypeAlias = Literal["reading", "writing", "ok", "failed"]
+
+@final
+class Cancel:
+    """A cancel request in flight (libpq's non-blocking cancel API): ``poll`` until ok or failed, waiting
+    for ``socket`` as it asks, then ``close``."""
+
+    def poll(self) -> _Poll: ...
+    @property
+    def socket(self) -> int: ...
+    def close(self) -> None: ...
 
 @final
 class Pipeline:
-    """The execute stage's libpq calls on one open connection in pipeline mode (see ``db/execute.py``).
+    """A connection the core opens and owns, and the execute stage's libpq calls on it in pipeline mode (see
+    ``db/pool.py`` and ``db/execute.py``).
 
-    Not thread-safe, like the connection. A call that finds the connection failed raises
-    ``ConnectionError`` with libpq's message; the connection must not be reused.
+    Not thread-safe. A call that finds the connection failed raises ``ConnectionError`` with libpq's
+    message; the connection must not be reused.
     """
 
-    def __new__(cls, pgconn: pq.abc.PGconn) -> Self:
-        """``RuntimeError`` before ``bind_libpq``, or when ``pgconn`` belongs to another libpq."""
+    @staticmethod
+    def connect_start(params: list[tuple[str, str]]) -> Pipeline:
+        """Start connecting with libpq's keywords and values (the first ``dbname`` may be a whole connection
+        string, which earlier pairs yield to and later ones override); ``RuntimeError`` before
+        ``load_libpq``. Then ``connect_poll`` until ok or failed, waiting for ``socket`` as it asks."""
+    def connect_poll(self) -> _Poll: ...
+    def enter_pipeline_mode(self) -> None:
+        """Once connected: non-blocking sends and pipeline mode."""
+    @property
+    def socket(self) -> int:
+        """The connection's socket, -1 once closed."""
+    @property
+    def backend_pid(self) -> int:
+        """The server process's pid, 0 once closed."""
+    @property
+    def ok(self) -> bool:
+        """Connected and not failed."""
+    @property
+    def error_message(self) -> str:
+        """libpq's last message about the connection, trimmed."""
+    def consume(self) -> None:
+        """Read what the server sent unasked; ``ConnectionError`` when the connection ended."""
+    def notifies(self) -> list[tuple[str, str]]:
+        """The notifications read so far, as ``(channel, payload)``."""
+    def cancel(self) -> Cancel | None:
+        """Start cancelling what the connection runs; None when it is gone or libpq is older than 17."""
     @property
     def prepared_count(self) -> int:
         """How many statements this connection has prepared."""
@@ -246,6 +285,10 @@ class Pipeline:
         this connection sees it (``prepare``), else sent unnamed."""
     def queue_request(self, prepared: Prepared | _Statements, prepare: bool) -> None:
         """Queue the request's count statement (when it has one) and its main statement."""
+    def queue_read(self, sql: bytes, params: list[bytes | None] | None) -> None:
+        """Queue a statement (unnamed) whose rows ``rows`` returns after the round trip."""
+    def rows(self) -> list[tuple[bytes | None, ...]]:
+        """The last round trip's ``queue_read`` rows as text; ``RuntimeError`` when it read none (failed)."""
     def sync(self) -> bool:
         """End the round trip and send it: False when the socket's buffer filled (wait writable, ``flush``)."""
     def flush(self) -> bool: ...
@@ -257,7 +300,7 @@ class Pipeline:
     def outcome(self) -> Outcome:
         """The last round trip's main row; ``RuntimeError`` when it ran none (it failed)."""
     def close(self) -> None:
-        """Forget the connection before it is finished; later calls raise ``ConnectionError``."""
+        """Close the connection; later calls raise ``ConnectionError``."""
 
 @final
 class Outcome:

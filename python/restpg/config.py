@@ -158,8 +158,8 @@ def load(
     """Read the config file at ``path`` (if any), then apply ``PGRST_*``/``RESTPG_*`` from ``env``, then the
     in-database settings ``db_settings`` (keys of ``IN_DATABASE_KEYS``).
 
-    Without ``check_db_uri`` the caller calls ``validate_db_uri`` itself: it imports psycopg (a third of a
-    start), which ``restpg serve`` does only once its catalog read has begun (see schema/libpq.py).
+    Without ``check_db_uri`` the caller calls ``validate_db_uri`` itself: it loads the core and libpq, which
+    ``restpg serve`` does only once its catalog read has begun (see schema/libpq.py).
     """
     raw: dict[str, tuple[str, object]] = {}  # canonical key -> (where it came from, raw value)
     app_settings: dict[str, str] = {}
@@ -423,13 +423,16 @@ def _validate(config: Config) -> None:
 
 
 def validate_db_uri(config: Config) -> None:
-    """``ConfigError`` when libpq cannot parse ``db-uri``."""
-    from psycopg import ProgrammingError
-    from psycopg.conninfo import conninfo_to_dict
+    """``ConfigError`` when libpq cannot parse ``db-uri`` (or no libpq can be found to parse it)."""
+    from restpg._core import parse_conninfo
+    from restpg.db.pipeline import LibpqNotFound, ensure_libpq
 
     try:
-        conninfo_to_dict(config.db_uri)
-    except ProgrammingError as exc:  # libpq's own wording of what is malformed
+        ensure_libpq()
+        parse_conninfo(config.db_uri)
+    except LibpqNotFound as exc:
+        raise ConfigError(str(exc)) from None
+    except ValueError as exc:  # libpq's own wording of what is malformed
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "malformed"
         raise ConfigError(
             f"'db-uri' is not a valid PostgreSQL connection string ({reason}): use "

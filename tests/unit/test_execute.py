@@ -10,7 +10,6 @@ from typing import TypeVar
 
 import psycopg
 import pytest
-from psycopg import pq
 
 from restpg.db.execute import (
     ConnectionLost,
@@ -226,7 +225,7 @@ def test_an_implicit_transaction_leaves_nothing_behind(dsn: str) -> None:
             await execute(pool, Executor(), failing)
         connection = await pool.acquire()
         try:
-            assert connection.pgconn.transaction_status == pq.TransactionStatus.IDLE
+            assert not connection.pipeline.in_transaction
             return await fetch_rows(
                 connection,
                 b"SELECT current_setting('role'), current_setting('transaction_read_only'),"
@@ -417,7 +416,7 @@ def test_connection_terminated_while_idle_is_replaced(dsn: str) -> None:
 
     async def work(pool: Pool) -> tuple[bool, int, Outcome]:
         connection = await pool.acquire()
-        pid = connection.pgconn.backend_pid
+        pid = connection.pipeline.backend_pid
         pool.release(connection)
         with psycopg.connect(dsn, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
@@ -426,7 +425,7 @@ def test_connection_terminated_while_idle_is_replaced(dsn: str) -> None:
         outcome = await execute(pool, executor, FakePrepared(MAIN, [b"x"]))
         fresh = await pool.acquire()
         pool.release(fresh)
-        return noticed, fresh.pgconn.backend_pid - pid, outcome
+        return noticed, fresh.pipeline.backend_pid - pid, outcome
 
     noticed, pid_change, outcome = run(lambda: with_pool(dsn, work, size=1))
     assert noticed
@@ -439,7 +438,7 @@ def test_connection_lost_mid_request_raises(dsn: str) -> None:
 
     async def work(pool: Pool) -> Outcome:
         connection = await pool.acquire()
-        pid = connection.pgconn.backend_pid
+        pid = connection.pipeline.backend_pid
         pool.release(connection)
 
         def terminate_soon() -> None:

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from restpg.schema import libpq
-from restpg.schema.libpq import _numbered, _text_array
+from restpg.schema.catalog import _numbered, _text_array
 
 
 def test_named_placeholders_become_numbered_ones() -> None:

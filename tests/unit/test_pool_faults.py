@@ -35,7 +35,7 @@ def test_check_drops_terminated_connections(dsn: str) -> None:
         pool = Pool(dsn, PoolOptions(size=3))
         await pool.open()
         held = [await pool.acquire() for _ in range(3)]
-        pids = [c.pgconn.backend_pid for c in held]
+        pids = [c.pipeline.backend_pid for c in held]
         for connection in held:
             pool.release(connection)
         assert pool.idle == 3
@@ -47,7 +47,7 @@ def test_check_drops_terminated_connections(dsn: str) -> None:
         # All three were dropped; with none left, check() probed the database and kept that connection.
         assert pool.size == 1 and pool.healthy
         fresh = await pool.acquire()
-        assert fresh.pgconn.backend_pid not in pids
+        assert fresh.pipeline.backend_pid not in pids
         pool.release(fresh)
         await pool.close()
 

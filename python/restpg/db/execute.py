@@ -12,7 +12,7 @@ first time a connection sees a name)::
     COMMIT                                           -- or ROLLBACK; not after a read without BEGIN
 
 then a single ``pipeline_sync`` and one wait on the socket. The calls themselves (queue, sync, receive, the
-``Outcome``) run in the core on psycopg's connection (``restpg._core.Pipeline``, see ``db/pipeline.py``):
+``Outcome``) run in the core on its own connection (``restpg._core.Pipeline``, see ``db/pool.py``):
 here they cost the interpreter a dozen calls instead of a hundred. The body column stays bytes from the
 socket to Granian. On a PostgreSQL error the later statements come back aborted; a transaction opened with BEGIN is then
 left failed, so it is rolled back (a second round trip, on the error path only) before reuse.
@@ -37,15 +37,12 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import psycopg
-from psycopg import pq
-
 from restpg._core import Outcome
 from restpg.db.pool import Connection, wait_socket
 from restpg.errors import PgError
 
 if TYPE_CHECKING:
-    from restpg._core import Prepared
+    from restpg._core import Cancel, Pipeline, Prepared
     from restpg.db.role_settings import RoleSettings
 
 __all__ = [
@@ -61,10 +58,6 @@ __all__ = [
     "envelope",
     "fetch_rows",
 ]
-
-_Status = pq.ExecStatus
-_Diag = pq.DiagnosticField
-_POLL = pq.PollingStatus
 
 
 class StatementError(Exception):
@@ -260,7 +253,7 @@ class Executor:
             # The client went away mid-pipeline: the connection's state is unknown, so it is not reused,
             # and the statement is cancelled on the server so it stops holding a backend and its locks.
             connection.broken = True
-            cancel(connection.pgconn)
+            cancel(connection.pipeline)
             raise
 
         error = pipeline.error
@@ -291,7 +284,7 @@ async def _exchange(connection: Connection) -> None:
     if not pipeline.sync():  # a pipeline larger than the socket's buffer: rare, so no standing writer
         loop = asyncio.get_running_loop()
         while not pipeline.flush():
-            await wait_socket(loop, connection.pgconn.socket, writable=True)
+            await wait_socket(loop, pipeline.socket, writable=True)
     if not pipeline.receive(False):  # flushing may have read the answer already
         await connection.round_trip()  # resolved by the connection's reader once all of it came back
 
@@ -308,22 +301,19 @@ async def fetch_rows(
 
     ``before`` runs first in the same implicit transaction (the pipeline up to its sync), for what the read
     depends on (``set_config(..., true)``); ``sql``'s parameters are text (``$n::type`` in ``sql``)."""
-    pg = connection.pgconn
+    pipeline = connection.pipeline
     try:
         for statement in before:
-            pg.send_query_params(statement, None)
-        pg.send_query_params(sql, list(params) or None)
-        results = await _round_trip(connection)
-    except (psycopg.OperationalError, OSError) as exc:
+            pipeline.queue(b"", statement, None, False)
+        pipeline.queue_read(sql, list(params) or None)
+        await _exchange(connection)
+    except OSError as exc:
         raise _lost(connection, exc) from None
-    for result in results:
-        if result.status == _Status.FATAL_ERROR:
-            raise StatementError(_pg_error(result))
-    result = results[-1]
-    if result.status != _Status.TUPLES_OK:
-        raise StatementError(_pg_error(result))
-    value = result.get_value
-    return [tuple(value(row, col) for col in range(result.nfields)) for row in range(result.ntuples)]
+    error = pipeline.error
+    if error is not None:
+        raise StatementError(PgError(*error))
+    rows: list[tuple[bytes | None, ...]] = pipeline.rows()
+    return rows
 
 
 def _lost(connection: Connection, exc: Exception) -> ConnectionLost:
@@ -335,63 +325,29 @@ def _lost(connection: Connection, exc: Exception) -> ConnectionLost:
 _cancels: set[asyncio.Task[None]] = set()  # cancel requests in flight (a task needs a strong reference)
 
 
-def cancel(pg: pq.abc.PGconn) -> None:
-    """Ask the server to cancel what ``pg`` is running, without blocking the loop (libpq's cancel API)."""
-    try:
-        request = pg.cancel_conn()
-        request.start()
-    except (psycopg.OperationalError, psycopg.NotSupportedError):
-        return  # the connection is already gone: nothing runs on it any more
+def cancel(pipeline: Pipeline) -> None:
+    """Ask the server to cancel what ``pipeline`` runs, without blocking the loop (libpq's cancel API)."""
+    request = pipeline.cancel()
+    if request is None:
+        return  # the connection is already gone (nothing runs on it any more), or libpq is older than 17
     task = asyncio.get_running_loop().create_task(_send_cancel(request))
     _cancels.add(task)
     task.add_done_callback(_cancels.discard)
 
 
-async def _send_cancel(request: pq.abc.PGcancelConn) -> None:
+async def _send_cancel(request: Cancel) -> None:
     loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(5.0):
             while True:
                 status = request.poll()
-                if status in (_POLL.OK, _POLL.FAILED):
+                if status in ("ok", "failed"):
                     return
-                await wait_socket(loop, request.socket, writable=status == _POLL.WRITING)
-    except (TimeoutError, psycopg.OperationalError, OSError):
+                await wait_socket(loop, request.socket, writable=status == "writing")
+    except (TimeoutError, OSError):
         return  # best effort: the backend still ends when it next notices the closed connection
     finally:
-        request.finish()
-
-
-async def _round_trip(connection: Connection) -> list[pq.abc.PGresult]:
-    """Sync the pipeline, flush it and collect every result up to the sync point."""
-    pg = connection.pgconn
-    pg.pipeline_sync()
-    while pg.flush() != 0:  # a pipeline larger than the socket's buffer: rare, so no standing writer
-        await wait_socket(asyncio.get_running_loop(), pg.socket, writable=True)
-    results: list[pq.abc.PGresult] = []
-    while True:
-        while pg.is_busy():
-            await connection.readable()
-            pg.consume_input()
-        result = pg.get_result()
-        if result is None:  # the separator after each statement's results
-            continue
-        if result.status == _Status.PIPELINE_SYNC:
-            return results
-        results.append(result)
-
-
-def _pg_error(result: pq.abc.PGresult) -> PgError:
-    def field(code: int) -> str | None:
-        value = result.error_field(code)
-        return None if value is None else value.decode("utf-8", "replace")
-
-    return PgError(
-        sqlstate=field(_Diag.SQLSTATE) or "XX000",
-        message=field(_Diag.MESSAGE_PRIMARY) or "",
-        details=field(_Diag.MESSAGE_DETAIL),
-        hint=field(_Diag.MESSAGE_HINT),
-    )
+        request.close()
 
 
 @functools.cache

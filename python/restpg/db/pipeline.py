@@ -1,82 +1,55 @@
-"""The core's pipeline on psycopg's connections: which libpq the core calls.
+"""Which libpq the core's connections use.
 
-The execute stage's calls (queue, sync, receive, outcome) run in the Rust core on the ``PGconn *`` of the
-connection psycopg opened (``restpg._core.Pipeline``). They must call the very libpq that connection belongs
-to, so the core binds a library the process has already loaded (``RTLD_NOLOAD``) and only after checking it
-against a live connection. This module names the candidates: what the process has mapped (Linux), the copy
-in psycopg's binary wheel, and the names the dynamic linker resolves for psycopg's C or ctypes builds.
+The serving path's connections are the core's own (``restpg._core.Pipeline``): it opens them, drives their
+pipeline and reads their results through one libpq it loads for the whole process. No psycopg on that path:
+importing psycopg took most of a worker's start. The library is psycopg's own copy when its binary wheel is
+installed (found without importing it; the same file psycopg maps should anything import it later, so the
+process holds one copy), else the system's.
 """
 
 from __future__ import annotations
 
 import ctypes.util
-import re
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
-from psycopg import pq
-
-from restpg._core import Pipeline, bind_libpq
+from restpg._core import load_libpq
 from restpg.schema.libpq import bundled_libpq
 
-__all__ = ["LibpqNotFound", "pipeline_for"]
+__all__ = ["LibpqNotFound", "ensure_libpq"]
 
-_LIBPQ = re.compile(r"/libpq[.-][^/]*$")
-_bound = False
+_loaded = False
 
 
 class LibpqNotFound(RuntimeError):
-    """No loaded libpq matched psycopg's connection: restpg cannot run its execute stage here."""
+    """No usable libpq: restpg cannot open a connection here."""
 
 
-def pipeline_for(pgconn: pq.abc.PGconn) -> Pipeline:
-    """The core's pipeline on ``pgconn`` (open, in pipeline mode), binding libpq on the first call."""
-    global _bound
-    if not _bound:
-        _bind(pgconn)
-        _bound = True
-    return Pipeline(pgconn)
-
-
-def _bind(pgconn: pq.abc.PGconn) -> None:
+def ensure_libpq() -> None:
+    """Load libpq into the core on the first call (a few ms); ``LibpqNotFound`` when none will do."""
+    global _loaded
+    if _loaded:
+        return
     tried: list[str] = []
-    for path in dict.fromkeys(_candidates()):
+    for path in _candidates():  # lazily: the last candidate costs a subprocess
         try:
-            bind_libpq(pgconn, path)
+            load_libpq(path)
         except OSError as exc:
             tried.append(str(exc))
             continue
+        _loaded = True
         return
     raise LibpqNotFound(
-        f"restpg found no loaded libpq matching psycopg's ({pq.__impl__} implementation): " + "; ".join(tried)
+        "restpg found no usable libpq (install psycopg[binary] or libpq): " + "; ".join(tried)
     )
 
 
 def _candidates() -> Iterator[str]:
-    """Paths and names of libpq, most likely psycopg's first."""
-    mapped = list(_mapped())
+    """Paths and names of libpq, psycopg's first."""
     bundled = bundled_libpq()
-    if pq.__impl__ == "binary":
-        if bundled is not None:
-            yield str(bundled)
-        yield from (path for path in mapped if "psycopg_binary" in path)
-    yield from mapped
-    if pq.__impl__ == "python":
-        found = ctypes.util.find_library("pq")
-        if found:
-            yield found
+    if bundled is not None:
+        yield str(bundled)
     yield "libpq.5.dylib" if sys.platform == "darwin" else "libpq.so.5"
-
-
-def _mapped() -> Iterator[str]:
-    """The libpq files mapped into this process (Linux's /proc; nothing elsewhere)."""
-    maps = Path("/proc/self/maps")
-    try:
-        lines = maps.read_text().splitlines()
-    except OSError:
-        return
-    for line in lines:
-        fields = line.split(maxsplit=5)
-        if len(fields) == 6 and _LIBPQ.search(fields[5]):
-            yield fields[5]
+    found = ctypes.util.find_library("pq")  # runs ldconfig: only when the usual names failed
+    if found:
+        yield found

@@ -1,4 +1,4 @@
-"""A per-worker pool of libpq connections driven directly through ``psycopg.pq``.
+"""A per-worker pool of libpq connections, which the core opens and drives (``restpg._core.Pipeline``).
 
 Checkout is a ``deque.pop`` when a connection is idle, so the hot path costs microseconds (psycopg_pool's
 ``connection()`` context costs ~35 µs, see DESIGN.md "Where the time goes"). Idle connections are reused
@@ -6,7 +6,7 @@ last-in first-out: the hot ones stay hot and the surplus ages out through ``db-p
 
 Connections open lazily up to ``db-pool`` with ``connect_start`` + ``connect_poll`` on the event loop, so a
 dead database never blocks the loop: the request fails fast with 503 ``PGRST000`` instead. A connection whose
-socket broke (``status != OK``) or that outlived ``db-pool-max-lifetime`` is dropped at check-in or checkout
+socket broke (not ``ok``) or that outlived ``db-pool-max-lifetime`` is dropped at check-in or checkout
 and replaced on demand; every connection the pool hands out is in pipeline mode and non-blocking, ready for
 ``db.execute``. Waiters queue FIFO and give up after ``db-pool-acquisition-timeout`` with 504 ``PGRST003``.
 
@@ -26,27 +26,25 @@ import contextlib
 import math
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-import psycopg
-from psycopg import pq
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
 from restpg import __version__ as _version
-from restpg.db.pipeline import pipeline_for
+from restpg._core import Pipeline
+from restpg.db.pipeline import ensure_libpq
 
 __all__ = [
+    "KEEPALIVES",
     "ConnectError",
     "Connection",
     "Pool",
     "PoolTimeout",
     "connect",
+    "connection_params",
     "default_isolation",
     "libpq_message",
+    "open_connection",
 ]
-
-_OK = pq.ConnStatus.OK
-_POLL = pq.PollingStatus
 
 # Back-off between connection attempts while the database is unreachable: doubling from the first value,
 # capped so that recovery is noticed within a second.
@@ -55,7 +53,7 @@ RECONNECT_MAX_DELAY = 0.5
 # How often idle connections are checked and, with none open, the database probed.
 CHECK_INTERVAL = 0.5
 # Detect a dead peer on an idle or busy socket in about 5 + 2 * 3 seconds (libpq keywords).
-_KEEPALIVES = {"keepalives": "1", "keepalives_idle": "5", "keepalives_interval": "2", "keepalives_count": "3"}
+KEEPALIVES = {"keepalives": "1", "keepalives_idle": "5", "keepalives_interval": "2", "keepalives_count": "3"}
 
 
 class PoolTimeout(Exception):
@@ -87,20 +85,18 @@ class Connection:
         "broken",
         "isolation",
         "last_used",
-        "pgconn",
         "pipeline",
     )
 
     def __init__(
         self,
-        pgconn: pq.abc.PGconn,
+        pipeline: Pipeline,
         now: float,
         loop: asyncio.AbstractEventLoop,
         isolation: bytes = b"read committed",
     ) -> None:
-        self.pgconn = pgconn
-        # The execute stage's calls, run by the core; it also remembers the statements prepared here.
-        self.pipeline = pipeline_for(pgconn)
+        # The connection and the execute stage's calls on it; it also remembers the statements prepared here.
+        self.pipeline = pipeline
         # The session's default_transaction_isolation, lowercase: what a transaction without BEGIN runs at.
         self.isolation = isolation
         self.born = now
@@ -109,7 +105,7 @@ class Connection:
         self._loop = loop
         self._waiter: asyncio.Future[None] | None = None
         self._round_trip = False  # the waiter waits for the pipeline's whole answer, not for any data
-        self._fd = pgconn.socket
+        self._fd = pipeline.socket
         loop.add_reader(self._fd, self._on_readable)
 
     @property
@@ -142,8 +138,7 @@ class Connection:
 
     def close(self) -> None:
         self._unwatch()
-        self.pipeline.close()  # before the pointer it holds is freed
-        self.pgconn.finish()
+        self.pipeline.close()
 
     def _unwatch(self) -> None:
         if self._fd >= 0:
@@ -170,10 +165,8 @@ class Connection:
         # Nobody waits: the server spoke unasked (a notice, a termination message, end of file). Reading it
         # keeps the level-triggered reader from firing again; a failed read means the connection is gone.
         try:
-            self.pgconn.consume_input()
-        except psycopg.OperationalError:
-            pass
-        if self.pgconn.status != _OK:
+            self.pipeline.consume()
+        except OSError:
             self.broken = True
             self._unwatch()
 
@@ -190,9 +183,7 @@ class PoolOptions:
 
 class Pool:
     def __init__(self, conninfo: str, options: PoolOptions) -> None:
-        given = conninfo_to_dict(conninfo)
-        defaults = {key: value for key, value in _KEEPALIVES.items() if key not in given}
-        self.conninfo = make_conninfo(conninfo, application_name=f"restpg {_version}", **defaults).encode()
+        self.params = connection_params(conninfo, KEEPALIVES)
         self.options = options
         self._idle: deque[Connection] = deque()
         # FIFO of (deadline, future). One timer, set for the oldest deadline, expires them all: a timer per
@@ -243,7 +234,7 @@ class Pool:
         handed to a request.
         """
         idle = self._idle
-        for connection in [c for c in idle if c.broken or c.pgconn.status != _OK]:
+        for connection in [c for c in idle if c.broken or not c.pipeline.ok]:
             idle.remove(connection)
             self._drop(connection)
         if self._size == 0 and not self._closed and time.monotonic() >= self._retry_at:
@@ -331,7 +322,7 @@ class Pool:
         options = self.options
         return not (
             connection.broken
-            or connection.pgconn.status != _OK
+            or not connection.pipeline.ok
             or now - connection.born > options.max_lifetime
             or (options.max_idletime > 0 and now - connection.last_used > options.max_idletime)
             or connection.pipeline.prepared_count > options.max_prepared
@@ -393,8 +384,8 @@ class Pool:
     async def _connect(self) -> Connection:
         try:
             async with asyncio.timeout(self.options.acquisition_timeout):
-                pgconn = await connect(self.conninfo)
-                isolation = await default_isolation(pgconn)
+                pipeline = await connect(self.params)
+                isolation = await default_isolation(pipeline)
         except TimeoutError:
             self._failed("timeout expired while connecting")
             raise ConnectError(self._last_error) from None
@@ -403,7 +394,7 @@ class Pool:
             raise
         self.healthy = True
         self._delay = RECONNECT_FIRST_DELAY
-        return Connection(pgconn, time.monotonic(), asyncio.get_running_loop(), isolation)
+        return Connection(pipeline, time.monotonic(), asyncio.get_running_loop(), isolation)
 
     def _failed(self, message: str) -> None:
         self.healthy = False
@@ -422,62 +413,82 @@ class Pool:
             await self.check()
 
 
-async def connect(conninfo: bytes) -> pq.abc.PGconn:
+def connection_params(conninfo: str, defaults: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """libpq's keywords and values for ``conninfo`` (a URI or key=value pairs): ``defaults`` where it does not
+    set them, and restpg's ``application_name`` (what PostgREST does with its own name)."""
+    # libpq reads the pairs in order and expands the first dbname as a whole connection string: what comes
+    # before it yields to the string, what comes after overrides it.
+    return [*(defaults or {}).items(), ("dbname", conninfo), ("application_name", f"restpg {_version}")]
+
+
+async def connect(params: list[tuple[str, str]]) -> Pipeline:
     """Open a connection without blocking the loop, ready for pipelined requests."""
-    pgconn = pq.PGconn.connect_start(conninfo)
+    ensure_libpq()
+    try:
+        pipeline = Pipeline.connect_start(params)
+    except OSError as exc:
+        raise ConnectError(str(exc)) from None
     try:
         loop = asyncio.get_running_loop()
         while True:
-            status = pgconn.connect_poll()
-            if status == _POLL.OK:
+            status = pipeline.connect_poll()
+            if status == "ok":
                 break
-            if status == _POLL.FAILED:
-                raise ConnectError(libpq_message(pgconn))
+            if status == "failed":
+                raise ConnectError(libpq_message(pipeline))
             # The socket can change between polls (multiple hosts, SSL retry): read it every time.
-            await wait_socket(loop, pgconn.socket, writable=status == _POLL.WRITING)
-        pgconn.nonblocking = 1
-        pgconn.enter_pipeline_mode()
+            await wait_socket(loop, pipeline.socket, writable=status == "writing")
+        pipeline.enter_pipeline_mode()
+    except OSError as exc:
+        pipeline.close()
+        raise ConnectError(str(exc).strip() or "connection failed") from None
     except BaseException:
-        pgconn.finish()
+        pipeline.close()
         raise
-    return pgconn
+    return pipeline
 
 
-async def default_isolation(pgconn: pq.abc.PGconn) -> bytes:
+async def open_connection(params: list[tuple[str, str]]) -> Connection:
+    """A connection of its own outside any pool (the listener's, a catalog read's), watched as a pooled one;
+    the caller closes it."""
+    return Connection(await connect(params), time.monotonic(), asyncio.get_running_loop())
+
+
+async def default_isolation(pipeline: Pipeline) -> bytes:
     """The session's ``default_transaction_isolation`` (the server's, the database's or the login role's).
 
     Read once per connection: a read at that level can run without BEGIN (see ``db.execute``). It is not
     reported by the server like ``TimeZone`` is, so it costs one round trip when the connection opens.
     """
-    loop = asyncio.get_running_loop()
     try:
-        pgconn.send_query_params(b"SELECT current_setting('default_transaction_isolation')", None)
-        pgconn.pipeline_sync()
-        while pgconn.flush() != 0:
-            await wait_socket(loop, pgconn.socket, writable=True)
-        value: bytes | None = None
-        while True:
-            while pgconn.is_busy():
-                await wait_socket(loop, pgconn.socket)
-                pgconn.consume_input()
-            result = pgconn.get_result()
-            if result is None:
-                continue
-            if result.status == pq.ExecStatus.PIPELINE_SYNC:
-                break
-            if result.status == pq.ExecStatus.TUPLES_OK and result.ntuples:
-                value = result.get_value(0, 0)
-    except (psycopg.OperationalError, OSError) as exc:
-        pgconn.finish()
+        pipeline.queue_read(b"SELECT current_setting('default_transaction_isolation')", None)
+        await exchange(pipeline)
+        rows = pipeline.rows() if pipeline.error is None else []
+    except OSError as exc:
+        pipeline.close()
         raise ConnectError(str(exc).strip() or "connection lost") from None
     except BaseException:
-        pgconn.finish()
+        pipeline.close()
         raise
+    value = rows[0][0] if rows else None
     if value is None:
-        message = libpq_message(pgconn)
-        pgconn.finish()
+        message = libpq_message(pipeline)
+        pipeline.close()
         raise ConnectError(message)
     return value.lower()
+
+
+async def exchange(pipeline: Pipeline) -> None:
+    """Sync the queued statements, send them and read every result up to the sync point, waiting for the
+    socket itself (a connection no reader watches yet)."""
+    loop = asyncio.get_running_loop()
+    if not pipeline.sync():
+        while not pipeline.flush():
+            await wait_socket(loop, pipeline.socket, writable=True)
+    received = pipeline.receive(False)  # flushing may have read the answer already
+    while not received:
+        await wait_socket(loop, pipeline.socket)
+        received = pipeline.receive(True)
 
 
 def wait_socket(loop: asyncio.AbstractEventLoop, fd: int, *, writable: bool = False) -> asyncio.Future[None]:
@@ -503,5 +514,5 @@ def wait_socket(loop: asyncio.AbstractEventLoop, fd: int, *, writable: bool = Fa
     return future
 
 
-def libpq_message(pgconn: pq.abc.PGconn) -> str:
-    return pgconn.get_error_message().strip() or "connection failed"
+def libpq_message(pipeline: Pipeline) -> str:
+    return pipeline.error_message or "connection failed"

@@ -3,19 +3,29 @@
 Each ``queries/<stem>.sql`` returns one row with one json column and may use the named placeholders
 ``%(schemas)s`` and ``%(extra_search_path)s`` (text arrays; a literal ``%`` is written ``%%``). The results
 are assembled into ``{"<stem>": <json>, ...}`` in file-name order, byte for byte, without being parsed in
-Python, and handed to ``_core.SchemaCache``. Two readers run them: psycopg's (``introspect.py``: workers,
-reloads) and libpq's own through ctypes (``libpq.py``: a cold start, before psycopg is imported).
+Python, and handed to ``_core.SchemaCache``. Two readers run them, both with libpq's numbered parameters
+(``catalog_jobs``): the core's connections (``introspect.py``: workers, reloads) and libpq through ctypes
+(``libpq.py``: a cold start's supervisor, before the core's module is needed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["QUERIES", "CatalogQuery", "SchemaTooLarge", "assemble_document", "catalog_queries"]
+__all__ = [
+    "QUERIES",
+    "CatalogQuery",
+    "SchemaTooLarge",
+    "assemble_document",
+    "catalog_jobs",
+    "catalog_queries",
+]
 
 QUERIES = Path(__file__).with_name("queries")
+_PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
 
 
 class SchemaTooLarge(Exception):
@@ -52,3 +62,36 @@ def catalog_queries(queries: Path = QUERIES) -> list[CatalogQuery]:
 def assemble_document(queries: list[CatalogQuery], parts: Mapping[str, bytes]) -> bytes:
     """``{"<stem>": <json>, ...}`` from each query's result (its JSON text, as PostgreSQL wrote it)."""
     return b"{" + b",".join(b'"' + q.stem.encode() + b'":' + parts[q.stem] for q in queries) + b"}"
+
+
+def catalog_jobs(
+    queries: list[CatalogQuery], schemas: Sequence[str], extra_search_path: Sequence[str]
+) -> list[tuple[str, bytes, list[bytes | None]]]:
+    """``(stem, sql, params)`` per query: its placeholders as libpq's ``$n``, its arrays as text literals."""
+    arrays = {"schemas": _text_array(schemas), "extra_search_path": _text_array(extra_search_path)}
+    jobs: list[tuple[str, bytes, list[bytes | None]]] = []
+    for query in queries:
+        sql, names = _numbered(query.sql)
+        jobs.append((query.stem, sql.encode(), [arrays[name] for name in names]))
+    return jobs
+
+
+def _numbered(sql: str) -> tuple[str, list[str]]:
+    """``%(name)s`` placeholders as ``$n`` (one per distinct name), ``%%`` as ``%``."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _PLACEHOLDER.sub(number, sql), names
+
+
+def _text_array(values: Sequence[str]) -> bytes:
+    """A text array literal, every element quoted (untyped, text format: PostgreSQL infers text[])."""
+    quoted = ('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
+    return ("{" + ",".join(quoted) + "}").encode()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from restpg import __version__
 
 if TYPE_CHECKING:
-    from restpg.db.pool import Pool
+    from restpg.db.pool import Connection, Pool
 
 __all__ = ["FINGERPRINT_SQL", "catalog_fingerprint", "pooled_fingerprint", "queries_digest"]
 
@@ -59,31 +59,31 @@ def queries_digest(queries: Path, schemas: Sequence[str], extra_search_path: Seq
 
 async def catalog_fingerprint(conninfo: str, digest: str) -> str:
     """``<catalog hash>-<digest>``: equal only for the same catalog state seen through the same queries."""
-    import psycopg  # here: a cold start reads the fingerprint before psycopg is imported (see libpq.py)
+    from restpg.db.pool import connection_params, open_connection  # see _fingerprint
 
-    conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+    connection = await open_connection(connection_params(conninfo))
     try:
-        # JIT compiles this query in more time than it takes to run.
-        await conn.execute("SET jit = off")
-        cursor = await conn.execute(FINGERPRINT_SQL)
-        row = await cursor.fetchone()
+        return await _fingerprint(connection, digest)
     finally:
-        await conn.close()
-    if row is None or not isinstance(row[0], str):
-        raise RuntimeError("the catalog fingerprint query returned no row")
-    return f"{row[0]}-{digest}"
+        connection.close()
 
 
 async def pooled_fingerprint(pool: Pool, digest: str) -> str:
     """``catalog_fingerprint`` on one of ``pool``'s connections: a worker's revalidations (one after each
     start, one per notification) open no connection of their own, a TLS handshake and a backend fork each."""
-    from restpg.db.execute import fetch_rows  # imports psycopg: see catalog_fingerprint
-
     connection = await pool.acquire()
     try:
-        rows = await fetch_rows(connection, FINGERPRINT_SQL.encode(), before=[_JIT_OFF])
+        return await _fingerprint(connection, digest)
     finally:
         pool.release(connection)
+
+
+async def _fingerprint(connection: Connection, digest: str) -> str:
+    # Imported here, as in catalog_fingerprint: the execute stage's modules import this one (through the
+    # libpq finder), a cycle at import time.
+    from restpg.db.execute import fetch_rows
+
+    rows = await fetch_rows(connection, FINGERPRINT_SQL.encode(), before=[_JIT_OFF])
     if not rows or rows[0][0] is None:
         raise RuntimeError("the catalog fingerprint query returned no row")
     return f"{rows[0][0].decode()}-{digest}"

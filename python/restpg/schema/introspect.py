@@ -1,6 +1,5 @@
-"""Introspection through psycopg: run the catalog queries (read-only, side by side) and build the core's
-schema cache. The queries and the document they make are described in ``catalog.py``. This is not the hot
-path, so psycopg's ordinary connection API is used.
+"""Introspection on the core's connections: run the catalog queries (read-only, side by side) and build the
+core's schema cache. The queries and the document they make are described in ``catalog.py``.
 """
 
 from __future__ import annotations
@@ -8,14 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import psycopg
-from psycopg import sql
-from psycopg.adapt import Loader
-
-from restpg import __version__
-from restpg.schema.catalog import QUERIES, SchemaTooLarge, assemble_document, catalog_queries
+from restpg.db.execute import fetch_rows
+from restpg.db.pool import Connection, connection_params, open_connection
+from restpg.schema.catalog import QUERIES, SchemaTooLarge, assemble_document, catalog_jobs, catalog_queries
 from restpg.schema.fingerprint import FINGERPRINT_SQL
 
 if TYPE_CHECKING:
@@ -25,12 +21,11 @@ if TYPE_CHECKING:
 
 __all__ = ["QUERIES", "SchemaTooLarge", "build_cache", "load_document", "read_catalog"]
 
-
-class _RawLoader(Loader):
-    """Keep the column's text as bytes: the document is parsed once, in Rust."""
-
-    def load(self, data: psycopg.abc.Buffer) -> bytes:
-        return bytes(data)
+_BEGIN = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+# An empty search_path makes format_type qualify every type outside pg_catalog, so type names in the
+# document are unambiguous whatever the role's own search_path is. JIT would spend longer compiling these
+# large catalog queries than they take to run (about 1 s of 2 s at 10,000 tables).
+_SETTINGS = b"set_config('search_path', '', true), set_config('jit', 'off', true)"
 
 
 async def load_document(
@@ -91,29 +86,33 @@ async def _read(
     fingerprint: bool,
 ) -> tuple[str, bytes]:
     files = catalog_queries(queries)
-    params = {"schemas": list(schemas), "extra_search_path": list(extra_search_path)}
-    # (name, sql, params); the fingerprint has no placeholders (and a literal % psycopg must not read).
-    jobs: list[tuple[str, str, dict[str, list[str]] | None]] = [(q.stem, q.sql, params) for q in files]
+    jobs = catalog_jobs(files, schemas, extra_search_path)
     if fingerprint:
-        jobs.insert(0, ("", FINGERPRINT_SQL, None))
+        jobs.insert(0, ("", FINGERPRINT_SQL.encode(), []))
     count = len(jobs) if parallel else 1
+    parts: dict[str, bytes] = {}
+    size = 0
+
+    async def run(connection: Connection, assigned: list[tuple[str, bytes, list[bytes | None]]]) -> None:
+        # A connection runs one round trip at a time: its queries one after the other.
+        nonlocal size
+        for name, query, params in assigned:
+            rows = await fetch_rows(connection, query, params)
+            value = rows[0][0] if rows and rows[0][0] is not None else b"null"
+            parts[name] = value
+            size += len(value)
+            if max_bytes is not None and size > max_bytes:
+                raise SchemaTooLarge(size, max_bytes, name)
+
     async with _connections(conninfo, count) as connections:
         exported = await _begin(connections[0], snapshot=None)
         await asyncio.gather(*(_begin(conn, snapshot=exported) for conn in connections[1:]))
-        # Queries given the same connection wait for each other (psycopg serializes a connection's use).
         tasks = [
-            asyncio.ensure_future(_fetch_one(connections[index % count], name, query, job_params))
-            for index, (name, query, job_params) in enumerate(jobs)
+            asyncio.ensure_future(run(connection, jobs[index::count]))
+            for index, connection in enumerate(connections)
         ]
-        parts: dict[str, bytes] = {}
-        size = 0
         try:
-            for finished in asyncio.as_completed(tasks):
-                name, value = await finished
-                parts[name] = value
-                size += len(value)
-                if max_bytes is not None and size > max_bytes:
-                    raise SchemaTooLarge(size, max_bytes, name)
+            await asyncio.gather(*tasks)
         finally:
             for task in tasks:
                 task.cancel()
@@ -122,53 +121,33 @@ async def _read(
 
 
 @contextlib.asynccontextmanager
-async def _connections(conninfo: str, count: int) -> AsyncIterator[list[psycopg.AsyncConnection[Any]]]:
-    """``count`` connections opened side by side; all closed on the way out, also when one failed to open."""
-    name = f"restpg {__version__}"
-    opened = await asyncio.gather(
-        *(psycopg.AsyncConnection.connect(conninfo, application_name=name) for _ in range(count)),
-        return_exceptions=True,
-    )
-    connections = [conn for conn in opened if isinstance(conn, psycopg.AsyncConnection)]
+async def _connections(conninfo: str, count: int) -> AsyncIterator[list[Connection]]:
+    """``count`` connections opened side by side; all closed on the way out, also when one failed to open.
+    Closing them ends their read-only transactions."""
+    params = connection_params(conninfo)
+    opened = await asyncio.gather(*(open_connection(params) for _ in range(count)), return_exceptions=True)
+    connections = [outcome for outcome in opened if isinstance(outcome, Connection)]
     try:
         for outcome in opened:
             if isinstance(outcome, BaseException):
                 raise outcome
         yield connections
     finally:
-        await asyncio.gather(*(conn.close() for conn in connections), return_exceptions=True)
+        for connection in connections:
+            connection.close()
 
 
-async def _begin(conn: psycopg.AsyncConnection[Any], *, snapshot: str | None) -> str:
-    """Open the read-only transaction the catalog is read in; export its snapshot, or import ``snapshot``.
-
-    An empty search_path makes format_type qualify every type outside pg_catalog, so type names in the
-    document are unambiguous whatever the role's own search_path is. JIT would spend longer compiling these
-    large catalog queries than they take to run (about 1 s of 2 s at 10,000 tables).
-    """
-    for type_name in ("json", "jsonb", "text"):
-        conn.adapters.register_loader(type_name, _RawLoader)
-    await conn.set_isolation_level(psycopg.IsolationLevel.REPEATABLE_READ)
-    await conn.set_read_only(True)
-    settings = "set_config('search_path', '', true), set_config('jit', 'off', true)"
+async def _begin(connection: Connection, *, snapshot: str | None) -> str:
+    """Open the read-only transaction the catalog is read in; export its snapshot, or import ``snapshot``."""
     if snapshot is not None:
         # Must come first in the transaction; the id is PostgreSQL's own, quoted as a literal.
-        await conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(snapshot))
-        await conn.execute(f"SELECT {settings}")
+        imported = b"SET TRANSACTION SNAPSHOT '" + snapshot.replace("'", "''").encode() + b"'"
+        await fetch_rows(connection, b"SELECT " + _SETTINGS, before=(_BEGIN, imported))
         return snapshot
-    cursor = await conn.execute(f"SELECT pg_export_snapshot(), {settings}")
-    row = await cursor.fetchone()
-    assert row is not None
-    return bytes(row[0]).decode()
-
-
-async def _fetch_one(
-    conn: psycopg.AsyncConnection[Any], name: str, query: str, params: dict[str, list[str]] | None
-) -> tuple[str, bytes]:
-    """One catalog query's single value (json, or the fingerprint's text): ``(name, value)``."""
-    cursor = await conn.execute(query, params)
-    row = await cursor.fetchone()
-    return name, b"null" if row is None or row[0] is None else row[0]
+    rows = await fetch_rows(connection, b"SELECT pg_export_snapshot(), " + _SETTINGS, before=(_BEGIN,))
+    exported = rows[0][0]
+    assert exported is not None
+    return exported.decode()
 
 
 def build_cache(document: bytes) -> SchemaCache:

@@ -1,12 +1,12 @@
-"""A cold start's catalog read through libpq itself (ctypes), before psycopg is imported.
+"""A cold start's catalog read through libpq itself (ctypes), while the supervisor imports the app.
 
 ``restpg serve`` without a persisted snapshot must read the catalog (about 100 ms of queries at 1,000
-tables) before its workers can serve, and must import psycopg, the app and Granian (about 200 ms of
-interpreter work). The two overlap only if the queries start early: importing psycopg is half of the
-imports, and a thread cannot import beside the main thread without serializing on the GIL. So the
-supervisor's first thread loads the libpq psycopg itself uses (the copy in psycopg's binary wheel, or the
-system's) with ctypes (a few ms), connects and reads while the main thread imports: every libpq call
-releases the GIL, so the wait for PostgreSQL costs the imports nothing.
+tables) before its workers can serve, and must import the app and Granian meanwhile. The two overlap only if
+the queries start early, before the core's module and the app are imported, and a thread cannot import
+beside the main thread without serializing on the GIL. So the supervisor's first thread loads the libpq the
+core will use (the copy in psycopg's binary wheel, or the system's) with ctypes (a few ms), connects and
+reads while the main thread imports: every libpq call releases the GIL, so the wait for PostgreSQL costs the
+imports nothing.
 
 The same queries, the same transaction (read only, repeatable read, empty search_path, no JIT, one exported
 snapshot for the queries side by side) and the same bytes as ``introspect.py``. Only what a start needs:
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
-import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from restpg import __version__
-from restpg.schema.catalog import QUERIES, SchemaTooLarge, assemble_document, catalog_queries
+from restpg.schema.catalog import QUERIES, SchemaTooLarge, assemble_document, catalog_jobs, catalog_queries
 from restpg.schema.fingerprint import FINGERPRINT_SQL
 
 __all__ = ["ConnectFailed", "Libpq", "Session", "TimedOut", "bundled_libpq", "connection_defaults", "load"]
@@ -35,7 +34,6 @@ _CONNECTION_OK = 0  # ConnStatusType
 _COMMAND_OK, _TUPLES_OK = 1, 2  # ExecStatusType
 _SQLSTATE_FIELD = ord("C")  # PG_DIAG_SQLSTATE
 _QUERY_CANCELED = b"57014"  # what statement_timeout raises
-_PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
 
 
 class ConnectFailed(Exception):
@@ -104,19 +102,19 @@ class Session:
         self._conninfo = conninfo  # to open the connections of a read side by side
         self._defaults = defaults
 
-    def value(self, sql: str, params: Sequence[bytes] = ()) -> bytes | None:
+    def value(self, sql: str | bytes, params: Sequence[bytes | None] = ()) -> bytes | None:
         """The first column of the first row (text), None when NULL or no row; raises on an error."""
         rows = self.rows(sql, params, limit=1)
         return rows[0][0] if rows and rows[0] else None
 
     def rows(
-        self, sql: str, params: Sequence[bytes] = (), *, limit: int | None = None
+        self, sql: str | bytes, params: Sequence[bytes | None] = (), *, limit: int | None = None
     ) -> list[tuple[bytes | None, ...]]:
         """The rows (text values, None for NULL; at most ``limit``); raises on an error."""
         pq = self._pq
         result = pq.exec_params(
             self._handle,
-            sql.encode(),
+            sql.encode() if isinstance(sql, str) else sql,
             len(params),
             None,
             _strings(list(params), terminated=False),
@@ -175,11 +173,7 @@ class Session:
         exceed ``max_bytes`` (checked once all are read, before anything parses them).
         """
         files = catalog_queries(queries)
-        arrays = {"schemas": _text_array(schemas), "extra_search_path": _text_array(extra_search_path)}
-        jobs: list[tuple[str, str, list[bytes]]] = [("", FINGERPRINT_SQL, [])]
-        for query in files:
-            sql, names = _numbered(query.sql)
-            jobs.append((query.stem, sql, [arrays[name] for name in names]))
+        jobs = [("", FINGERPRINT_SQL.encode(), []), *catalog_jobs(files, schemas, extra_search_path)]
         deadline = time.monotonic() + budget
         snapshot = self._begin(None)
         if parallel:
@@ -194,9 +188,9 @@ class Session:
         return f"{parts[''].decode()}-{digest}", assemble_document(files, parts)
 
     def _side_by_side(
-        self, jobs: list[tuple[str, str, list[bytes]]], snapshot: str, deadline: float
+        self, jobs: list[tuple[str, bytes, list[bytes | None]]], snapshot: str, deadline: float
     ) -> dict[str, bytes]:
-        def on_a_connection_of_its_own(sql: str, params: list[bytes]) -> bytes:
+        def on_a_connection_of_its_own(sql: bytes, params: list[bytes | None]) -> bytes:
             session = self._pq.connect(self._conninfo, self._defaults)
             try:
                 session._begin(snapshot)
@@ -225,7 +219,7 @@ class Session:
         self.value("SELECT set_config('search_path', '', true), set_config('jit', 'off', true)")
         return snapshot
 
-    def _fetch(self, sql: str, params: list[bytes], deadline: float) -> bytes:
+    def _fetch(self, sql: bytes, params: list[bytes | None], deadline: float) -> bytes:
         self._bound(deadline)
         return self.value(sql, params) or b"null"
 
@@ -276,28 +270,7 @@ def connection_defaults(connect_timeout: int) -> dict[str, str]:
     return {"connect_timeout": str(connect_timeout), "application_name": f"restpg {__version__}"}
 
 
-def _numbered(sql: str) -> tuple[str, list[str]]:
-    """psycopg's ``%(name)s`` placeholders as libpq's ``$n`` (one per distinct name), ``%%`` as ``%``."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name is None:
-            return "%"
-        if name not in names:
-            names.append(name)
-        return f"${names.index(name) + 1}"
-
-    return _PLACEHOLDER.sub(number, sql), names
-
-
-def _text_array(values: Sequence[str]) -> bytes:
-    """A text array literal, every element quoted (as psycopg sends a list of str: untyped, text format)."""
-    quoted = ('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
-    return ("{" + ",".join(quoted) + "}").encode()
-
-
-def _strings(values: Sequence[str | bytes], *, terminated: bool) -> ctypes.Array[ctypes.c_char_p]:
+def _strings(values: Sequence[str | bytes | None], *, terminated: bool) -> ctypes.Array[ctypes.c_char_p]:
     encoded = [value.encode() if isinstance(value, str) else value for value in values]
     if terminated:
         return (ctypes.c_char_p * (len(encoded) + 1))(*encoded, None)

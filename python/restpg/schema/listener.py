@@ -5,9 +5,9 @@ is ignored. A burst (a migration notifies once per DDL statement through the eve
 into one reload once the channel has been quiet for ``debounce`` seconds, or at the latest ``max_delay``
 after the first notification. Handlers never run concurrently with themselves.
 
-The listener has its own connection (psycopg's async API: this is not the hot path). When the database
-goes away it reconnects with exponential backoff, and after reconnecting it reloads both, since any
-notification sent while it was away is lost.
+The listener has its own connection (the core's, as the pool's, with TCP keepalives so that a silently cut
+network ends it). When the database goes away it reconnects with exponential backoff, and after reconnecting
+it reloads both, since any notification sent while it was away is lost.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
-import psycopg
-from psycopg import sql
+from restpg.db.execute import ConnectionLost, StatementError, fetch_rows
+from restpg.db.pipeline import LibpqNotFound
+from restpg.db.pool import KEEPALIVES, ConnectError, Connection, connection_params, open_connection
 
 __all__ = ["CONFIG", "SCHEMA", "Listener", "parse_payload"]
 
@@ -45,7 +46,7 @@ class Listener:
         max_delay: float = 1.0,
         backoff_max: float = 10.0,
     ) -> None:
-        self.conninfo = conninfo
+        self.params = connection_params(conninfo, KEEPALIVES)
         self.channel = channel
         self.handler = handler
         self.debounce = debounce
@@ -75,30 +76,39 @@ class Listener:
         connected_before = False
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
-            except psycopg.OperationalError as exc:
+                connection = await open_connection(self.params)
+            except (ConnectError, LibpqNotFound) as exc:
                 _log(f"listener could not connect ({_first_line(exc)}); retrying in {delay:g}s")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff_max)
                 continue
             try:
-                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                await fetch_rows(connection, b"LISTEN " + _identifier(self.channel))
                 self.listening.set()
                 delay = 0.1
                 if connected_before:
                     _log("listener reconnected; reloading the schema cache and configuration")
                     self.request(frozenset((SCHEMA, CONFIG)))
                 connected_before = True
-                async for notify in conn.notifies():
-                    self.request(parse_payload(notify.payload))
-                # notifies() ends only when the connection is closed.
-            except psycopg.OperationalError as exc:
+                await self._receive(connection)
+            except (ConnectionLost, StatementError, OSError) as exc:
                 _log(f"listener lost its connection ({_first_line(exc)})")
             finally:
                 self.listening.clear()
-                await conn.close()
+                connection.close()
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.backoff_max)
+
+    async def _receive(self, connection: Connection) -> None:
+        """Queue the reloads notifications ask for until the connection ends (``ConnectionError``)."""
+        pipeline = connection.pipeline
+        while True:
+            # Some may have been read already (with LISTEN's answer, or by the connection's reader).
+            for channel, payload in pipeline.notifies():
+                if channel == self.channel:
+                    self.request(parse_payload(payload))
+            await connection.readable()
+            pipeline.consume()
 
     async def _flush_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -123,6 +133,10 @@ class Listener:
                 raise
             except Exception as exc:  # noqa: BLE001 - a failed reload keeps the old cache; log and go on
                 _log(f"reload failed ({_first_line(exc)}); keeping the current schema cache")
+
+
+def _identifier(name: str) -> bytes:
+    return ('"' + name.replace('"', '""') + '"').encode()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -165,14 +165,12 @@ def _connect(config: Config) -> pq.abc.PGconn:
     from psycopg import pq
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-    from restpg.db.pool import libpq_message
-
     conninfo = config.db_uri
     if "connect_timeout" not in conninfo_to_dict(conninfo):
         conninfo = make_conninfo(conninfo, connect_timeout=connect_timeout(config))
     pgconn = pq.PGconn.connect(conninfo.encode())
     if pgconn.status != pq.ConnStatus.OK:
-        message = libpq_message(pgconn).splitlines()[0]
+        message = (pgconn.get_error_message().strip() or "connection failed").splitlines()[0]
         pgconn.finish()
         raise DatabaseUnreachable(message)
     return pgconn

@@ -1,18 +1,39 @@
-//! The libpq functions the pipeline calls, resolved with `dlsym` from the copy psycopg already loaded.
+//! The libpq functions the core calls, resolved with `dlsym` from one loaded copy of libpq.
 //!
-//! A `PGconn *` belongs to one libpq: calling another copy's functions on it (the system's while psycopg
-//! uses its wheel's, say) would read a struct of another layout. So [`load`] opens its path with
-//! `RTLD_NOLOAD`, which only succeeds for a library the process has loaded, and the caller checks the
-//! result against the connection (socket, backend pid) before trusting it.
+//! The core opens its own connections with them (no psycopg on the serving path). It binds one library for
+//! the life of the process, the one the Python side names: psycopg's binary wheel's copy when it is
+//! installed (the same file psycopg maps, so both share one copy), else the system's.
 
 #[cfg(unix)]
 use std::ffi::CString;
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::OnceLock;
 
-/// libpq's opaque `PGconn *` and `PGresult *`.
+/// libpq's opaque `PGconn *`, `PGresult *` and `PGcancelConn *`.
 pub type Conn = *mut c_void;
 pub type Res = *mut c_void;
+pub type CancelConn = *mut c_void;
+
+/// `PQconninfoOption` (libpq-fe.h): what `PQconninfoParse` returns an array of.
+#[repr(C)]
+pub struct ConninfoOption {
+    pub keyword: *mut c_char,
+    pub envvar: *mut c_char,
+    pub compiled: *mut c_char,
+    pub val: *mut c_char,
+    pub label: *mut c_char,
+    pub dispchar: *mut c_char,
+    pub dispsize: c_int,
+}
+
+/// `PGnotify` (libpq-fe.h).
+#[repr(C)]
+pub struct Notify {
+    pub relname: *mut c_char,
+    pub be_pid: c_int,
+    pub extra: *mut c_char,
+    next: *mut c_void,
+}
 
 // ExecStatusType values (libpq-fe.h).
 pub const FATAL_ERROR: c_int = 7;
@@ -20,6 +41,11 @@ pub const PIPELINE_SYNC: c_int = 10;
 pub const PIPELINE_ABORTED: c_int = 11;
 // PGTransactionStatusType: PQTRANS_IDLE.
 pub const TRANSACTION_IDLE: c_int = 0;
+// ConnStatusType: CONNECTION_OK.
+pub const CONNECTION_OK: c_int = 0;
+// PostgresPollingStatusType.
+pub const POLLING_FAILED: c_int = 0;
+pub const POLLING_OK: c_int = 3;
 // PG_DIAG_* field codes.
 pub const DIAG_SQLSTATE: c_int = b'C' as c_int;
 pub const DIAG_MESSAGE_PRIMARY: c_int = b'M' as c_int;
@@ -27,18 +53,18 @@ pub const DIAG_MESSAGE_DETAIL: c_int = b'D' as c_int;
 pub const DIAG_MESSAGE_HINT: c_int = b'H' as c_int;
 
 macro_rules! functions {
-    ($($field:ident = $symbol:literal: fn($($arg:ty),*) $(-> $ret:ty)?;)*) => {
-        /// Function pointers into one loaded libpq.
-        pub struct Libpq {
+    ($(#[$doc:meta])* $name:ident { $($field:ident = $symbol:literal: fn($($arg:ty),*) $(-> $ret:ty)?;)* }) => {
+        $(#[$doc])*
+        pub struct $name {
             $(pub $field: unsafe extern "C" fn($($arg),*) $(-> $ret)?,)*
         }
 
-        impl Libpq {
+        impl $name {
             /// # Safety
             /// `handle` is a live `dlopen` handle of a libpq.
             #[cfg(unix)]
             unsafe fn resolve(handle: *mut c_void) -> Result<Self, String> {
-                Ok(Libpq {
+                Ok($name {
                     $($field: {
                         let symbol = libc::dlsym(handle, concat!($symbol, "\0").as_ptr().cast());
                         if symbol.is_null() {
@@ -53,6 +79,15 @@ macro_rules! functions {
 }
 
 functions! {
+    /// Function pointers into one loaded libpq.
+    Libpq {
+    connect_start_params = "PQconnectStartParams":
+        fn(*const *const c_char, *const *const c_char, c_int) -> Conn;
+    connect_poll = "PQconnectPoll": fn(Conn) -> c_int;
+    status = "PQstatus": fn(Conn) -> c_int;
+    finish = "PQfinish": fn(Conn);
+    set_nonblocking = "PQsetnonblocking": fn(Conn, c_int) -> c_int;
+    enter_pipeline_mode = "PQenterPipelineMode": fn(Conn) -> c_int;
     send_prepare = "PQsendPrepare": fn(Conn, *const c_char, *const c_char, c_int, *const u32) -> c_int;
     send_query_prepared = "PQsendQueryPrepared":
         fn(Conn, *const c_char, c_int, *const *const c_char, *const c_int, *const c_int, c_int) -> c_int;
@@ -64,6 +99,7 @@ functions! {
     consume_input = "PQconsumeInput": fn(Conn) -> c_int;
     is_busy = "PQisBusy": fn(Conn) -> c_int;
     get_result = "PQgetResult": fn(Conn) -> Res;
+    notifies = "PQnotifies": fn(Conn) -> *mut Notify;
     transaction_status = "PQtransactionStatus": fn(Conn) -> c_int;
     error_message = "PQerrorMessage": fn(Conn) -> *const c_char;
     socket = "PQsocket": fn(Conn) -> c_int;
@@ -76,48 +112,74 @@ functions! {
     get_length = "PQgetlength": fn(Res, c_int, c_int) -> c_int;
     get_is_null = "PQgetisnull": fn(Res, c_int, c_int) -> c_int;
     clear = "PQclear": fn(Res);
+    freemem = "PQfreemem": fn(*mut c_void);
+    conninfo_parse = "PQconninfoParse": fn(*const c_char, *mut *mut c_char) -> *mut ConninfoOption;
+    conninfo_free = "PQconninfoFree": fn(*mut ConninfoOption);
+    }
 }
 
-static LOADED: OnceLock<(String, Libpq)> = OnceLock::new();
+functions! {
+    /// libpq 17's cancel API, which does not block (absent from older libraries: no cancel then).
+    CancelApi {
+    create = "PQcancelCreate": fn(Conn) -> CancelConn;
+    start = "PQcancelStart": fn(CancelConn) -> c_int;
+    poll = "PQcancelPoll": fn(CancelConn) -> c_int;
+    socket = "PQcancelSocket": fn(CancelConn) -> c_int;
+    finish = "PQcancelFinish": fn(CancelConn);
+    }
+}
 
-/// Bind the libpq at `path`, which the process must already have loaded, once `accept` approved it (the
-/// caller checks it against a connection). The first bound library stays for the life of the process.
-pub fn load(path: &str, accept: impl FnOnce(&Libpq) -> bool) -> Result<&'static Libpq, String> {
-    if let Some((loaded, libpq)) = LOADED.get() {
+/// A bound libpq: its functions, and its cancel API when it has one.
+pub struct Library {
+    pub pq: Libpq,
+    pub cancel: Option<CancelApi>,
+}
+
+static LOADED: OnceLock<(String, Library)> = OnceLock::new();
+
+/// Load and bind the libpq at `path` (a path or a name the dynamic linker resolves). The first bound
+/// library stays for the life of the process; binding another path later is an error.
+pub fn load(path: &str) -> Result<&'static Library, String> {
+    if let Some((loaded, library)) = LOADED.get() {
         return if loaded == path {
-            Ok(libpq)
+            Ok(library)
         } else {
             Err(format!("libpq is already bound to {loaded}"))
         };
     }
-    let libpq = open(path)?;
-    if !accept(&libpq) {
-        return Err(format!("{path} is not the libpq of this connection"));
-    }
-    let (_, libpq) = LOADED.get_or_init(|| (path.to_string(), libpq));
-    Ok(libpq)
+    let library = open(path)?;
+    let (_, library) = LOADED.get_or_init(|| (path.to_string(), library));
+    Ok(library)
 }
 
 /// The libpq bound by [`load`], if any.
-pub fn loaded() -> Option<&'static Libpq> {
-    LOADED.get().map(|(_, libpq)| libpq)
+pub fn loaded() -> Option<&'static Library> {
+    LOADED.get().map(|(_, library)| library)
 }
 
 #[cfg(unix)]
-fn open(path: &str) -> Result<Libpq, String> {
+fn open(path: &str) -> Result<Library, String> {
     let c_path = CString::new(path).map_err(|_| "a libpq path with a NUL byte".to_string())?;
-    // SAFETY: dlopen with RTLD_NOLOAD maps nothing new. The handle is never closed (the library is
-    // psycopg's and stays loaded anyway), so resolved pointers never dangle.
+    // SAFETY: the handle is never closed, so resolved pointers never dangle.
     unsafe {
-        let handle = libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
+        let handle = libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW);
         if handle.is_null() {
-            return Err(format!("{path} is not a library this process has loaded"));
+            let reason = libc::dlerror();
+            let reason = if reason.is_null() {
+                "not found".into()
+            } else {
+                std::ffi::CStr::from_ptr(reason).to_string_lossy().into_owned()
+            };
+            return Err(format!("cannot load {path}: {reason}"));
         }
-        Libpq::resolve(handle)
+        Ok(Library {
+            pq: Libpq::resolve(handle)?,
+            cancel: CancelApi::resolve(handle).ok(),
+        })
     }
 }
 
 #[cfg(not(unix))]
-fn open(path: &str) -> Result<Libpq, String> {
+fn open(path: &str) -> Result<Library, String> {
     Err(format!("binding {path}: only Unix-like systems are supported"))
 }

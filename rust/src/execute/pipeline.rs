@@ -98,7 +98,13 @@ impl Drop for PqResult {
     }
 }
 
-fn text(value: *const c_char) -> Option<String> {
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+pub(super) fn text(value: *const c_char) -> Option<String> {
     if value.is_null() {
         return None;
     }
@@ -150,9 +156,10 @@ struct Received {
     main: Option<PqResult>,
 }
 
+/// A libpq connection the core owns (finished when dropped), and the statements of its round trip.
 pub struct Pipeline {
-    pq: &'static Libpq,
-    conn: Conn,
+    pub(super) pq: &'static Libpq,
+    pub(super) conn: Conn,
     prepared: HashSet<Vec<u8>>,
     steps: VecDeque<Step>,
     received: Received,
@@ -169,9 +176,9 @@ unsafe impl Sync for Pipeline {}
 
 impl Pipeline {
     /// # Safety
-    /// `conn` is a live connection of `pq` in pipeline mode, not used by anything else while a request
-    /// runs on it, and outlives this value or is [`Pipeline::close`]d first.
-    pub unsafe fn new(pq: &'static Libpq, conn: Conn) -> Self {
+    /// `conn` is a connection of `pq` (possibly still connecting) that nothing else uses; it is finished
+    /// by [`Pipeline::close`] or when the value is dropped.
+    pub(super) unsafe fn new(pq: &'static Libpq, conn: Conn) -> Self {
         Pipeline {
             pq,
             conn,
@@ -182,14 +189,18 @@ impl Pipeline {
         }
     }
 
-    /// Forget the connection (it is being closed): any later call reports it lost.
+    /// Close the connection: any later call reports it lost.
     pub fn close(&mut self) {
-        self.conn = ptr::null_mut();
         self.steps.clear();
         self.received = Received::default();
+        if !self.conn.is_null() {
+            // SAFETY: the connection is owned here and finished once.
+            unsafe { (self.pq.finish)(self.conn) };
+            self.conn = ptr::null_mut();
+        }
     }
 
-    fn conn(&self) -> Result<Conn, Lost> {
+    pub(super) fn conn(&self) -> Result<Conn, Lost> {
         if self.conn.is_null() {
             Err(Lost("connection closed".into()))
         } else {
@@ -197,15 +208,22 @@ impl Pipeline {
         }
     }
 
-    fn lost(&self) -> Lost {
-        // SAFETY: the connection is live (checked by the caller).
-        let message = text(unsafe { (self.pq.error_message)(self.conn) }).unwrap_or_default();
-        let message = message.trim();
+    pub(super) fn lost(&self) -> Lost {
+        let message = self.error_message();
         Lost(if message.is_empty() {
             "connection lost".into()
         } else {
-            message.into()
+            message
         })
+    }
+
+    /// libpq's last message about the connection, trimmed (empty when there is none, or it is closed).
+    pub fn error_message(&self) -> String {
+        // SAFETY: a live connection (its message is a NUL-terminated string it owns).
+        let message = self
+            .conn()
+            .map_or(None, |conn| text(unsafe { (self.pq.error_message)(conn) }));
+        message.unwrap_or_default().trim().to_string()
     }
 
     pub fn socket(&self) -> i32 {
@@ -391,6 +409,11 @@ impl Pipeline {
     /// The first error of the last round trip.
     pub fn error(&self) -> Option<&PgError> {
         self.received.error.as_ref()
+    }
+
+    /// The last round trip's main result, as rows of text values (a read outside any request).
+    pub fn main_result(&self) -> Option<&PqResult> {
+        self.received.main.as_ref()
     }
 
     /// The last round trip's main result and the planner's estimate, once it ended without an error.

@@ -1,13 +1,14 @@
-//! `Pipeline` and `Outcome`: the execute stage's per-request calls (see `crate::execute`).
+//! `Pipeline`, `Cancel` and `Outcome`: the core's connections and the execute stage's per-request calls
+//! (see `crate::execute`).
 
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyConnectionError, PyRuntimeError};
+use pyo3::exceptions::{PyConnectionError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PySet};
+use pyo3::types::{PyBytes, PyList, PySet, PyTuple};
 
 use super::PyPrepared;
-use crate::execute::{libpq, Lost, Params, Pipeline, PqResult, Purpose};
+use crate::execute::{self, libpq, Cancel, Lost, Params, Pipeline, Poll, PqResult, Purpose};
 use crate::prepare::{statement_name, Prepared};
 
 /// A prepared request's statement texts as libpq takes them: shared by every request of a shape.
@@ -72,35 +73,39 @@ fn lost(error: Lost) -> PyErr {
     PyConnectionError::new_err(error.0)
 }
 
-/// Bind the libpq at `path` (already loaded by psycopg) after checking it against `pgconn`, a
-/// `psycopg.pq.PGconn`; `OSError` when it is not loaded or not that connection's library.
+/// Load the libpq at `path` (a path or a library name) for every connection of the process; `OSError`
+/// when it cannot be loaded, lacks a function the core calls, or another library is bound already.
 #[pyfunction]
-pub fn bind_libpq(pgconn: &Bound<'_, PyAny>, path: &str) -> PyResult<()> {
-    let (address, socket, pid) = connection_identity(pgconn)?;
-    libpq::load(path, |pq| {
-        // SAFETY: the address is psycopg's live PGconn; if `pq` is another copy of libpq, these two
-        // getters read the first fields of its struct, which is what the comparison rules out.
-        unsafe { (pq.socket)(address) == socket && (pq.backend_pid)(address) == pid }
-    })
-    .map_err(pyo3::exceptions::PyOSError::new_err)?;
+pub fn load_libpq(path: &str) -> PyResult<()> {
+    libpq::load(path).map_err(PyOSError::new_err)?;
     Ok(())
 }
 
-fn connection_identity(pgconn: &Bound<'_, PyAny>) -> PyResult<(libpq::Conn, i32, i32)> {
-    let address: Option<usize> = pgconn.getattr("pgconn_ptr")?.extract()?;
-    let address = address.ok_or_else(|| PyConnectionError::new_err("connection closed"))?;
-    let socket: i32 = pgconn.getattr("socket")?.extract()?;
-    let pid: i32 = pgconn.getattr("backend_pid")?.extract()?;
-    Ok((address as libpq::Conn, socket, pid))
+fn library() -> PyResult<&'static libpq::Library> {
+    libpq::loaded().ok_or_else(|| PyRuntimeError::new_err("load_libpq was not called"))
 }
 
-/// One pooled connection's pipeline, used from its event loop's thread. Not `unsendable`: a connection may
-/// be garbage-collected on another thread, and an unsendable object dropped there is leaked with an error.
+/// A connection string's keywords and values as libpq reads them; `ValueError` with libpq's message.
+#[pyfunction]
+pub fn parse_conninfo(conninfo: &str) -> PyResult<Vec<(String, String)>> {
+    execute::parse_conninfo(library()?, conninfo).map_err(PyValueError::new_err)
+}
+
+fn poll_name(poll: Poll) -> &'static str {
+    match poll {
+        Poll::Reading => "reading",
+        Poll::Writing => "writing",
+        Poll::Ok => "ok",
+        Poll::Failed => "failed",
+    }
+}
+
+/// One connection the core owns and its pipeline, used from its event loop's thread. Not `unsendable`: a
+/// connection may be garbage-collected on another thread, and an unsendable object dropped there is leaked
+/// with an error.
 #[pyclass(module = "restpg._core", name = "Pipeline")]
 pub struct PyPipeline {
     inner: Pipeline,
-    /// psycopg's `PGconn`, kept alive while the pipeline holds its pointer.
-    _pgconn: Py<PyAny>,
 }
 
 fn params_of(values: Option<&Bound<'_, PyList>>) -> PyResult<Params> {
@@ -134,22 +139,55 @@ impl PyPipeline {
 
 #[pymethods]
 impl PyPipeline {
-    #[new]
-    fn new(pgconn: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let pq = libpq::loaded().ok_or_else(|| PyRuntimeError::new_err("bind_libpq was not called"))?;
-        let (address, socket, pid) = connection_identity(pgconn)?;
-        // SAFETY: psycopg's live connection of the bound libpq (checked against its socket and pid again:
-        // a second copy of libpq loaded since would not pass), kept alive by `_pgconn`.
-        let inner = unsafe { Pipeline::new(pq, address) };
-        if inner.socket() != socket || inner.backend_pid() != pid {
-            return Err(PyRuntimeError::new_err(
-                "this connection belongs to another libpq",
-            ));
-        }
-        Ok(PyPipeline {
-            inner,
-            _pgconn: pgconn.clone().unbind(),
-        })
+    /// Start connecting (see `_core.pyi`); `ConnectionError` when libpq cannot even start.
+    #[staticmethod]
+    fn connect_start(params: Vec<(String, String)>) -> PyResult<Self> {
+        let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let inner = Pipeline::start(library()?, &pairs).map_err(lost)?;
+        Ok(PyPipeline { inner })
+    }
+
+    fn connect_poll(&mut self) -> PyResult<&'static str> {
+        self.inner.poll().map(poll_name).map_err(lost)
+    }
+
+    #[getter]
+    fn socket(&self) -> i32 {
+        self.inner.socket()
+    }
+
+    #[getter]
+    fn backend_pid(&self) -> i32 {
+        self.inner.backend_pid()
+    }
+
+    #[getter]
+    fn ok(&self) -> bool {
+        self.inner.ok()
+    }
+
+    #[getter]
+    fn error_message(&self) -> String {
+        self.inner.error_message()
+    }
+
+    fn enter_pipeline_mode(&mut self) -> PyResult<()> {
+        self.inner.enter_pipeline_mode().map_err(lost)
+    }
+
+    fn consume(&mut self) -> PyResult<()> {
+        self.inner.consume().map_err(lost)
+    }
+
+    fn notifies(&mut self) -> Vec<(String, String)> {
+        self.inner.notifies()
+    }
+
+    fn cancel(&self) -> PyResult<Option<PyCancel>> {
+        Ok(self
+            .inner
+            .cancel(library()?)
+            .map(|inner| PyCancel { inner: Some(inner) }))
     }
 
     #[getter]
@@ -192,6 +230,29 @@ impl PyPipeline {
         self.queue_statements(&statements, prepare)
     }
 
+    /// A statement whose rows `rows` returns after the round trip (unnamed, not prepared).
+    #[pyo3(signature = (sql, params))]
+    fn queue_read(&mut self, sql: &[u8], params: Option<&Bound<'_, PyList>>) -> PyResult<()> {
+        let params = params_of(params)?;
+        self.inner
+            .queue(Purpose::Main, b"", sql, &params, false)
+            .map_err(lost)
+    }
+
+    /// The rows of the last round trip's `queue_read` statement, as text values.
+    fn rows<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let result = self
+            .inner
+            .main_result()
+            .ok_or_else(|| PyRuntimeError::new_err("the last round trip read no rows"))?;
+        let list = PyList::empty(py);
+        for row in 0..result.ntuples() {
+            let values = (0..result.nfields()).map(|col| result.value(row, col).map(|v| PyBytes::new(py, v)));
+            list.append(PyTuple::new(py, values)?)?;
+        }
+        Ok(list)
+    }
+
     fn sync(&mut self) -> PyResult<bool> {
         self.inner.sync().map_err(lost)
     }
@@ -227,6 +288,30 @@ impl PyPipeline {
 
     fn close(&mut self) {
         self.inner.close();
+    }
+}
+
+/// A cancel request in flight (see `_core.pyi`).
+#[pyclass(module = "restpg._core", name = "Cancel")]
+pub struct PyCancel {
+    inner: Option<Cancel>,
+}
+
+#[pymethods]
+impl PyCancel {
+    fn poll(&mut self) -> &'static str {
+        self.inner
+            .as_mut()
+            .map_or("failed", |cancel| poll_name(cancel.poll()))
+    }
+
+    #[getter]
+    fn socket(&self) -> i32 {
+        self.inner.as_ref().map_or(-1, Cancel::socket)
+    }
+
+    fn close(&mut self) {
+        self.inner = None;
     }
 }
 

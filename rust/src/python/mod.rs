@@ -323,7 +323,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEngine>()?;
     m.add_class::<execute::PyPipeline>()?;
     m.add_class::<execute::PyOutcome>()?;
-    m.add_function(wrap_pyfunction!(execute::bind_libpq, m)?)?;
+    m.add_class::<execute::PyCancel>()?;
+    m.add_function(wrap_pyfunction!(execute::load_libpq, m)?)?;
+    m.add_function(wrap_pyfunction!(execute::parse_conninfo, m)?)?;
     m.add_function(wrap_pyfunction!(watchdog::watch_supervisor, m)?)?;
     Ok(())
 }
