@@ -77,6 +77,16 @@ def test_statements_run_and_errors_are_reported(pipeline: Pipeline) -> None:
     assert not pipeline.in_transaction  # the implicit transaction ended at the sync
 
 
+def test_notices_are_not_printed(pipeline: Pipeline, capfd: pytest.CaptureFixture[str]) -> None:
+    # libpq's default prints each one to stderr: a function's RAISE NOTICE would be a log line per request.
+    pipeline.queue(
+        b"", b"DO $$ BEGIN RAISE NOTICE 'restpg-notice-test'; RAISE WARNING 'w'; END $$", None, False
+    )
+    exchange(pipeline)
+    assert pipeline.error is None
+    assert "restpg-notice-test" not in capfd.readouterr().err
+
+
 def test_rows_are_text_and_null(pipeline: Pipeline) -> None:
     pipeline.queue_read(b"SELECT x::text, NULL FROM generate_series(1, $1::int) x", [b"3"])
     exchange(pipeline)

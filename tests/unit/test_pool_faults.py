@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
 import psycopg
 import pytest
 
-from restpg.db.pool import RECONNECT_MAX_DELAY, ConnectError, Pool, PoolOptions
+from restpg.db.pool import (
+    RECONNECT_MAX_DELAY,
+    ConnectError,
+    Pool,
+    PoolOptions,
+    connection_params,
+    open_connection,
+)
 from support.server import free_port
+
+
+def test_a_server_that_never_answers_times_out_a_connection_of_its_own() -> None:
+    # The kernel completes the TCP handshake (backlog) but nothing ever answers libpq's first message.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        params = connection_params(f"host=127.0.0.1 port={port} user=nobody dbname=x sslmode=disable")
+        started = time.monotonic()
+        with pytest.raises(ConnectError, match="timeout expired"):
+            asyncio.run(open_connection(params, timeout=0.5))
+        assert time.monotonic() - started < 3
 
 
 def test_unreachable_database_fails_fast_with_backoff() -> None:

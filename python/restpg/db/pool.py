@@ -50,6 +50,8 @@ __all__ = [
 # capped so that recovery is noticed within a second.
 RECONNECT_FIRST_DELAY = 0.05
 RECONNECT_MAX_DELAY = 0.5
+# How long a connection of its own (the listener's, a catalog read's) may take to open.
+CONNECT_TIMEOUT = 10.0
 # How often idle connections are checked and, with none open, the database probed.
 CHECK_INTERVAL = 0.5
 # Detect a dead peer on an idle or busy socket in about 5 + 2 * 3 seconds (libpq keywords).
@@ -448,10 +450,16 @@ async def connect(params: list[tuple[str, str]]) -> Pipeline:
     return pipeline
 
 
-async def open_connection(params: list[tuple[str, str]]) -> Connection:
+async def open_connection(params: list[tuple[str, str]], timeout: float = CONNECT_TIMEOUT) -> Connection:
     """A connection of its own outside any pool (the listener's, a catalog read's), watched as a pooled one;
-    the caller closes it."""
-    return Connection(await connect(params), time.monotonic(), asyncio.get_running_loop())
+    the caller closes it. ``ConnectError`` also after ``timeout`` seconds: libpq's ``connect_timeout`` only
+    bounds a blocking connect, and a black-holed host would otherwise hold the caller for minutes."""
+    try:
+        async with asyncio.timeout(timeout):
+            pipeline = await connect(params)
+    except TimeoutError:
+        raise ConnectError("timeout expired while connecting") from None
+    return Connection(pipeline, time.monotonic(), asyncio.get_running_loop())
 
 
 async def default_isolation(pipeline: Pipeline) -> bytes:

@@ -3,7 +3,7 @@
 //!
 //! Every call returns at once: the event loop waits for the socket between them.
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, c_void, CString};
 use std::ptr;
 
 use super::libpq::{self, CancelApi, CancelConn, Library};
@@ -56,6 +56,9 @@ impl Pipeline {
         if conn.is_null() {
             return Err(Lost("out of memory".into()));
         }
+        // SAFETY: a new connection; the receiver ignores its arguments. Without it libpq prints every
+        // notice (a function's RAISE NOTICE, say) to stderr, per request.
+        unsafe { (pq.set_notice_receiver)(conn, Some(ignore_notice), ptr::null_mut()) };
         // SAFETY: a new connection that only this value uses.
         Ok(unsafe { Pipeline::new(pq, conn) })
     }
@@ -131,6 +134,9 @@ impl Pipeline {
         (!cancel.conn.is_null() && unsafe { (api.start)(cancel.conn) } == 1).then_some(cancel)
     }
 }
+
+/// Notices and warnings are not part of PostgREST's responses (nor of its logs).
+unsafe extern "C" fn ignore_notice(_: *mut c_void, _: libpq::Res) {}
 
 /// A cancel request in flight; finished when dropped.
 pub struct Cancel {

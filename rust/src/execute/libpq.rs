@@ -26,6 +26,9 @@ pub struct ConninfoOption {
     pub dispsize: c_int,
 }
 
+/// `PQnoticeReceiver` (libpq-fe.h): called with each notice or warning the server sends.
+pub type NoticeReceiver = unsafe extern "C" fn(*mut c_void, Res);
+
 /// `PGnotify` (libpq-fe.h).
 #[repr(C)]
 pub struct Notify {
@@ -87,6 +90,8 @@ functions! {
     status = "PQstatus": fn(Conn) -> c_int;
     finish = "PQfinish": fn(Conn);
     set_nonblocking = "PQsetnonblocking": fn(Conn, c_int) -> c_int;
+    set_notice_receiver = "PQsetNoticeReceiver":
+        fn(Conn, Option<NoticeReceiver>, *mut c_void) -> Option<NoticeReceiver>;
     enter_pipeline_mode = "PQenterPipelineMode": fn(Conn) -> c_int;
     send_prepare = "PQsendPrepare": fn(Conn, *const c_char, *const c_char, c_int, *const u32) -> c_int;
     send_query_prepared = "PQsendQueryPrepared":
