@@ -131,11 +131,21 @@ struct Payload {
     routines: Vec<(QualifiedIdentifier, Vec<Routine>)>,
 }
 
+/// [`Payload`] borrowed from a built cache: serde writes a reference as the value it points to, so this
+/// encodes to the same bytes without copying the cache first (a deep copy of every table, column and
+/// relationship was most of the encoding's time at 10,000 tables).
+#[derive(Serialize)]
+struct PayloadRef<'a> {
+    tables: Vec<&'a Table>,
+    relationships: Vec<(&'a QualifiedIdentifier, &'a Vec<Relationship>)>,
+    routines: Vec<(&'a QualifiedIdentifier, &'a Vec<Routine>)>,
+}
+
 impl SchemaCache {
     /// The snapshot of this cache, tagged with `fingerprint` (see `docs/schema-cache.md`, "Snapshots").
     pub fn to_snapshot(&self, fingerprint: &str) -> Vec<u8> {
-        let payload = Payload {
-            tables: self.tables().cloned().collect(),
+        let payload = PayloadRef {
+            tables: self.tables().collect(),
             relationships: sorted(&self.relationships),
             routines: sorted(&self.routines),
         };
@@ -182,9 +192,9 @@ impl SchemaCache {
     }
 }
 
-fn sorted<T: Clone>(map: &HashMap<QualifiedIdentifier, Vec<T>>) -> Vec<(QualifiedIdentifier, Vec<T>)> {
-    let mut entries: Vec<_> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
+fn sorted<T>(map: &HashMap<QualifiedIdentifier, Vec<T>>) -> Vec<(&QualifiedIdentifier, &Vec<T>)> {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
     entries
 }
 

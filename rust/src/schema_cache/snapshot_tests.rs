@@ -24,6 +24,26 @@ fn reseal(snapshot: &[u8], payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A sorted copy of one of the cache's maps, as the decoder's owned `Payload` holds it.
+fn owned<T: Clone>(map: &HashMap<QualifiedIdentifier, Vec<T>>) -> Vec<(QualifiedIdentifier, Vec<T>)> {
+    sorted(map)
+        .into_iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+#[test]
+fn the_borrowed_payload_encodes_as_the_owned_one_decodes() {
+    let cache = fixture();
+    let copy = Payload {
+        tables: cache.tables().cloned().collect(),
+        relationships: owned(&cache.relationships),
+        routines: owned(&cache.routines),
+    };
+    let snapshot = cache.to_snapshot(FINGERPRINT);
+    assert_eq!(&snapshot[payload_offset()..], postcard::to_stdvec(&copy).unwrap());
+}
+
 #[test]
 fn round_trip_keeps_the_whole_cache() {
     let cache = fixture();
