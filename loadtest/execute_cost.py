@@ -77,14 +77,16 @@ class _Readable:
         self._loop.remove_reader(self._fd)
 
 
-def _prepare(pgconn: pq.abc.PGconn, statements: list[tuple[bytes, bytes]]) -> None:
-    """Prepare on psycopg's connection what restpg's path prepared on its own (blocking: before timing)."""
+def _prepare(pgconn: pq.abc.PGconn, role: bytes, statements: list[tuple[bytes, bytes]]) -> None:
+    """Prepare on psycopg's connection what restpg's path prepared on its own (blocking: before timing), as
+    the request's role, which parsing the statements needs (restpg prepares them after its settings)."""
+    pgconn.exec_(b"BEGIN")
+    pgconn.exec_params(b"SELECT set_config('role', $1, true)", [role])
     for name, sql in dict(statements).items():
         result = pgconn.prepare(name, sql)
-        if result.status != pq.ExecStatus.COMMAND_OK and b"already exists" not in (
-            result.error_message or b""
-        ):
-            raise RuntimeError(result.error_message.decode(errors="replace"))
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            raise RuntimeError((result.error_message or b"").decode(errors="replace"))
+    pgconn.exec_(b"COMMIT")
     pgconn.nonblocking = 1
     pgconn.enter_pipeline_mode()
 
@@ -149,7 +151,7 @@ async def _measure(config_path: str, requests: int, rounds: int) -> dict[str, tu
         for i in range(_IDS):  # prepares every statement on the connection, through restpg's own path
             await restpg(i)
         statements = [(request.name, request.sql.encode()) for request in prepared]
-        _prepare(pgconn, [config_statement(0, False, True), *statements])
+        _prepare(pgconn, role, [config_statement(0, False, True), *statements])
         paths: list[tuple[str, Callable[[int], Awaitable[None]]]] = [
             ("restpg", restpg),
             ("pq-minimum", pq_minimum),
