@@ -217,6 +217,8 @@ def _write_snapshot(config: Config, read: Callable[[], tuple[str, bytes]]) -> bo
         try:
             fingerprint, document = read()
             store.write(SchemaCache(document).to_snapshot(fingerprint))
+            del document
+            _return_freed_memory()
         finally:
             store.release()
     except (TimeoutError, TimedOut):
@@ -229,3 +231,17 @@ def _write_snapshot(config: Config, read: Callable[[], tuple[str, bytes]]) -> bo
         )
         return False
     return True
+
+
+def _return_freed_memory() -> None:
+    """Hand the memory of the document and its cache, freed now, back to the system (glibc keeps it).
+
+    Otherwise the supervisor keeps it for its whole life and every worker forked from it inherits that heap:
+    at 10,000 tables ~75 MB, which made a worker's RSS 160 to 220 MB instead of 94 MB. Trimming took 6 ms.
+    """
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):  # not glibc: its allocator returns memory its own way
+        pass
