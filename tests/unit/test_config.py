@@ -162,3 +162,13 @@ def test_config_is_frozen() -> None:
     config = Config()
     with pytest.raises(AttributeError):
         config.db_pool = 3  # type: ignore[misc]
+
+
+def test_a_machine_without_libpq_is_told_so_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from restpg.db import pipeline
+
+    # As if this process had bound no libpq yet and none of the usual places held one.
+    monkeypatch.setattr(pipeline, "_loaded", False)
+    monkeypatch.setattr(pipeline, "_candidates", lambda: iter(["/nonexistent/libpq.so.5"]))
+    with pytest.raises(ConfigError, match=r"no usable libpq \(install psycopg\[binary\] or libpq\)"):
+        load(None, {"PGRST_DB_URI": "host=localhost dbname=app"})
