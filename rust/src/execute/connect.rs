@@ -23,8 +23,8 @@ impl Poll {
         match status {
             libpq::POLLING_OK => Poll::Ok,
             libpq::POLLING_FAILED => Poll::Failed,
-            2 => Poll::Writing,
-            _ => Poll::Reading, // PGRES_POLLING_READING (1); ACTIVE (4) is never returned any more
+            libpq::POLLING_WRITING => Poll::Writing,
+            _ => Poll::Reading, // PGRES_POLLING_READING (1); ACTIVE (4) is no longer returned
         }
     }
 }

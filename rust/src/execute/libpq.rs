@@ -48,6 +48,7 @@ pub const TRANSACTION_IDLE: c_int = 0;
 pub const CONNECTION_OK: c_int = 0;
 // PostgresPollingStatusType.
 pub const POLLING_FAILED: c_int = 0;
+pub const POLLING_WRITING: c_int = 2;
 pub const POLLING_OK: c_int = 3;
 // PG_DIAG_* field codes.
 pub const DIAG_SQLSTATE: c_int = b'C' as c_int;
