@@ -246,7 +246,7 @@ class Executor:
             pipeline.queue_request(prepared, prepare)
             if wrap.end is not None:
                 pipeline.queue(*wrap.end, None, prepare)
-            await _exchange(connection)
+            await connection.exchange()
         except OSError as exc:  # the core's ConnectionError, or the socket's wait
             raise _lost(connection, exc) from None
         except asyncio.CancelledError:
@@ -271,22 +271,11 @@ class Executor:
             return
         try:
             pipeline.queue(*_ROLLBACK, None, self.prepared_statements)
-            await _exchange(connection)
+            await connection.exchange()
         except OSError as exc:
             raise _lost(connection, exc) from None
         if pipeline.error is not None:
             connection.broken = True
-
-
-async def _exchange(connection: Connection) -> None:
-    """Sync the queued statements, send them and read every result up to the sync point."""
-    pipeline = connection.pipeline
-    if not pipeline.sync():  # a pipeline larger than the socket's buffer: rare, so no standing writer
-        loop = asyncio.get_running_loop()
-        while not pipeline.flush():
-            await wait_socket(loop, pipeline.socket, writable=True)
-    if not pipeline.receive(False):  # flushing may have read the answer already
-        await connection.round_trip()  # resolved by the connection's reader once all of it came back
 
 
 async def fetch_rows(
@@ -306,7 +295,7 @@ async def fetch_rows(
         for statement in before:
             pipeline.queue(b"", statement, None, False)
         pipeline.queue_read(sql, list(params) or None)
-        await _exchange(connection)
+        await connection.exchange()
     except OSError as exc:
         raise _lost(connection, exc) from None
     error = pipeline.error

@@ -95,12 +95,12 @@ class Connection:
         pipeline: Pipeline,
         now: float,
         loop: asyncio.AbstractEventLoop,
-        isolation: bytes = b"read committed",
     ) -> None:
         # The connection and the execute stage's calls on it; it also remembers the statements prepared here.
         self.pipeline = pipeline
-        # The session's default_transaction_isolation, lowercase: what a transaction without BEGIN runs at.
-        self.isolation = isolation
+        # The session's default_transaction_isolation, lowercase: what a transaction without BEGIN runs at
+        # (the pool reads it once the connection is open; PostgreSQL's default until then).
+        self.isolation = b"read committed"
         self.born = now
         self.last_used = now
         self.broken = False  # set by the execute stage when the socket failed mid-request
@@ -137,6 +137,15 @@ class Connection:
             self._waiter = waiter
             self._round_trip = True
         return waiter
+
+    async def exchange(self) -> None:
+        """Sync the queued statements, send them and read every result up to the sync point."""
+        pipeline = self.pipeline
+        if not pipeline.sync():  # a pipeline larger than the socket's buffer: rare, so no standing writer
+            while not pipeline.flush():
+                await wait_socket(self._loop, pipeline.socket, writable=True)
+        if not pipeline.receive(False):  # flushing may have read the answer already
+            await self.round_trip()  # resolved by the reader once all of it came back
 
     def close(self) -> None:
         self._unwatch()
@@ -386,8 +395,10 @@ class Pool:
     async def _connect(self) -> Connection:
         try:
             async with asyncio.timeout(self.options.acquisition_timeout):
-                pipeline = await connect(self.params)
-                isolation = await default_isolation(pipeline)
+                connection = Connection(
+                    await connect(self.params), time.monotonic(), asyncio.get_running_loop()
+                )
+                connection.isolation = await default_isolation(connection)
         except TimeoutError:
             self._failed("timeout expired while connecting")
             raise ConnectError(self._last_error) from None
@@ -396,7 +407,7 @@ class Pool:
             raise
         self.healthy = True
         self._delay = RECONNECT_FIRST_DELAY
-        return Connection(pipeline, time.monotonic(), asyncio.get_running_loop(), isolation)
+        return connection
 
     def _failed(self, message: str) -> None:
         self.healthy = False
@@ -462,41 +473,30 @@ async def open_connection(params: list[tuple[str, str]], timeout: float = CONNEC
     return Connection(pipeline, time.monotonic(), asyncio.get_running_loop())
 
 
-async def default_isolation(pipeline: Pipeline) -> bytes:
+async def default_isolation(connection: Connection) -> bytes:
     """The session's ``default_transaction_isolation`` (the server's, the database's or the login role's).
 
     Read once per connection: a read at that level can run without BEGIN (see ``db.execute``). It is not
-    reported by the server like ``TimeZone`` is, so it costs one round trip when the connection opens.
+    reported by the server like ``TimeZone`` is, so it costs one round trip when the connection opens. The
+    connection is closed when this fails.
     """
+    pipeline = connection.pipeline
     try:
         pipeline.queue_read(b"SELECT current_setting('default_transaction_isolation')", None)
-        await exchange(pipeline)
+        await connection.exchange()
         rows = pipeline.rows() if pipeline.error is None else []
     except OSError as exc:
-        pipeline.close()
+        connection.close()
         raise ConnectError(str(exc).strip() or "connection lost") from None
     except BaseException:
-        pipeline.close()
+        connection.close()
         raise
     value = rows[0][0] if rows else None
     if value is None:
         message = libpq_message(pipeline)
-        pipeline.close()
+        connection.close()
         raise ConnectError(message)
     return value.lower()
-
-
-async def exchange(pipeline: Pipeline) -> None:
-    """Sync the queued statements, send them and read every result up to the sync point, waiting for the
-    socket itself (a connection no reader watches yet)."""
-    loop = asyncio.get_running_loop()
-    if not pipeline.sync():
-        while not pipeline.flush():
-            await wait_socket(loop, pipeline.socket, writable=True)
-    received = pipeline.receive(False)  # flushing may have read the answer already
-    while not received:
-        await wait_socket(loop, pipeline.socket)
-        received = pipeline.receive(True)
 
 
 def wait_socket(loop: asyncio.AbstractEventLoop, fd: int, *, writable: bool = False) -> asyncio.Future[None]:
