@@ -25,6 +25,12 @@ __all__ = [
 ]
 
 QUERIES = Path(__file__).with_name("queries")
+# The transaction both readers read in: read only, one exported snapshot for the queries side by side.
+BEGIN_READ = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+# An empty search_path makes format_type qualify every type outside pg_catalog, so type names in the
+# document are unambiguous whatever the role's own search_path is. JIT would spend longer compiling these
+# large catalog queries than they take to run (about 1 s of 2 s at 10,000 tables).
+READ_SETTINGS = b"SELECT set_config('search_path', '', true), set_config('jit', 'off', true)"
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
 
 
@@ -95,3 +101,9 @@ def _text_array(values: Sequence[str]) -> bytes:
     """A text array literal, every element quoted (untyped, text format: PostgreSQL infers text[])."""
     quoted = ('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
     return ("{" + ",".join(quoted) + "}").encode()
+
+
+def import_snapshot(snapshot: str) -> bytes:
+    """The statement that reads in ``snapshot`` (another session's export): the first of its transaction.
+    The id is PostgreSQL's own, quoted as a literal."""
+    return b"SET TRANSACTION SNAPSHOT '" + snapshot.replace("'", "''").encode() + b"'"

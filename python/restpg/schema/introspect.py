@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING
 
 from restpg.db.execute import fetch_rows
 from restpg.db.pool import Connection, connection_params, open_connection
-from restpg.schema.catalog import QUERIES, SchemaTooLarge, assemble_document, catalog_jobs, catalog_queries
+from restpg.schema.catalog import (
+    BEGIN_READ,
+    QUERIES,
+    READ_SETTINGS,
+    SchemaTooLarge,
+    assemble_document,
+    catalog_jobs,
+    catalog_queries,
+    import_snapshot,
+)
 from restpg.schema.fingerprint import FINGERPRINT_SQL
 
 if TYPE_CHECKING:
@@ -20,12 +29,6 @@ if TYPE_CHECKING:
     from restpg._core import SchemaCache
 
 __all__ = ["QUERIES", "SchemaTooLarge", "build_cache", "load_document", "read_catalog"]
-
-_BEGIN = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-# An empty search_path makes format_type qualify every type outside pg_catalog, so type names in the
-# document are unambiguous whatever the role's own search_path is. JIT would spend longer compiling these
-# large catalog queries than they take to run (about 1 s of 2 s at 10,000 tables).
-_SETTINGS = b"set_config('search_path', '', true), set_config('jit', 'off', true)"
 
 
 async def load_document(
@@ -140,11 +143,9 @@ async def _connections(conninfo: str, count: int) -> AsyncIterator[list[Connecti
 async def _begin(connection: Connection, *, snapshot: str | None) -> str:
     """Open the read-only transaction the catalog is read in; export its snapshot, or import ``snapshot``."""
     if snapshot is not None:
-        # Must come first in the transaction; the id is PostgreSQL's own, quoted as a literal.
-        imported = b"SET TRANSACTION SNAPSHOT '" + snapshot.replace("'", "''").encode() + b"'"
-        await fetch_rows(connection, b"SELECT " + _SETTINGS, before=(_BEGIN, imported))
+        await fetch_rows(connection, READ_SETTINGS, before=(BEGIN_READ, import_snapshot(snapshot)))
         return snapshot
-    rows = await fetch_rows(connection, b"SELECT pg_export_snapshot(), " + _SETTINGS, before=(_BEGIN,))
+    rows = await fetch_rows(connection, b"SELECT pg_export_snapshot()", before=(BEGIN_READ, READ_SETTINGS))
     exported = rows[0][0]
     assert exported is not None
     return exported.decode()

@@ -25,7 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from restpg import __version__
-from restpg.schema.catalog import QUERIES, SchemaTooLarge, assemble_document, catalog_jobs, catalog_queries
+from restpg.schema.catalog import (
+    BEGIN_READ,
+    QUERIES,
+    READ_SETTINGS,
+    SchemaTooLarge,
+    assemble_document,
+    catalog_jobs,
+    catalog_queries,
+    import_snapshot,
+)
 from restpg.schema.fingerprint import FINGERPRINT_SQL
 
 __all__ = ["ConnectFailed", "Libpq", "Session", "TimedOut", "bundled_libpq", "connection_defaults", "load"]
@@ -210,13 +219,12 @@ class Session:
     def _begin(self, snapshot: str | None) -> str:
         """Open the read's transaction (as introspect.py's _begin): export its snapshot, or import ``snapshot``.
         The transaction ends with the session (read only: nothing to commit)."""
-        self.value("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self.value(BEGIN_READ)
         if snapshot is None:
             snapshot = (self.value("SELECT pg_export_snapshot()") or b"").decode()
         else:
-            # Must come first in the transaction; the id is PostgreSQL's own, quoted as a literal.
-            self.value("SET TRANSACTION SNAPSHOT '" + snapshot.replace("'", "''") + "'")
-        self.value("SELECT set_config('search_path', '', true), set_config('jit', 'off', true)")
+            self.value(import_snapshot(snapshot))
+        self.value(READ_SETTINGS)
         return snapshot
 
     def _fetch(self, sql: bytes, params: list[bytes | None], deadline: float) -> bytes:
