@@ -222,7 +222,8 @@ impl Pipeline {
         // SAFETY: a live connection (its message is a NUL-terminated string it owns).
         let message = self
             .conn()
-            .map_or(None, |conn| text(unsafe { (self.pq.error_message)(conn) }));
+            .ok()
+            .and_then(|conn| text(unsafe { (self.pq.error_message)(conn) }));
         message.unwrap_or_default().trim().to_string()
     }
 
