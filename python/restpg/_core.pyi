@@ -9,6 +9,7 @@ from typing import Final, Literal, Protocol, Self, TypeAlias, final
 
 __all__ = [
     "ApiError",
+    "BlockingSession",
     "Cancel",
     "Engine",
     "Outcome",
@@ -237,6 +238,30 @@ class Cancel:
     @property
     def socket(self) -> int: ...
     def close(self) -> None: ...
+
+@final
+class BlockingSession:
+    """A connection whose calls block without the GIL: a cold start's catalog read in the supervisor (see
+    ``schema/start_session.py``). Requires ``load_libpq``.
+
+    ``ConnectionError`` with libpq's first line when it cannot connect or the connection broke,
+    ``TimeoutError`` for a statement cancelled by ``statement_timeout``, ``RuntimeError`` with PostgreSQL's
+    message for any other refused statement.
+    """
+
+    def __new__(cls, params: list[tuple[str, str]]) -> Self:
+        """Connect with libpq's keywords and values (as ``Pipeline.connect_start`` takes them)."""
+
+    def rows(self, sql: bytes, params: list[bytes | None] = ...) -> list[tuple[bytes | None, ...]]:
+        """One statement's rows, text values (None for NULL)."""
+
+    def side_by_side(self, scripts: list[list[tuple[bytes, list[bytes | None]]]]) -> list[bytes | None]:
+        """Run the scripts at once, the first on this session and each other on a connection of its own
+        (closed after): each script's last statement's first value, in order. Raises the first failure in
+        script order, once all have ended."""
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
 
 @final
 class Pipeline:

@@ -115,17 +115,13 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     # PostgreSQL: they run in a thread while the app and Granian are imported (see schema/preload.py).
     from concurrent.futures import ThreadPoolExecutor
 
-    from restpg.schema import libpq, preload
+    from restpg.schema import preload
 
-    reader = libpq.load()
-    if reader is None:
-        preload.import_psycopg_reader()
     with ThreadPoolExecutor(1) as executor:
         path = args.config
         database = executor.submit(
             preload.prepare_database,
             config,
-            reader,
             with_db_settings=lambda settings: load(path, os.environ, settings, check_db_uri=False),
         )
         validate_db_uri(config)

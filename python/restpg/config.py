@@ -159,7 +159,7 @@ def load(
     in-database settings ``db_settings`` (keys of ``IN_DATABASE_KEYS``).
 
     Without ``check_db_uri`` the caller calls ``validate_db_uri`` itself: it loads the core and libpq, which
-    ``restpg serve`` does only once its catalog read has begun (see schema/libpq.py).
+    ``restpg serve`` does beside its catalog read (see schema/preload.py).
     """
     raw: dict[str, tuple[str, object]] = {}  # canonical key -> (where it came from, raw value)
     app_settings: dict[str, str] = {}

@@ -1,5 +1,5 @@
 """The supervisor's head start (``schema/preload.py``): the database check and the first snapshot, through
-libpq's own binding (``schema/libpq.py``) and through psycopg, against a real database."""
+the core's blocking connections (``schema/start_session.py``), against a real database."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from psycopg import sql
 
 from restpg._core import SchemaCache
 from restpg.config import Config, load
-from restpg.schema import libpq
 from restpg.schema.fingerprint import queries_digest
 from restpg.schema.introspect import QUERIES, read_catalog
-from restpg.schema.preload import DatabaseUnreachable, prepare_database
+from restpg.schema.preload import DatabaseUnreachable, check_database, prepare_database
 from restpg.schema.snapshot import store_for
+from restpg.schema.start_session import ConnectFailed, Session, TimedOut
 from support.fix_server import base_config
 from support.postgres import Database
 from support.server import free_port
@@ -35,18 +35,7 @@ def supervisor_config(database: Database, snapshot_dir: Path, **env: str) -> Con
     return load(None, values)
 
 
-@pytest.fixture(params=["libpq", "psycopg"])
-def reader(request: pytest.FixtureRequest) -> libpq.Libpq | None:
-    """Both ways the supervisor reads: libpq itself (None would fall back), psycopg (None)."""
-    if request.param == "psycopg":
-        return None
-    found = libpq.load()
-    assert found is not None, "psycopg's binary wheel brings a libpq: the cold start must find it"
-    return found
-
-
-@pytest.mark.parametrize("parallel", [True, False], ids=["side-by-side", "one-connection"])
-def test_both_readers_read_the_same_catalog(database: Database, parallel: bool) -> None:
+def test_both_readers_read_the_same_catalog(database: Database) -> None:
     # A schema name that needs quoting inside an array literal (it exposes nothing; it must not break).
     schemas = ["test", "v2", 'we"ird,na\\me']
     extra = ["public"]
@@ -54,41 +43,61 @@ def test_both_readers_read_the_same_catalog(database: Database, parallel: bool) 
     expected = asyncio.run(
         read_catalog(database.admin_dsn, schemas=schemas, extra_search_path=extra, digest=digest)
     )
-    found = libpq.load()
-    assert found is not None
-    session = found.connect(database.admin_dsn, libpq.connection_defaults(2))
+    session = Session(database.admin_dsn, 2)
     try:
-        got = session.read_catalog(
-            schemas=schemas, extra_search_path=extra, digest=digest, budget=10.0, parallel=parallel
-        )
+        got = session.read_catalog(schemas=schemas, extra_search_path=extra, digest=digest, budget=10.0)
     finally:
         session.close()
     assert got == expected
     assert SchemaCache(got[1]).table_count > 0
 
 
-def test_the_supervisor_leaves_the_snapshot_to_a_running_leader(
-    database: Database, tmp_path: Path, reader: libpq.Libpq | None
-) -> None:
+def test_a_session_reports_what_postgresql_refused_and_stays_usable(database: Database) -> None:
+    session = Session(database.admin_dsn, 2)
+    try:
+        with pytest.raises(RuntimeError, match="division by zero"):
+            session.rows(b"select 1 / $1::int", [b"0"])
+        assert session.rows(b"select $1::text, null", [b"x"]) == [(b"x", None)]
+        assert session.value(b"select 1 where false") is None
+    finally:
+        session.close()
+    with pytest.raises(ConnectionError, match="closed"):
+        session.value(b"select 1")
+
+
+def test_a_failing_query_side_by_side_fails_the_read(database: Database, tmp_path: Path) -> None:
+    (tmp_path / "a.sql").write_text("select '[]'::json")
+    (tmp_path / "b.sql").write_text("select (1 / 0)::text::json")
+    session = Session(database.admin_dsn, 2)
+    try:
+        with pytest.raises(RuntimeError, match="division by zero"):
+            session.read_catalog(
+                schemas=["test"], extra_search_path=[], digest="d", budget=10.0, queries=tmp_path
+            )
+    finally:
+        session.close()
+
+
+def test_the_supervisor_leaves_the_snapshot_to_a_running_leader(database: Database, tmp_path: Path) -> None:
     config = supervisor_config(database, tmp_path / "snapshots")
     leader = store_for(config)
     assert leader.try_lead()  # another server of this database on this host is loading
     try:
-        assert not prepare_database(config, reader)
+        assert not prepare_database(config)
         assert leader.identity() is None
     finally:
         leader.release()
-    assert prepare_database(config, reader)
-    assert not prepare_database(config, reader)  # a snapshot is there: the workers revalidate it
+    assert prepare_database(config)
+    assert not prepare_database(config)  # a snapshot is there: the workers revalidate it
     cache, _ = SchemaCache.from_snapshot(leader.read() or b"")
     assert cache.table_count > 0
 
 
 def test_the_supervisor_gives_up_within_its_budget_or_without_a_folder(
-    database: Database, tmp_path: Path, reader: libpq.Libpq | None, capsys: pytest.CaptureFixture[str]
+    database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = supervisor_config(database, tmp_path / "snapshots")
-    assert not prepare_database(config, reader, budget=0.0)  # too slow: left to the workers
+    assert not prepare_database(config, budget=0.0)  # too slow: left to the workers
     store = store_for(config)
     assert store.identity() is None
     assert store.try_lead()  # and the lock was released
@@ -97,35 +106,36 @@ def test_the_supervisor_gives_up_within_its_budget_or_without_a_folder(
 
     (tmp_path / "a-file").write_text("not a folder")
     unusable = supervisor_config(database, tmp_path / "a-file" / "snapshots")
-    assert not prepare_database(unusable, reader)  # reported, never raised: the workers report it too
+    assert not prepare_database(unusable)  # reported, never raised: the workers report it too
     assert "no schema cache before start" in capsys.readouterr().err
 
 
 def test_a_schema_over_the_cap_is_left_to_the_workers(
-    database: Database, tmp_path: Path, reader: libpq.Libpq | None, capsys: pytest.CaptureFixture[str]
+    database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = supervisor_config(database, tmp_path / "snapshots", RESTPG_MAX_SCHEMA_BYTES="1000")
-    assert not prepare_database(config, reader)
+    assert not prepare_database(config)
     assert store_for(config).identity() is None
     assert "restpg-max-schema-bytes" in capsys.readouterr().err
 
 
-def test_an_unreachable_database_stops_the_start(
-    database: Database, tmp_path: Path, reader: libpq.Libpq | None
-) -> None:
+def test_an_unreachable_database_stops_the_start(database: Database, tmp_path: Path) -> None:
+    check_database(supervisor_config(database, tmp_path / "snapshots"))
     dsn = f"host=127.0.0.1 port={free_port()} user=nobody dbname=nothing"
     config = supervisor_config(database, tmp_path / "snapshots", PGRST_DB_URI=dsn)
     with pytest.raises(DatabaseUnreachable, match=r"127\.0\.0\.1"):
-        prepare_database(config, reader)
+        prepare_database(config)
+    with pytest.raises(DatabaseUnreachable, match=r"127\.0\.0\.1"):
+        check_database(config)
+    with pytest.raises(ConnectFailed, match="invalid connection option"):
+        Session(database.admin_dsn + " nonsense=1", 2)
 
 
 def test_a_query_past_the_budget_is_cancelled_by_postgresql(database: Database, tmp_path: Path) -> None:
     (tmp_path / "slow.sql").write_text("select pg_sleep(5)::text::json")
-    found = libpq.load()
-    assert found is not None
-    session = found.connect(database.admin_dsn, libpq.connection_defaults(2))
+    session = Session(database.admin_dsn, 2)
     try:
-        with pytest.raises(libpq.TimedOut):
+        with pytest.raises(TimedOut):
             session.read_catalog(
                 schemas=["test"], extra_search_path=[], digest="d", budget=0.3, queries=tmp_path
             )
@@ -146,7 +156,7 @@ def schemas_role(database: Database) -> Iterator[str]:
 
 
 def test_the_snapshot_follows_the_in_database_schemas(
-    database: Database, tmp_path: Path, schemas_role: str, reader: libpq.Libpq | None
+    database: Database, tmp_path: Path, schemas_role: str
 ) -> None:
     # The workers apply pgrst.db_schemas (db-config): the snapshot must be the one they look for.
     env = {"PGRST_DB_URI": database.dsn_as(schemas_role), "RESTPG_SNAPSHOT_DIR": str(tmp_path)}
@@ -154,13 +164,12 @@ def test_the_snapshot_follows_the_in_database_schemas(
     in_database = load(None, {**env, "PGRST_DB_SCHEMAS": "test"}, {"db-schemas": "v2"})
     assert in_database.db_schemas == ("v2",)
     effective = lambda settings: load(None, {**env, "PGRST_DB_SCHEMAS": "test"}, settings)
-    assert prepare_database(file_only, reader, with_db_settings=effective)
+    assert prepare_database(file_only, with_db_settings=effective)
     assert store_for(in_database).identity() is not None
     assert store_for(file_only).identity() is None
     # Without db-config the file's schemas stand.
     assert prepare_database(
         load(None, {**env, "PGRST_DB_SCHEMAS": "test", "PGRST_DB_CONFIG": "false"}),
-        reader,
         with_db_settings=effective,
     )
     assert store_for(file_only).identity() is not None

@@ -2,15 +2,17 @@
 stage's tests (``test_execute.py``) do not reach (rows, notifications, cancel, connection strings)."""
 
 import asyncio
+import importlib.util
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from restpg._core import Outcome, Pipeline, load_libpq, parse_conninfo
 from restpg.db import pipeline as binding
 from restpg.db.pool import ConnectError, connect, connection_params
-from restpg.schema.libpq import bundled_libpq
 
 
 @pytest.fixture
@@ -29,8 +31,43 @@ def exchange(pipeline: Pipeline) -> None:
 
 def test_psycopgs_own_libpq_is_the_first_candidate() -> None:
     first = next(binding._candidates())
-    bundled = bundled_libpq()
+    bundled = binding.bundled_libpq()
     assert first == (str(bundled) if bundled is not None else "libpq.so.5")
+
+
+def _wheel(root: Path, monkeypatch: pytest.MonkeyPatch, *libraries: str) -> None:
+    """A psycopg_binary package under ``root`` with ``libraries`` (paths relative to ``root``)."""
+    package = root / "psycopg_binary"
+    package.mkdir()
+    (package / "__init__.py").touch()
+    for library in libraries:
+        (root / library).parent.mkdir(parents=True, exist_ok=True)
+        (root / library).touch()
+    spec = SimpleNamespace(origin=str(package / "__init__.py"))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec if name == "psycopg_binary" else None)
+
+
+@pytest.mark.parametrize(
+    "libraries, found",
+    [
+        # Linux (auditwheel) and Windows (delvewheel): a folder beside the package, names with a hash.
+        (
+            ["psycopg_binary.libs/libssl-6a9b.so.3", "psycopg_binary.libs/libpq-e9b5.so.5.18"],
+            "libpq-e9b5.so.5.18",
+        ),
+        (["psycopg_binary.libs/libpq-0f1e.dll"], "libpq-0f1e.dll"),
+        # macOS (delocate): inside the package.
+        (["psycopg_binary/.dylibs/libssl.3.dylib", "psycopg_binary/.dylibs/libpq.5.dylib"], "libpq.5.dylib"),
+        ([], None),
+    ],
+    ids=["linux", "windows", "macos", "none"],
+)
+def test_the_binary_wheels_libpq_is_found_on_every_platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, libraries: list[str], found: str | None
+) -> None:
+    _wheel(tmp_path, monkeypatch, *libraries)
+    path = binding.bundled_libpq()
+    assert (path.name if path else None) == found
 
 
 def test_a_second_library_is_refused() -> None:

@@ -10,13 +10,15 @@ process holds one copy), else the system's.
 from __future__ import annotations
 
 import ctypes.util
+import importlib.util
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 
+from restpg import __version__
 from restpg._core import load_libpq
-from restpg.schema.libpq import bundled_libpq
 
-__all__ = ["LibpqNotFound", "ensure_libpq"]
+__all__ = ["LibpqNotFound", "bundled_libpq", "connection_params", "ensure_libpq"]
 
 _loaded = False
 
@@ -53,3 +55,32 @@ def _candidates() -> Iterator[str]:
     found = ctypes.util.find_library("pq")  # runs ldconfig: only when the usual names failed
     if found:
         yield found
+
+
+def bundled_libpq() -> Path | None:
+    """The libpq of psycopg's binary wheel, found without importing psycopg: beside the package in
+    ``psycopg_binary.libs`` (the Linux and Windows wheels, ``libpq-<hash>.so.5.x`` / ``.dll``), or inside it
+    in ``.dylibs`` (the macOS wheels, ``libpq.5.dylib``)."""
+    try:
+        spec = importlib.util.find_spec("psycopg_binary")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    package = Path(spec.origin).parent
+    for folder, pattern in (
+        (package.with_name("psycopg_binary.libs"), "libpq-*"),
+        (package / ".dylibs", "libpq*.dylib"),
+    ):
+        found = sorted(folder.glob(pattern))
+        if found:
+            return found[0]
+    return None
+
+
+def connection_params(conninfo: str, defaults: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """libpq's keywords and values for ``conninfo`` (a URI or key=value pairs): ``defaults`` where it does not
+    set them, and restpg's ``application_name`` (what PostgREST does with its own name)."""
+    # libpq reads the pairs in order and expands the first dbname as a whole connection string: what comes
+    # before it yields to the string, what comes after overrides it.
+    return [*(defaults or {}).items(), ("dbname", conninfo), ("application_name", f"restpg {__version__}")]

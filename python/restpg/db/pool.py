@@ -26,12 +26,10 @@ import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from restpg import __version__ as _version
 from restpg._core import Pipeline
-from restpg.db.pipeline import ensure_libpq
+from restpg.db.pipeline import connection_params, ensure_libpq
 
 __all__ = [
     "KEEPALIVES",
@@ -424,14 +422,6 @@ class Pool:
             while self._idle and not self._fresh(self._idle[0], now):
                 self._drop(self._idle.popleft())
             await self.check()
-
-
-def connection_params(conninfo: str, defaults: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
-    """libpq's keywords and values for ``conninfo`` (a URI or key=value pairs): ``defaults`` where it does not
-    set them, and restpg's ``application_name`` (what PostgREST does with its own name)."""
-    # libpq reads the pairs in order and expands the first dbname as a whole connection string: what comes
-    # before it yields to the string, what comes after overrides it.
-    return [*(defaults or {}).items(), ("dbname", conninfo), ("application_name", f"restpg {_version}")]
 
 
 async def connect(params: list[tuple[str, str]]) -> Pipeline:

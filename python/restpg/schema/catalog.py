@@ -4,8 +4,8 @@ Each ``queries/<stem>.sql`` returns one row with one json column and may use the
 ``%(schemas)s`` and ``%(extra_search_path)s`` (text arrays; a literal ``%`` is written ``%%``). The results
 are assembled into ``{"<stem>": <json>, ...}`` in file-name order, byte for byte, without being parsed in
 Python, and handed to ``_core.SchemaCache``. Two readers run them, both with libpq's numbered parameters
-(``catalog_jobs``): the core's connections (``introspect.py``: workers, reloads) and libpq through ctypes
-(``libpq.py``: a cold start's supervisor, before the core's module is needed).
+(``catalog_jobs``) on the core's connections: the event loop's (``introspect.py``: workers, reloads) and the
+blocking ones of a cold start's supervisor (``start_session.py``: the whole read without the GIL).
 """
 
 from __future__ import annotations

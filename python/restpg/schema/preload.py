@@ -6,9 +6,9 @@ them to read the catalog (the fingerprint, the introspection queries, the infere
 tables). The supervisor does that work first, while it imports, and writes the snapshot the workers then
 adopt the moment they start: the same file, lock and key as the workers' own loads.
 
-The thread reads through libpq itself (``libpq.py``) when it can: it starts before psycopg is imported and
-waits for PostgreSQL without the GIL. Otherwise (no libpq found) it uses psycopg, which the main thread then
-imports before the thread starts.
+The thread reads through the core's blocking connections (``start_session.py``), which wait for
+PostgreSQL without the GIL; everything it runs is imported with this module, before the thread starts (two
+threads importing the same modules at once can deadlock on their import locks).
 
 Only a cold start is helped: a snapshot already on disk is the workers' to serve and revalidate. Any failure
 of the snapshot is theirs too: they load the cache themselves, retry, and report what is wrong; so is a
@@ -19,33 +19,23 @@ schema too large to read within ``BUDGET``. Only an unreachable database stops t
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import math
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-# Imported with this module, before the thread starts (see prepare_database): none of them imports psycopg.
 from restpg._core import SchemaCache
 from restpg.dbconfig import as_settings, settings_statements
 from restpg.schema.catalog import QUERIES
 from restpg.schema.fingerprint import queries_digest
-from restpg.schema.libpq import ConnectFailed, TimedOut, connection_defaults
 from restpg.schema.snapshot import store_for
+from restpg.schema.start_session import ConnectFailed, Session, TimedOut
 
 if TYPE_CHECKING:
-    from psycopg import pq
-
     from restpg.config import Config
-    from restpg.schema.libpq import Libpq
 
-__all__ = [
-    "BUDGET",
-    "DatabaseUnreachable",
-    "check_database",
-    "import_psycopg_reader",
-    "preload_snapshot",
-    "prepare_database",
-]
+__all__ = ["BUDGET", "DatabaseUnreachable", "check_database", "prepare_database"]
 
 #: How long the supervisor reads before it gives up and leaves the work to the workers. Nothing listens
 #: meanwhile, not even the admin server's /live: a schema that takes longer (tens of thousands of tables)
@@ -59,7 +49,6 @@ class DatabaseUnreachable(Exception):
 
 def prepare_database(
     config: Config,
-    libpq: Libpq | None,
     budget: float = BUDGET,
     with_db_settings: Callable[[dict[str, str]], Config] | None = None,
 ) -> bool:
@@ -67,24 +56,9 @@ def prepare_database(
 
     ``with_db_settings`` makes the configuration with the in-database settings on top (``config.load`` with
     them): with ``db-config`` they are read first, so that the snapshot is the one the workers will look for
-    when the database sets ``pgrst.db_schemas``.
-
-    Nothing it runs may import a module the main thread imports meanwhile (two threads importing the same
-    modules at once can deadlock on their locks): with ``libpq`` all it needs came with this module; without,
-    call ``import_psycopg_reader`` before the thread starts.
+    when the database sets ``pgrst.db_schemas``. ``LibpqNotFound`` when there is no libpq to read with.
     """
-    if libpq is None:
-        pgconn = _connect(config)
-        try:
-            if with_db_settings is not None and config.db_config:
-                config = _with_db_settings(_PsycopgSession(pgconn), config, with_db_settings)
-        finally:
-            pgconn.finish()
-        return preload_snapshot(config, budget)
-    try:
-        session = libpq.connect(config.db_uri, connection_defaults(connect_timeout(config)))
-    except ConnectFailed as exc:
-        raise DatabaseUnreachable(str(exc)) from None
+    session = _connect(config)
     try:
         if with_db_settings is not None and config.db_config:
             config = _with_db_settings(session, config, with_db_settings)
@@ -102,105 +76,41 @@ def prepare_database(
         session.close()
 
 
-class _Reads(Protocol):
-    """What reading the settings needs of a connection: ``libpq.Session``, or ``_PsycopgSession``."""
-
-    def value(self, sql: str, params: Sequence[bytes] = ()) -> bytes | None: ...
-
-    def rows(self, sql: str, params: Sequence[bytes] = ()) -> list[tuple[bytes | None, ...]]: ...
-
-
-class _PsycopgSession:
-    """``_Reads`` on a connection of psycopg's libpq binding (the start without a libpq of its own)."""
-
-    def __init__(self, pgconn: pq.abc.PGconn) -> None:
-        self._pgconn = pgconn
-
-    def value(self, sql: str, params: Sequence[bytes] = ()) -> bytes | None:
-        rows = self.rows(sql, params)
-        return rows[0][0] if rows and rows[0] else None
-
-    def rows(self, sql: str, params: Sequence[bytes] = ()) -> list[tuple[bytes | None, ...]]:
-        from psycopg import pq
-
-        result = self._pgconn.exec_params(sql.encode(), list(params))
-        if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
-            raise RuntimeError((result.error_message or b"").decode("utf-8", "replace").strip())
-        value = result.get_value
-        return [tuple(value(row, col) for col in range(result.nfields)) for row in range(result.ntuples)]
-
-
 def _with_db_settings(
-    session: _Reads, config: Config, effective: Callable[[dict[str, str]], Config]
+    session: Session, config: Config, effective: Callable[[dict[str, str]], Config]
 ) -> Config:
     """``config`` with the in-database settings read as the workers read them (``dbconfig.py``); ``config``
     itself when they cannot be read or applied (the workers read them again and report what is wrong)."""
     before, query, params = settings_statements(config.db_pre_config)
     try:
-        session.value("BEGIN")
+        session.value(b"BEGIN")
         for statement in before:
-            session.value(statement.decode())
-        return effective(as_settings(session.rows(query.decode(), params)))
+            session.value(statement)
+        return effective(as_settings(session.rows(query, params)))
     except Exception:  # noqa: BLE001 - the workers' own read reports it
         return config
     finally:
         with contextlib.suppress(Exception):
-            session.value("ROLLBACK")
-
-
-def import_psycopg_reader() -> None:
-    """Import what ``prepare_database`` needs without ``libpq``, in the thread that will not run it."""
-    import restpg.db.pool
-    import restpg.schema.introspect  # noqa: F401
+            session.value(b"ROLLBACK")
 
 
 def check_database(config: Config) -> None:
-    """Open and close one connection through psycopg's libpq binding (see ``_connect``)."""
-    _connect(config).finish()
+    """Open and close one connection; ``DatabaseUnreachable`` when it cannot."""
+    _connect(config).close()
 
 
-def _connect(config: Config) -> pq.abc.PGconn:
-    """A connection through psycopg's libpq binding, blocking (libpq's connect runs without the GIL; a connect
-    driven by an event loop would wait for the GIL at every step of the handshake); ``DatabaseUnreachable``."""
-    from psycopg import pq
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    conninfo = config.db_uri
-    if "connect_timeout" not in conninfo_to_dict(conninfo):
-        conninfo = make_conninfo(conninfo, connect_timeout=connect_timeout(config))
-    pgconn = pq.PGconn.connect(conninfo.encode())
-    if pgconn.status != pq.ConnStatus.OK:
-        message = (pgconn.get_error_message().strip() or "connection failed").splitlines()[0]
-        pgconn.finish()
-        raise DatabaseUnreachable(message)
-    return pgconn
+def _connect(config: Config) -> Session:
+    """A connection the start's reads block on (without the GIL); ``DatabaseUnreachable``."""
+    try:
+        return Session(config.db_uri, connect_timeout(config))
+    except ConnectFailed as exc:
+        raise DatabaseUnreachable(str(exc).splitlines()[0]) from None
 
 
 def connect_timeout(config: Config) -> int:
     """libpq's own bound on the start's connection (whole seconds, at least 2), unless db-uri sets one: a
     black-holed host cannot hang the start."""
     return math.ceil(max(config.db_pool_acquisition_timeout, 2.0))
-
-
-def preload_snapshot(config: Config, budget: float = BUDGET) -> bool:
-    """Write the snapshot for ``config`` through psycopg when there is none; True when this call wrote it.
-
-    Never raises: what goes wrong is reported on stderr (one line) and left to the workers.
-    """
-    import asyncio
-
-    from restpg.schema.introspect import read_catalog
-
-    async def read() -> tuple[str, bytes]:
-        return await read_catalog(
-            config.db_uri,
-            schemas=config.db_schemas,
-            extra_search_path=config.db_extra_search_path,
-            digest=_digest(config),
-            max_bytes=config.restpg_max_schema_bytes,
-        )
-
-    return _write_snapshot(config, lambda: asyncio.run(asyncio.wait_for(read(), budget)))
 
 
 def _digest(config: Config) -> str:
@@ -221,7 +131,7 @@ def _write_snapshot(config: Config, read: Callable[[], tuple[str, bytes]]) -> bo
             _return_freed_memory()
         finally:
             store.release()
-    except (TimeoutError, TimedOut):
+    except TimedOut:
         return False  # a large schema: the workers load it, listening meanwhile
     except Exception as exc:  # noqa: BLE001 - the workers load the cache themselves and report failures
         text = str(exc).strip()
@@ -239,8 +149,6 @@ def _return_freed_memory() -> None:
     Otherwise the supervisor keeps it for its whole life and every worker forked from it inherits that heap:
     at 10,000 tables ~75 MB, which made a worker's RSS 160 to 220 MB instead of 94 MB. Trimming took 6 ms.
     """
-    import ctypes
-
     try:
         ctypes.CDLL(None).malloc_trim(0)
     except (AttributeError, OSError):  # not glibc: its allocator returns memory its own way

@@ -33,32 +33,17 @@ impl Pipeline {
     /// Start connecting with libpq's keywords and values (the first `dbname` may be a whole connection
     /// string, which earlier pairs yield to and later ones override). Poll with [`Pipeline::poll`].
     pub fn start(library: &'static Library, params: &[(&str, &str)]) -> Result<Self, Lost> {
-        let c_string = |text: &str| {
-            CString::new(text).map_err(|_| Lost("a connection parameter with a NUL byte".into()))
-        };
-        let keywords = params
-            .iter()
-            .map(|pair| c_string(pair.0))
-            .collect::<Result<Vec<_>, _>>()?;
-        let values = params
-            .iter()
-            .map(|pair| c_string(pair.1))
-            .collect::<Result<Vec<_>, _>>()?;
-        let pointers = |strings: &[CString]| {
-            let mut list: Vec<*const c_char> = strings.iter().map(|s| s.as_ptr()).collect();
-            list.push(ptr::null());
-            list
-        };
-        let (keywords, values) = (pointers(&keywords), pointers(&values));
         let pq = &library.pq;
         // SAFETY: both arrays are NULL-terminated and their strings live until the call returns.
-        let conn = unsafe { (pq.connect_start_params)(keywords.as_ptr(), values.as_ptr(), 1) };
+        let conn = with_params(params, |keywords, values| unsafe {
+            (pq.connect_start_params)(keywords, values, 1)
+        })
+        .map_err(Lost)?;
         if conn.is_null() {
             return Err(Lost("out of memory".into()));
         }
-        // SAFETY: a new connection; the receiver ignores its arguments. Without it libpq prints every
-        // notice (a function's RAISE NOTICE, say) to stderr, per request.
-        unsafe { (pq.set_notice_receiver)(conn, Some(ignore_notice), ptr::null_mut()) };
+        // SAFETY: a new connection.
+        unsafe { ignore_notices(pq, conn) };
         // SAFETY: a new connection that only this value uses.
         Ok(unsafe { Pipeline::new(pq, conn) })
     }
@@ -135,7 +120,37 @@ impl Pipeline {
     }
 }
 
-/// Notices and warnings are not part of PostgREST's responses (nor of its logs).
+/// libpq's keywords and values as the NULL-terminated arrays its connect functions take, for `connect`;
+/// the first `dbname` may be a whole connection string (libpq's `expand_dbname`).
+pub(super) fn with_params<T>(
+    params: &[(&str, &str)],
+    connect: impl FnOnce(*const *const c_char, *const *const c_char) -> T,
+) -> Result<T, String> {
+    let c_strings = |texts: &mut dyn Iterator<Item = &str>| {
+        texts
+            .map(|text| CString::new(text).map_err(|_| "a connection parameter with a NUL byte".to_string()))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let keywords = c_strings(&mut params.iter().map(|pair| pair.0))?;
+    let values = c_strings(&mut params.iter().map(|pair| pair.1))?;
+    let pointers = |strings: &[CString]| {
+        let mut list: Vec<*const c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+        list.push(ptr::null());
+        list
+    };
+    let (keywords, values) = (pointers(&keywords), pointers(&values));
+    Ok(connect(keywords.as_ptr(), values.as_ptr()))
+}
+
+/// Notices and warnings are not part of PostgREST's responses (nor of its logs). Without a receiver libpq
+/// prints every notice (a function's RAISE NOTICE, say) to stderr, per request.
+///
+/// # Safety
+/// `conn` is a live connection of `pq` that no other thread uses meanwhile.
+pub(super) unsafe fn ignore_notices(pq: &libpq::Libpq, conn: libpq::Conn) {
+    (pq.set_notice_receiver)(conn, Some(ignore_notice), ptr::null_mut());
+}
+
 unsafe extern "C" fn ignore_notice(_: *mut c_void, _: libpq::Res) {}
 
 /// A cancel request in flight; finished when dropped.

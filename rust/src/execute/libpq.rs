@@ -39,6 +39,8 @@ pub struct Notify {
 }
 
 // ExecStatusType values (libpq-fe.h).
+pub const COMMAND_OK: c_int = 1;
+pub const TUPLES_OK: c_int = 2;
 pub const FATAL_ERROR: c_int = 7;
 pub const PIPELINE_SYNC: c_int = 10;
 pub const PIPELINE_ABORTED: c_int = 11;
@@ -88,6 +90,8 @@ functions! {
     connect_start_params = "PQconnectStartParams":
         fn(*const *const c_char, *const *const c_char, c_int) -> Conn;
     connect_poll = "PQconnectPoll": fn(Conn) -> c_int;
+    connectdb_params = "PQconnectdbParams":
+        fn(*const *const c_char, *const *const c_char, c_int) -> Conn;
     status = "PQstatus": fn(Conn) -> c_int;
     finish = "PQfinish": fn(Conn);
     set_nonblocking = "PQsetnonblocking": fn(Conn, c_int) -> c_int;
@@ -100,6 +104,9 @@ functions! {
     send_query_params = "PQsendQueryParams":
         fn(Conn, *const c_char, c_int, *const u32, *const *const c_char, *const c_int, *const c_int, c_int)
             -> c_int;
+    exec_params = "PQexecParams":
+        fn(Conn, *const c_char, c_int, *const u32, *const *const c_char, *const c_int, *const c_int, c_int)
+            -> Res;
     pipeline_sync = "PQpipelineSync": fn(Conn) -> c_int;
     flush = "PQflush": fn(Conn) -> c_int;
     consume_input = "PQconsumeInput": fn(Conn) -> c_int;

@@ -5,6 +5,7 @@
 //!
 //! Waiting for the socket stays with the event loop: every call here returns at once.
 
+pub mod blocking;
 mod connect;
 pub mod libpq;
 mod pipeline;

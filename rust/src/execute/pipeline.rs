@@ -45,6 +45,12 @@ pub struct PqResult {
 }
 
 impl PqResult {
+    /// # Safety
+    /// `res` is a result of `pq` that nothing else owns (it is cleared when the value is dropped).
+    pub(super) unsafe fn own(pq: &'static Libpq, res: Res) -> Self {
+        PqResult { pq, res }
+    }
+
     pub fn ntuples(&self) -> i32 {
         // SAFETY: `res` is a live result of this libpq until `drop`.
         unsafe { (self.pq.ntuples)(self.res) }
@@ -71,12 +77,12 @@ impl PqResult {
         }
     }
 
-    fn status(&self) -> c_int {
+    pub(super) fn status(&self) -> c_int {
         // SAFETY: as above.
         unsafe { (self.pq.result_status)(self.res) }
     }
 
-    fn error(&self) -> PgError {
+    pub(super) fn error(&self) -> PgError {
         let field = |code| {
             // SAFETY: as above; the field is a NUL-terminated string owned by the result, or NULL.
             let value = unsafe { (self.pq.result_error_field)(self.res, code) };
@@ -138,7 +144,7 @@ impl Params {
         }
     }
 
-    fn pointers(&self) -> Vec<*const c_char> {
+    pub(super) fn pointers(&self) -> Vec<*const c_char> {
         let base = self.buffer.as_ptr().cast::<c_char>();
         self.starts
             .iter()

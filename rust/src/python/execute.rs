@@ -81,7 +81,7 @@ pub fn load_libpq(path: &str) -> PyResult<()> {
     Ok(())
 }
 
-fn library() -> PyResult<&'static libpq::Library> {
+pub(super) fn library() -> PyResult<&'static libpq::Library> {
     libpq::loaded().ok_or_else(|| PyRuntimeError::new_err("load_libpq was not called"))
 }
 

@@ -4,6 +4,7 @@
 
 mod execute;
 mod prepared;
+mod session;
 mod watchdog;
 
 use std::sync::Arc;
@@ -324,6 +325,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<execute::PyPipeline>()?;
     m.add_class::<execute::PyOutcome>()?;
     m.add_class::<execute::PyCancel>()?;
+    m.add_class::<session::PyBlockingSession>()?;
     m.add_function(wrap_pyfunction!(execute::load_libpq, m)?)?;
     m.add_function(wrap_pyfunction!(execute::parse_conninfo, m)?)?;
     m.add_function(wrap_pyfunction!(watchdog::watch_supervisor, m)?)?;
