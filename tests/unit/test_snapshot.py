@@ -140,6 +140,28 @@ async def test_restart_publishes_the_persisted_snapshot_then_revalidates(tmp_pat
     assert db.loads == 2
 
 
+@run_async
+async def test_a_forked_worker_adopts_the_cache_handed_down_for_that_file(tmp_path: Path) -> None:
+    # The supervisor's cold start: written, then handed down to the workers it forks (a test has no fork:
+    # the same process adopts; a real worker inherits the module's state).
+    supervisor = SnapshotStore(tmp_path, "k")
+    supervisor.write(FakeCodec().to_snapshot(b"doc-1", "fp-1"))
+    handed = bytearray(b"the very object")  # not what decoding the file gives: adoption must not decode
+    supervisor.hand_down(handed, "fp-1")
+
+    published: list[bytes] = []
+    worker = make_reloader(tmp_path, Database(), published)
+    assert await worker.adopt_persisted() and published == [handed] and published[0] is handed
+    assert worker.fingerprint == "fp-1"
+    assert worker.store.inherited(supervisor.identity()) is None  # once: a reload reads the file
+
+    # Replaced since it was handed down (another server's leader, say): the file wins.
+    supervisor.hand_down(handed, "fp-1")
+    supervisor.write(FakeCodec().to_snapshot(b"doc-2", "fp-2"))
+    again: list[bytes] = []
+    assert await make_reloader(tmp_path, Database(), again).adopt_persisted() and again == [b"doc-2"]
+
+
 @pytest.mark.parametrize(
     "damage", [lambda b: b[: len(b) // 2], lambda b: b[:10] + b"X" + b[11:], lambda b: b""]
 )

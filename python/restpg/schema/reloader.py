@@ -17,7 +17,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, cast
 
 from restpg.schema.snapshot import FileIdentity, SnapshotStore
 
@@ -107,10 +107,12 @@ class SchemaReloader(Generic[C]):
         identity = self.store.identity()
         if identity is None or identity == self._seen:
             return False
+        # Forked right after the supervisor wrote this file: the cache it was written from came along.
+        decoded = cast("tuple[C, str] | None", self.store.inherited(identity))
         # Reading and decoding is the work of a large cache (~100 ms at 10,000 tables): in a thread, so the
         # event loop keeps serving (a follower) or opening the connections readiness waits for (a start).
         try:
-            decoded = await asyncio.to_thread(self._read_and_decode)
+            decoded = decoded or await asyncio.to_thread(self._read_and_decode)
         except ValueError as exc:
             # Corrupt, truncated or written by another version: the next load replaces it.
             self._seen = identity

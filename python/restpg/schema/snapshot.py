@@ -60,6 +60,10 @@ class FileIdentity:
     size: int
 
 
+# What a process decoded and wrote, kept for the processes forked from it (see SnapshotStore.hand_down).
+_handed_down: dict[Path, tuple[FileIdentity, object, str]] = {}
+
+
 class SnapshotStore:
     def __init__(self, folder: Path, key: str) -> None:
         self.folder = folder
@@ -104,6 +108,25 @@ class SnapshotStore:
         except FileNotFoundError:
             return None
         return FileIdentity(st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def hand_down(self, cache: object, fingerprint: str) -> None:
+        """Keep ``cache``, just written with ``fingerprint``, for the processes this one will fork.
+
+        ``restpg serve`` forks its workers right after a cold start's snapshot: each would read and decode
+        the file it has just built the cache from (10 ms and a thread at 1,000 tables, per worker, on the way
+        to ready). They adopt the inherited object instead (``inherited``), shared copy-on-write.
+        """
+        identity = self.identity()
+        if identity is not None:
+            _handed_down[self.path] = (identity, cache, fingerprint)
+
+    def inherited(self, identity: FileIdentity) -> tuple[object, str] | None:
+        """``(cache, fingerprint)`` handed down for the file with ``identity``, once; None when the file was
+        replaced since (or nothing was handed down)."""
+        kept = _handed_down.pop(self.path, None)
+        if kept is None or kept[0] != identity:
+            return None
+        return kept[1], kept[2]
 
     def read(self) -> bytes | None:
         try:
