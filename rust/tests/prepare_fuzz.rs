@@ -43,8 +43,8 @@ fn fixture() -> &'static Fixture {
             .as_array()
             .expect("tables")
             .iter()
-            .flat_map(|t| t["columns"].as_array().into_iter().flatten())
-            .filter_map(|c| c["name"].as_str().map(str::to_owned))
+            .flat_map(|t| t["columns"]["name"].as_array().into_iter().flatten())
+            .filter_map(|name| name.as_str().map(str::to_owned))
             .collect();
         columns.sort();
         columns.dedup();

@@ -2,7 +2,8 @@
 //! (see `docs/schema-cache.md`). Only deserialized here; `SchemaCache::from_document` turns it into
 //! the model of `types.rs`.
 
-use serde::Deserialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 
 /// `{"keys": …, "routines": …, "tables": …}`: one key per query file (its stem).
 #[derive(Debug, Deserialize)]
@@ -24,6 +25,8 @@ pub struct DocTable {
     pub insertable: bool,
     pub updatable: bool,
     pub deletable: bool,
+    /// In attnum order.
+    #[serde(deserialize_with = "columns_from_arrays")]
     pub columns: Vec<DocColumn>,
 }
 
@@ -38,6 +41,71 @@ pub struct DocColumn {
     pub default: Option<String>,
     pub enum_values: Vec<String>,
     pub generated: bool,
+}
+
+/// A table's columns as `tables.sql` sends them: one array per field, each column at the same index in
+/// every array, in no particular order (its `attnum` orders it); null for a relation without columns.
+#[derive(Deserialize)]
+struct ColumnArrays {
+    attnum: Vec<i16>,
+    name: Vec<String>,
+    description: Vec<Option<String>>,
+    nullable: Vec<bool>,
+    data_type: Vec<String>,
+    nominal_type: Vec<String>,
+    max_len: Vec<Option<i32>>,
+    default: Vec<Option<String>>,
+    enum_values: Vec<Vec<String>>,
+    generated: Vec<bool>,
+}
+
+fn columns_from_arrays<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<DocColumn>, D::Error> {
+    let Some(arrays) = Option::<ColumnArrays>::deserialize(deserializer)? else {
+        return Ok(Vec::new());
+    };
+    let count = arrays.attnum.len();
+    let lengths = [
+        arrays.name.len(),
+        arrays.description.len(),
+        arrays.nullable.len(),
+        arrays.data_type.len(),
+        arrays.nominal_type.len(),
+        arrays.max_len.len(),
+        arrays.default.len(),
+        arrays.enum_values.len(),
+        arrays.generated.len(),
+    ];
+    if lengths.iter().any(|&length| length != count) {
+        return Err(D::Error::custom("a table's column arrays differ in length"));
+    }
+    let mut name = arrays.name.into_iter();
+    let mut description = arrays.description.into_iter();
+    let mut nullable = arrays.nullable.into_iter();
+    let mut data_type = arrays.data_type.into_iter();
+    let mut nominal_type = arrays.nominal_type.into_iter();
+    let mut max_len = arrays.max_len.into_iter();
+    let mut default = arrays.default.into_iter();
+    let mut enum_values = arrays.enum_values.into_iter();
+    let mut generated = arrays.generated.into_iter();
+    let mut columns: Vec<(i16, DocColumn)> = arrays
+        .attnum
+        .into_iter()
+        .zip(std::iter::from_fn(|| {
+            Some(DocColumn {
+                name: name.next()?,
+                description: description.next()?,
+                nullable: nullable.next()?,
+                data_type: data_type.next()?,
+                nominal_type: nominal_type.next()?,
+                max_len: max_len.next()?,
+                default: default.next()?,
+                enum_values: enum_values.next()?,
+                generated: generated.next()?,
+            })
+        }))
+        .collect();
+    columns.sort_unstable_by_key(|(attnum, _)| *attnum);
+    Ok(columns.into_iter().map(|(_, column)| column).collect())
 }
 
 #[derive(Debug, Deserialize)]

@@ -367,6 +367,44 @@ fn malformed_documents_are_errors() {
     .is_ok());
 }
 
+/// A document with one table `test.t` whose `columns` value is `columns` (JSON).
+fn one_table(columns: &str) -> Result<SchemaCache, String> {
+    let document = format!(
+        r#"{{"tables": [{{"oid": 1, "schema": "test", "name": "t", "kind": "r", "description": null,
+            "insertable": true, "updatable": true, "deletable": true, "columns": {columns}}}],
+            "keys": {{"constraints": [], "views": []}}, "routines": []}}"#
+    );
+    SchemaCache::from_document(document.as_bytes()).map_err(|e| e.to_string())
+}
+
+#[test]
+fn columns_arrive_as_arrays_in_any_order_and_are_kept_in_attnum_order() {
+    let cache = one_table(
+        r#"{"attnum": [3, 1, 2], "name": ["c", "a", "b"], "description": [null, "first", null],
+            "nullable": [true, false, true], "data_type": ["text", "integer", "test.mood"],
+            "nominal_type": ["text", "int4", "test.mood"], "max_len": [null, null, null],
+            "default": ["'x'::text", null, null], "enum_values": [[], [], ["sad", "ok"]],
+            "generated": [false, false, false]}"#,
+    )
+    .expect("loads");
+    let table = cache.table(&qi("t")).expect("the table");
+    let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+    assert_eq!(table.columns[0].description.as_deref(), Some("first"));
+    assert!(!table.columns[0].nullable);
+    assert_eq!(table.columns[1].enum_values, ["sad", "ok"]);
+    assert_eq!(table.columns[2].default.as_deref(), Some("'x'::text"));
+
+    let empty = one_table("null").expect("a relation without columns loads");
+    assert!(empty.table(&qi("t")).expect("the table").columns.is_empty());
+    let ragged = one_table(
+        r#"{"attnum": [1, 2], "name": ["a"], "description": [null, null], "nullable": [true, true],
+            "data_type": ["text", "text"], "nominal_type": ["text", "text"], "max_len": [null, null],
+            "default": [null, null], "enum_values": [[], []], "generated": [false, false]}"#,
+    );
+    assert!(ragged.is_err_and(|e| e.contains("differ in length")));
+}
+
 #[test]
 fn is_send_and_sync() {
     fn check<T: Send + Sync>() {}
