@@ -10,6 +10,7 @@ finish their requests and run the ASGI lifespan shutdown (closing their pools).
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import shutil
 import signal
@@ -99,6 +100,10 @@ def serve(config: Config, config_path: str | None) -> None:
             if config.restpg_runtime_dir is None:
                 shutil.rmtree(runtime_dir, ignore_errors=True)
             raise _cannot_listen(admin.host, admin.port, "admin-server-port", exc) from None
+    # The workers share the supervisor's objects copy-on-write. The cyclic collector writes to each object it
+    # scans: that would copy those pages into every worker, and every full collection would walk them all
+    # (~25,000 objects after the imports: 11-16 ms here). Frozen, the collector leaves them alone.
+    gc.freeze()
     try:
         Server(
             "restpg.app:create_app",
