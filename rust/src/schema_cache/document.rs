@@ -26,12 +26,13 @@ pub struct DocTable {
     pub updatable: bool,
     pub deletable: bool,
     /// In attnum order.
-    #[serde(deserialize_with = "columns_from_arrays")]
+    #[serde(deserialize_with = "columns_in_order")]
     pub columns: Vec<DocColumn>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct DocColumn {
+    pub attnum: i16,
     pub name: String,
     pub description: Option<String>,
     pub nullable: bool,
@@ -43,82 +44,18 @@ pub struct DocColumn {
     pub generated: bool,
 }
 
-/// A table's columns as `tables.sql` sends them: one array per field, each column at the same index in
-/// every array, in no particular order (its `attnum` orders it); null for a relation without columns.
-#[derive(Deserialize)]
-struct ColumnArrays {
-    attnum: Vec<i16>,
-    name: Vec<String>,
-    description: Vec<Option<String>>,
-    nullable: Vec<bool>,
-    data_type: Vec<String>,
-    nominal_type: Vec<String>,
-    max_len: Vec<Option<i32>>,
-    default: Vec<Option<String>>,
-    enum_values: Vec<Vec<String>>,
-    generated: Vec<bool>,
-}
-
-fn columns_from_arrays<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<DocColumn>, D::Error> {
-    let Some(arrays) = Option::<ColumnArrays>::deserialize(deserializer)? else {
-        return Ok(Vec::new());
-    };
-    let count = arrays.attnum.len();
-    let lengths = [
-        arrays.name.len(),
-        arrays.description.len(),
-        arrays.nullable.len(),
-        arrays.data_type.len(),
-        arrays.nominal_type.len(),
-        arrays.max_len.len(),
-        arrays.default.len(),
-        arrays.enum_values.len(),
-        arrays.generated.len(),
-    ];
-    if lengths.iter().any(|&length| length != count) {
-        return Err(D::Error::custom("a table's column arrays differ in length"));
-    }
-    let mut name = arrays.name.into_iter();
-    let mut description = arrays.description.into_iter();
-    let mut nullable = arrays.nullable.into_iter();
-    let mut data_type = arrays.data_type.into_iter();
-    let mut nominal_type = arrays.nominal_type.into_iter();
-    let mut max_len = arrays.max_len.into_iter();
-    let mut default = arrays.default.into_iter();
-    let mut enum_values = arrays.enum_values.into_iter();
-    let mut generated = arrays.generated.into_iter();
-    let mut columns: Vec<(i16, DocColumn)> = arrays
-        .attnum
-        .into_iter()
-        .zip(std::iter::from_fn(|| {
-            Some(DocColumn {
-                name: name.next()?,
-                description: description.next()?,
-                nullable: nullable.next()?,
-                data_type: data_type.next()?,
-                nominal_type: nominal_type.next()?,
-                max_len: max_len.next()?,
-                default: default.next()?,
-                enum_values: enum_values.next()?,
-                generated: generated.next()?,
-            })
-        }))
-        .collect();
-    columns.sort_unstable_by_key(|(attnum, _)| *attnum);
-    Ok(columns.into_iter().map(|(_, column)| column).collect())
-}
-
 #[derive(Debug, Deserialize)]
 pub struct DocKeys {
+    /// Sorted by schema, table and name.
+    #[serde(deserialize_with = "constraints_in_order")]
     pub constraints: Vec<DocConstraint>,
     pub views: Vec<DocView>,
 }
 
 /// A primary key (`p`), unique (`u`) or foreign key (`f`) constraint.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct DocConstraint {
     pub name: String,
-    #[serde(rename = "type")]
     pub kind: String,
     pub rel: u32,
     pub schema: String,
@@ -191,6 +128,75 @@ pub struct DocReturnType {
     pub type_kind: String,
     /// `relkind` when the type is a row type (`c` for a standalone composite type).
     pub relation_kind: Option<String>,
+}
+
+/// A list the queries send as one array per field (`{"field": [...], ...}`), every item at the same index
+/// in each array, or null for none: arrays of scalars cost PostgreSQL a fraction of one JSON object per
+/// item (see docs/schema-cache.md). `$read` deserializes such a value into `Vec<$item>`, in array order.
+macro_rules! from_arrays {
+    ($read:ident -> $item:ident { $($field:ident: $ty:ty),* $(,)? }) => {
+        fn $read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<$item>, D::Error> {
+            #[derive(Deserialize)]
+            struct Arrays {
+                $($field: Vec<$ty>,)*
+            }
+            let Some(arrays) = Option::<Arrays>::deserialize(deserializer)? else {
+                return Ok(Vec::new());
+            };
+            let lengths = [$(arrays.$field.len()),*];
+            if lengths.iter().any(|&length| length != lengths[0]) {
+                return Err(D::Error::custom(concat!(
+                    "the arrays of ",
+                    stringify!($item),
+                    " differ in length"
+                )));
+            }
+            $(let mut $field = arrays.$field.into_iter();)*
+            Ok(std::iter::from_fn(|| Some($item { $($field: $field.next()?,)* })).collect())
+        }
+    };
+}
+
+from_arrays!(columns -> DocColumn {
+    attnum: i16,
+    name: String,
+    description: Option<String>,
+    nullable: bool,
+    data_type: String,
+    nominal_type: String,
+    max_len: Option<i32>,
+    default: Option<String>,
+    enum_values: Vec<String>,
+    generated: bool,
+});
+
+from_arrays!(constraints -> DocConstraint {
+    name: String,
+    kind: String,
+    rel: u32,
+    schema: String,
+    table: String,
+    columns: Vec<String>,
+    attnums: Vec<i16>,
+    foreign_rel: Option<u32>,
+    foreign_schema: Option<String>,
+    foreign_table: Option<String>,
+    foreign_columns: Option<Vec<String>>,
+    foreign_attnums: Option<Vec<i16>>,
+});
+
+fn columns_in_order<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<DocColumn>, D::Error> {
+    let mut columns = columns(deserializer)?;
+    columns.sort_unstable_by_key(|column| column.attnum);
+    Ok(columns)
+}
+
+/// In the order relationships are inferred in: a stable order of the result (the hints of an ambiguous
+/// embedding list them in it).
+fn constraints_in_order<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<DocConstraint>, D::Error> {
+    let mut constraints = constraints(deserializer)?;
+    constraints.sort_unstable_by(|a, b| (&a.schema, &a.table, &a.name).cmp(&(&b.schema, &b.table, &b.name)));
+    Ok(constraints)
 }
 
 impl Document {

