@@ -113,36 +113,43 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     if args.port is not None:
         os.environ["PGRST_SERVER_PORT"] = str(args.port)
         config = replace(config, server_port=args.port)
-    # The database check, then (on a cold start) the first schema cache snapshot, mostly wait for
-    # PostgreSQL: they run in a thread while the app and Granian are imported (see schema/preload.py).
-    from concurrent.futures import ThreadPoolExecutor
+    # libpq first (a few ms, and the reading thread needs it); then the database check and, on a cold start,
+    # the first schema cache snapshot, which mostly wait for PostgreSQL: they run in a thread while the app
+    # and Granian are imported (see schema/preload.py). A plain thread: concurrent.futures would add ~8 ms of
+    # imports before the read could start (asyncio imports it later, beside the read).
+    validate_db_uri(config)
+    import threading
 
     from restpg.schema import preload
+
+    failed: list[BaseException] = []
+
+    def prepare() -> None:
+        try:
+            preload.prepare_database(
+                config,
+                with_db_settings=lambda settings: load(args.config, os.environ, settings, check_db_uri=False),
+            )
+        except BaseException as exc:  # noqa: BLE001 - raised again by the main thread below
+            failed.append(exc)
 
     # The reading thread needs the GIL for a moment after each wait for PostgreSQL and, by default, waits up
     # to 5 ms each time for the imports to yield it: at 1,000 tables the read beside a busy main thread took
     # 389-412 ms with the default and 204-231 ms with 0.5 ms (idle: 174-192 ms).
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(START_SWITCH_INTERVAL)
+    reader = threading.Thread(target=prepare, name="restpg-start-read")
+    reader.start()
     try:
-        with ThreadPoolExecutor(1) as executor:
-            path = args.config
-            database = executor.submit(
-                preload.prepare_database,
-                config,
-                with_db_settings=lambda settings: load(path, os.environ, settings, check_db_uri=False),
-            )
-            validate_db_uri(config)
-            _check_keys(config)
-            from restpg.server import ListenError, serve
-
-            # Waited for before Granian forks the workers: a fork must not copy a thread in mid-work.
-            try:
-                database.result()
-            except preload.DatabaseUnreachable as exc:
-                raise _unreachable(exc) from None
+        _check_keys(config)
+        from restpg.server import ListenError, serve
     finally:
+        reader.join()  # before Granian forks the workers: a fork must not copy a thread in mid-work
         sys.setswitchinterval(switch_interval)  # the workers' event loops run alone: the default suits them
+    if failed:
+        if isinstance(failed[0], preload.DatabaseUnreachable):
+            raise _unreachable(failed[0]) from None
+        raise failed[0]
     try:
         serve(config, args.config)
     except ListenError as exc:

@@ -9,7 +9,6 @@ process holds one copy), else the system's.
 
 from __future__ import annotations
 
-import ctypes.util
 import importlib.util
 import sys
 from collections.abc import Iterator, Mapping
@@ -52,7 +51,9 @@ def _candidates() -> Iterator[str]:
     if bundled is not None:
         yield str(bundled)
     yield "libpq.5.dylib" if sys.platform == "darwin" else "libpq.so.5"
-    found = ctypes.util.find_library("pq")  # runs ldconfig: only when the usual names failed
+    import ctypes.util  # imports subprocess: only when the usual names failed
+
+    found = ctypes.util.find_library("pq")  # runs ldconfig
     if found:
         yield found
 
