@@ -58,7 +58,7 @@ class Session:
             self._session = BlockingSession(
                 connection_params(conninfo, {"connect_timeout": str(connect_timeout)})
             )
-        except (ConnectionError, ValueError) as exc:
+        except ConnectionError as exc:  # the core reports every failure to connect as one
             raise ConnectFailed(str(exc) or "connection failed") from None
 
     def value(self, sql: bytes, params: Sequence[bytes | None] = ()) -> bytes | None:
