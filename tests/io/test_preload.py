@@ -93,6 +93,28 @@ def test_the_supervisor_leaves_the_snapshot_to_a_running_leader(database: Databa
     assert cache.table_count > 0
 
 
+def test_a_persisted_snapshot_is_decoded_for_the_workers(database: Database, tmp_path: Path) -> None:
+    config = supervisor_config(database, tmp_path / "snapshots")
+    store = store_for(config)
+    assert prepare_database(config)
+    identity = store.identity()
+    assert identity is not None
+    store.inherited(identity)  # what the cold start handed down: taken, as a worker takes it
+
+    assert not prepare_database(config)  # a restart: nothing read or written, the file decoded
+    assert store.identity() == identity
+    handed = store.inherited(identity)
+    assert handed is not None
+    cache, fingerprint = handed
+    expected, expected_fingerprint = SchemaCache.from_snapshot(store.read() or b"")
+    assert isinstance(cache, SchemaCache) and fingerprint == expected_fingerprint
+    assert cache.table_count == expected.table_count > 0
+
+    store.path.write_bytes((store.read() or b"")[:100])  # damaged: the workers report and rebuild it
+    assert not prepare_database(config)
+    assert store.inherited(store.identity() or identity) is None
+
+
 def test_the_supervisor_gives_up_within_its_budget_or_without_a_folder(
     database: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,10 +11,10 @@ The thread reads through the core's blocking connections (``start_session.py``),
 PostgreSQL without the GIL; everything it runs is imported with this module, before the thread starts (two
 threads importing the same modules at once can deadlock on their import locks).
 
-Only a cold start is helped: a snapshot already on disk is the workers' to serve and revalidate. Any failure
-of the snapshot is theirs too: they load the cache themselves, retry, and report what is wrong; so is a
-schema too large to read within ``BUDGET``. Only an unreachable database stops the start
-(``DatabaseUnreachable``).
+A snapshot already on disk is the workers' to serve and revalidate; the supervisor only decodes it for them
+while it imports (they inherit the decoded cache as after a cold start). Any failure of the snapshot is
+theirs: they load the cache themselves, retry, and report what is wrong; so is a schema too large to read
+within ``BUDGET``. Only an unreachable database stops the start (``DatabaseUnreachable``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from restpg._core import SchemaCache
 from restpg.dbconfig import as_settings, settings_statements
 from restpg.schema.catalog import QUERIES
 from restpg.schema.fingerprint import queries_digest
-from restpg.schema.snapshot import store_for
+from restpg.schema.snapshot import SnapshotStore, store_for
 from restpg.schema.start_session import ConnectFailed, Session, TimedOut
 
 if TYPE_CHECKING:
@@ -123,8 +123,11 @@ def _write_snapshot(config: Config, read: Callable[[], tuple[str, bytes]]) -> bo
     of this database leads, or the read fails (reported) or outlasts its budget (silently: a large schema)."""
     store = store_for(config)
     try:
-        if store.identity() is not None or not store.try_lead():
-            return False  # a snapshot to adopt, or a running server of the same database already leads
+        if store.identity() is not None:
+            _decode_persisted(store)
+            return False  # the workers serve it and revalidate it
+        if not store.try_lead():
+            return False  # a running server of the same database already leads
         try:
             fingerprint, document = read()
             cache = SchemaCache(document)
@@ -144,6 +147,25 @@ def _write_snapshot(config: Config, read: Callable[[], tuple[str, bytes]]) -> bo
         )
         return False
     return True
+
+
+def _decode_persisted(store: SnapshotStore) -> None:
+    """Decode the snapshot on disk for the workers about to fork (``SnapshotStore.hand_down``).
+
+    Each worker would read and decode it after it forks, on its way to ready (~25 ms at 1,000 tables, per
+    worker); here the core decodes it without the GIL while the main thread imports. A file replaced
+    meanwhile, or one the core refuses (damaged, another version), is left to the workers, which report and
+    rebuild it.
+    """
+    identity = store.identity()
+    data = store.read()
+    if data is None or store.identity() != identity:
+        return
+    try:
+        cache, fingerprint = SchemaCache.from_snapshot(data)
+    except ValueError:
+        return
+    store.hand_down(cache, fingerprint, identity)
 
 
 def _return_freed_memory() -> None:

@@ -109,14 +109,16 @@ class SnapshotStore:
             return None
         return FileIdentity(st.st_ino, st.st_mtime_ns, st.st_size)
 
-    def hand_down(self, cache: object, fingerprint: str) -> None:
-        """Keep ``cache``, just written with ``fingerprint``, for the processes this one will fork.
+    def hand_down(self, cache: object, fingerprint: str, identity: FileIdentity | None = None) -> None:
+        """Keep ``cache``, the content of the file (by default as it is now) with ``fingerprint``, for the
+        processes this one will fork.
 
-        ``restpg serve`` forks its workers right after a cold start's snapshot: each would read and decode
-        the file it has just built the cache from (10 ms and a thread at 1,000 tables, per worker, on the way
-        to ready). They adopt the inherited object instead (``inherited``), shared copy-on-write.
+        ``restpg serve`` forks its workers right after it has the cache: written by a cold start, or decoded
+        from the snapshot on disk while it imported. Each worker would otherwise read and decode the file on
+        its way to ready (10-25 ms and a thread at 1,000 tables, per worker). They adopt the inherited
+        object instead (``inherited``), shared copy-on-write.
         """
-        identity = self.identity()
+        identity = identity or self.identity()
         if identity is not None:
             _handed_down[self.path] = (identity, cache, fingerprint)
 
