@@ -5,11 +5,11 @@
 
 Each count is one process under ``valgrind --tool=callgrind`` that builds the app in-process (its schema
 cache from the real database, as a worker does), then sends the workload's requests through
-``App.__rsgi__`` one at a time, with uniformly random ids from a fixed seed: the request's headers, the
-core's prepare, authentication, the execute stage on a real connection, the response. Two counts per
-variant and workload, one with ``--requests`` more than the other, and the difference divided by
-``--requests`` is what one warm request costs in the interpreter, the core and libpq. Granian's share is
-the same for every variant and not in it; PostgreSQL runs in its own processes.
+``App.__rsgi__`` one at a time (a write workload's body with each), with uniformly random ids from a fixed
+seed: the request's headers, the core's prepare, authentication, the execute stage on a real connection,
+the response. Two counts per variant and workload, one with ``--requests`` more than the other, and the
+difference divided by ``--requests`` is what one warm request costs in the interpreter, the core and
+libpq. Granian's share is the same for every variant and not in it; PostgreSQL runs in its own processes.
 
 Req/s on this shared two-core machine moves by ±20% between identical rounds; an instruction count of one
 build moves by about 1%. A variant is a folder holding a ``restpg`` package (as for ``loadtest.ab``), put
@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m loadtest.instructions", description=__doc__.split("\n\n")[0]
     )
     add_database_arguments(parser)
-    parser.add_argument("--workloads", default="W1", help="comma-separated GET workloads (W1, W2, W3)")
+    parser.add_argument("--workloads", default="W1", help="comma-separated workloads (W1, W4, ...)")
     parser.add_argument("--variant", action="append", default=[], help="NAME=DIR holding a restpg package")
     parser.add_argument("--requests", type=int, default=1000, help="the difference between the two counts")
     parser.add_argument("--warmup", type=int, default=300, help="requests in the smaller count")
@@ -124,11 +124,12 @@ class _Scope:
 
 
 class _Protocol:
-    def __init__(self) -> None:
+    def __init__(self, body: bytes) -> None:
         self.status = 0
+        self._body = body
 
     async def __call__(self) -> bytes:
-        return b""
+        return self._body
 
     async def client_disconnect(self) -> None:
         await asyncio.Event().wait()  # the client stays
@@ -142,18 +143,19 @@ async def _serve(config_path: str, key: str, count: int) -> None:
     from restpg.config import load
 
     workload: Workload = next(w for w in WORKLOADS if w.key == key)
-    if workload.method != "GET" or workload.ids is None:
-        raise SystemExit(f"{key} is not a GET workload with ids")
     app = App(load(config_path, os.environ), config_path=config_path)
     try:
         await app.load_once()
         rng = random.Random(_SEED)
         headers = {**_HEADERS, **{k.lower(): v for k, v in workload.headers.items()}}
-        protocol: Any = _Protocol()
+        if workload.body:
+            headers["content-length"] = str(len(workload.body))
+        protocol: Any = _Protocol(workload.body)
         for _ in range(count):
-            path, _, query = workload.path_for(rng.randint(*workload.ids)).partition("?")
-            await app.__rsgi__(_Scope("GET", path, query, headers), protocol)
-            if protocol.status != 200:
+            value = rng.randint(*workload.ids) if workload.ids else None
+            path, _, query = workload.path_for(value).partition("?")
+            await app.__rsgi__(_Scope(workload.method, path, query, headers), protocol)
+            if not 200 <= protocol.status < 300:
                 raise SystemExit(f"{key}: status {protocol.status}")
     finally:
         await app.shutdown()
