@@ -271,6 +271,9 @@ def _workload(
     piped = _ceiling(args, dsn, postgres_pid, workload, script, defines, best["clients"], login=dsn)
     result["pgbench_pipelined"] = {**piped, "script": script}
     result["ratio_pipelined"] = round(http.rate / piped["rate"], 3) if piped["rate"] else None
+    half = result.get("half_peak")
+    if half and not half.get("skipped"):
+        half["database_alone"] = _database_at_rate(args, dsn, script, defines, half["target_rate"])
     return result
 
 
@@ -294,6 +297,24 @@ def _half_peak(
         "latency_ms": run.latency_ms,
         "errors": run.errors,
         "generator_cores": round(run.generator_cpu_s / run.seconds, 2) if run.seconds else None,
+    }
+
+
+def _database_at_rate(
+    args: argparse.Namespace, dsn: str, script: str, defines: dict[str, str], rate: float
+) -> dict[str, Any]:
+    """The latency of the database alone at the half-peak rate: pgbench sends restpg's transaction (one
+    pipeline) on a schedule of ``rate`` per second over as many connections as restpg's pools hold. What
+    the HTTP p99 cannot go below on this machine: restpg's requests also cross HTTP, Granian and the app."""
+    clients = args.workers * args.db_pool
+    run = drivers.pgbench(dsn, script, defines, clients, args.seconds, jobs=os.cpu_count() or 1, rate=rate)
+    return {
+        "clients": clients,
+        "target_rate": round(rate, 1),
+        "rate": round(run.rate, 1),
+        "latency_ms": run.latency_ms,
+        "errors": run.errors,
+        "generator_cores": round(run.generator_cpu_s / args.seconds, 2),
     }
 
 

@@ -13,6 +13,7 @@ counts a request that had to wait for its slot from when it was due.
 from __future__ import annotations
 
 import json
+import math
 import re
 import resource
 import shutil
@@ -20,6 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
@@ -194,21 +196,36 @@ def oha(url: str, workload: Workload, connections: int, rate: float, seconds: fl
 
 
 def pgbench(
-    dsn: str, script: str, defines: dict[str, str], clients: int, seconds: float, jobs: int
+    dsn: str,
+    script: str,
+    defines: dict[str, str],
+    clients: int,
+    seconds: float,
+    jobs: int,
+    rate: float | None = None,
 ) -> LoadResult:
-    """``pgbench -n -M prepared`` with ``clients`` connections for ``seconds``."""
+    """``pgbench -n -M prepared`` with ``clients`` connections for ``seconds``.
+
+    With ``rate``, an open model as oha's: ``-R`` schedules that many transactions per second and each one's
+    latency counts from when it was due (pgbench's own rule under ``-R``); the percentiles come from its
+    per-transaction log."""
     binary = shutil.which("pgbench")
     if binary is None:
         raise RuntimeError("pgbench not found (it ships with PostgreSQL's client tools)")
-    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
-        file.write(script)
-    command = [binary, "-n", "-M", "prepared", "-c", str(clients), "-j", str(max(1, min(jobs, clients)))]
-    command += ["-T", str(max(1, round(seconds))), "-f", file.name]
-    for name, value in defines.items():
-        command += ["-D", f"{name}={value}"]
-    before = _children_cpu()
-    done = subprocess.run([*command, dsn], capture_output=True, text=True, timeout=seconds + 120, check=False)
-    Path(file.name).unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="restpg-pgbench-") as folder:
+        script_path = Path(folder) / "transaction.sql"
+        script_path.write_text(script)
+        command = [binary, "-n", "-M", "prepared", "-c", str(clients), "-j", str(max(1, min(jobs, clients)))]
+        command += ["-T", str(max(1, round(seconds))), "-f", str(script_path)]
+        if rate is not None:
+            command += ["-R", f"{rate:.0f}", "--log", f"--log-prefix={Path(folder) / 'tx'}"]
+        for name, value in defines.items():
+            command += ["-D", f"{name}={value}"]
+        before = _children_cpu()
+        done = subprocess.run(
+            [*command, dsn], capture_output=True, text=True, timeout=seconds + 120, check=False
+        )
+        logged = _logged_latencies(Path(folder).glob("tx.*")) if rate is not None else []
     out = done.stdout
     tps = re.search(r"^tps = ([\d.]+)", out, re.MULTILINE)
     if done.returncode != 0 or tps is None:
@@ -216,14 +233,39 @@ def pgbench(
     processed = re.search(r"number of transactions actually processed: (\d+)", out)
     failed = re.search(r"number of failed transactions: (\d+)", out)
     average = re.search(r"latency average = ([\d.]+) ms", out)
+    latency = {"mean": float(average.group(1))} if average else {}
+    if logged:
+        latency |= percentiles_ms(logged)
     return LoadResult(
         requests=int(processed.group(1)) if processed else 0,
         seconds=seconds,
         rate=float(tps.group(1)),
-        latency_ms={"mean": float(average.group(1))} if average else {},
+        latency_ms=latency,
         errors={"failed": int(failed.group(1)) if failed else 0},
         generator_cpu_s=_children_cpu() - before,
     )
+
+
+def _logged_latencies(logs: Iterable[Path]) -> list[float]:
+    """Each transaction's latency in ms from pgbench's logs (``client transaction time_us script epoch us
+    [lag]``); a transaction skipped or failed has no number there."""
+    latencies: list[float] = []
+    for log in logs:
+        for line in log.read_text().splitlines():
+            fields = line.split()
+            if len(fields) > 2 and fields[2].isdigit():
+                latencies.append(int(fields[2]) / 1000)
+    return latencies
+
+
+def percentiles_ms(values: list[float]) -> dict[str, float]:
+    """p50, p90, p99 and p99.9 (the nearest rank) of latencies in ms, as oha's are reported."""
+    ordered = sorted(values)
+    last = len(ordered) - 1
+    return {
+        name: round(ordered[min(last, math.ceil(fraction * len(ordered)) - 1)], 3)
+        for name, fraction in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999))
+    }
 
 
 class CpuMeter:

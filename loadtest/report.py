@@ -158,9 +158,13 @@ def _half_peak_lines(run: dict[str, Any]) -> list[str]:
         return []
     lines = [
         "",
-        f"Latency at half of peak ({run['method'].get('fixed_rate', 'fixed rate')}):",
+        (
+            f"Latency at half of peak ({run['method'].get('fixed_rate', 'fixed rate')}; below each, the "
+            "database alone at the same rate: pgbench -R, restpg's transaction in one pipeline, as many "
+            "clients as restpg's pools hold):"
+        ),
         "",
-        "| workload | target req/s | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | oha CPU |",
+        "| workload | target req/s | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors | generator CPU |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in measured:
@@ -168,13 +172,22 @@ def _half_peak_lines(run: dict[str, Any]) -> list[str]:
         if half.get("skipped"):
             lines.append(f"| {result['workload']} | skipped: {half['skipped']} ||||||||")
             continue
-        lat = half["latency_ms"]
-        lines.append(
-            f"| {result['workload']} | {_fmt(half['target_rate'])} | {_fmt(half['rate'])} "
-            f"| {_fmt(lat.get('p50'), 2)} | {_fmt(lat.get('p90'), 2)} | {_fmt(lat.get('p99'), 2)} "
-            f"| {_fmt(lat.get('p999'), 2)} | {sum(half['errors'].values())} | {_fmt(half.get('generator_cores'), 2)} |"
-        )
+        lines.append(_rate_line(result["workload"], half))
+        if half.get("database_alone"):
+            alone = half["database_alone"]
+            lines.append(
+                _rate_line(f"{result['workload']}, database alone ({alone['clients']} clients)", alone)
+            )
     return lines
+
+
+def _rate_line(label: str, run: dict[str, Any]) -> str:
+    lat = run["latency_ms"]
+    return (
+        f"| {label} | {_fmt(run['target_rate'])} | {_fmt(run['rate'])} "
+        f"| {_fmt(lat.get('p50'), 2)} | {_fmt(lat.get('p90'), 2)} | {_fmt(lat.get('p99'), 2)} "
+        f"| {_fmt(lat.get('p999'), 2)} | {sum(run['errors'].values())} | {_fmt(run.get('generator_cores'), 2)} |"
+    )
 
 
 def write(run: dict[str, Any], directory: Path) -> tuple[Path, Path]:

@@ -100,6 +100,14 @@ def test_the_report_shows_latency_at_half_of_peak() -> None:
                     "latency_ms": {"p50": 1.1, "p90": 2.1, "p99": 7.42, "p999": 13.3},
                     "errors": {"status": 0, "other": 0},
                     "generator_cores": 0.3,
+                    "database_alone": {
+                        "clients": 20,
+                        "target_rate": 2500,
+                        "rate": 2500.1,
+                        "latency_ms": {"mean": 0.4, "p50": 0.31, "p90": 0.52, "p99": 1.94, "p999": 4.5},
+                        "errors": {"failed": 0},
+                        "generator_cores": 0.2,
+                    },
                 },
             },
             {
@@ -113,6 +121,67 @@ def test_the_report_shows_latency_at_half_of_peak() -> None:
 
     text = report.markdown(run)
 
-    assert "Latency at half of peak (oha 1.16.0):" in text
+    assert "Latency at half of peak (oha 1.16.0; below each, the database alone" in text
     assert "| W1 | 2,500 | 2,499 | 1.10 | 2.10 | 7.42 | 13.30 | 0 | 0.30 |" in text
+    assert (
+        "| W1, database alone (20 clients) | 2,500 | 2,500 | 0.31 | 0.52 | 1.94 | 4.50 | 0 | 0.20 |" in text
+    )
     assert "| W2 | " not in text.split("Latency at half of peak")[1]
+
+
+# What pgbench 15 prints and logs under -R (the log's third field is the latency in µs, counted from when the
+# transaction was due; "skipped"/"failed" where it has none).
+_PGBENCH_SUMMARY = """number of transactions actually processed: 5
+number of failed transactions: 1 (16.667%)
+latency average = 2.400 ms
+tps = 50.000000 (without initial connection time)
+"""
+_PGBENCH_LOGS = {
+    "tx.101": "0 0 1000 0 1700000000 1\n0 1 2000 0 1700000000 2 15\n0 2 failed 0 1700000000 3\n",
+    "tx.101.1": "1 0 3000 0 1700000000 4\n1 1 4000 0 1700000000 5\n1 2 skipped 0 1700000000 6 900\n",
+}
+
+
+@pytest.fixture
+def fake_pgbench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    calls = tmp_path / "pgbench-calls"
+    calls.mkdir()
+    script = tmp_path / "pgbin" / "pgbench"
+    script.parent.mkdir()
+    # Records its arguments, writes the logs where --log-prefix says, prints the summary.
+    writes = "".join(f'printf "%s" "{text}" > "$prefix{name[2:]}"\n' for name, text in _PGBENCH_LOGS.items())
+    script.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" > {calls}/args\n'
+        'for arg; do case "$arg" in --log-prefix=*) prefix="${arg#--log-prefix=}";; esac; done\n'
+        + writes
+        + f"cat <<'EOF'\n{_PGBENCH_SUMMARY}EOF\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+    return calls
+
+
+def test_pgbench_at_a_fixed_rate_reads_every_logged_latency(fake_pgbench: Path) -> None:
+    run = drivers.pgbench("dbname=x", "SELECT 1;\n", {"id": "3"}, clients=20, seconds=2, jobs=2, rate=49.6)
+
+    args = (fake_pgbench / "args").read_text().splitlines()
+    assert args[args.index("-R") + 1] == "50"
+    assert "--log" in args and args[args.index("-c") + 1] == "20"
+    # 1, 2, 3 and 4 ms from both threads' logs: a failed or skipped transaction has no latency
+    assert run.latency_ms == {"mean": 2.4, "p50": 2.0, "p90": 4.0, "p99": 4.0, "p999": 4.0}
+    assert run.errors == {"failed": 1}
+
+
+def test_pgbench_without_a_rate_keeps_no_log(fake_pgbench: Path) -> None:
+    run = drivers.pgbench("dbname=x", "SELECT 1;\n", {}, clients=4, seconds=2, jobs=2)
+
+    args = (fake_pgbench / "args").read_text().splitlines()
+    assert "-R" not in args and "--log" not in args
+    assert run.latency_ms == {"mean": 2.4}
+
+
+def test_percentiles_are_nearest_ranks() -> None:
+    values = [float(v) for v in range(1, 1001)]
+    assert drivers.percentiles_ms(values) == {"p50": 500.0, "p90": 900.0, "p99": 990.0, "p999": 999.0}
+    assert drivers.percentiles_ms([7.0]) == {"p50": 7.0, "p90": 7.0, "p99": 7.0, "p999": 7.0}
