@@ -10,7 +10,9 @@ over ``--workers``) to one variant. All variants start
 once and stay up (an idle server costs nothing); then, per workload and round, each variant gets a warm-up
 and a measured wrk run in turn, the order rotating every round, so a noisy neighbour on the shared machine
 hits every variant alike. The report is the median req/s and p99 per variant and each variant's median
-ratio to the first one (per round, then the median of the rounds).
+ratio to the first one (per round, then the median of the rounds). With ``--rate N`` the measured run is
+oha sending N requests per second (after the same wrk warm-up): the variants' p99 at a given load, the
+number the p99 target is stated in.
 """
 
 from __future__ import annotations
@@ -73,7 +75,10 @@ def _rounds(
             drivers.wrk(url, workload, connections, args.warmup)
             meter = drivers.CpuMeter(servers[name].process.pid)
             meter.start()
-            result = drivers.wrk(url, workload, connections, args.seconds)
+            if args.rate:
+                result = drivers.oha(url, workload, connections, args.rate, args.seconds)
+            else:
+                result = drivers.wrk(url, workload, connections, args.seconds)
             cpu = meter.stop() or {"cpu_s": 0.0}
             # CPU per request is the steadier number on a shared machine: a neighbour's load lowers req/s
             # but hardly changes what one request costs the server.
@@ -117,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--db-pool", type=int, default=10)
     parser.add_argument("--workloads", default="W1", type=workload_keys)
     parser.add_argument("--connections", type=int)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="measure at this fixed rate (oha, latency-corrected) instead of wrk's closed loop: p99 at a load",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=2)
