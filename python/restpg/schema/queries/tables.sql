@@ -6,7 +6,8 @@
 -- relation context unless they can reference columns (only generated columns do), and a table's
 -- columns are one array per field (with each column's attnum, the order Rust sorts them in) rather
 -- than one JSON object per column: PostgreSQL works out how to write a field as JSON once per array
--- instead of once per value (the query took 15-20% less time at 1,000 tables).
+-- instead of once per value (the query took 15-20% less time at 1,000 tables). The relations come in no
+-- particular order: the core sorts them (sorting their JSON here took 2-5% of the query).
 with rels as (
   select c.oid, n.nspname, c.relname, c.relkind
   from pg_class c
@@ -113,7 +114,7 @@ select coalesce(json_agg(json_build_object(
   'updatable', r.relkind in ('r', 'p') or (pg_relation_is_updatable(r.oid, true) & 4) = 4,
   'deletable', r.relkind in ('r', 'p') or (pg_relation_is_updatable(r.oid, true) & 16) = 16,
   'columns', c.columns
-) order by r.nspname, r.relname), '[]')
+)), '[]')
 from rels r
 left join cols c on c.attrelid = r.oid
 left join pg_description d
