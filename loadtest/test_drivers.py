@@ -149,7 +149,10 @@ def fake_pgbench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     script = tmp_path / "pgbin" / "pgbench"
     script.parent.mkdir()
     # Records its arguments, writes the logs where --log-prefix says, prints the summary.
-    writes = "".join(f'printf "%s" "{text}" > "$prefix{name[2:]}"\n' for name, text in _PGBENCH_LOGS.items())
+    writes = "".join(
+        f'[ -n "$prefix" ] && printf "%s" "{text}" > "$prefix{name[2:]}"\n'
+        for name, text in _PGBENCH_LOGS.items()
+    )
     script.write_text(
         "#!/bin/sh\n"
         f'printf "%s\\n" "$@" > {calls}/args\n'
@@ -159,6 +162,7 @@ def fake_pgbench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.chdir(calls)  # where a log without a prefix would land
     return calls
 
 
@@ -179,6 +183,7 @@ def test_pgbench_without_a_rate_keeps_no_log(fake_pgbench: Path) -> None:
     args = (fake_pgbench / "args").read_text().splitlines()
     assert "-R" not in args and "--log" not in args
     assert run.latency_ms == {"mean": 2.4}
+    assert sorted(p.name for p in fake_pgbench.iterdir()) == ["args"]  # and it wrote no log
 
 
 def test_percentiles_are_nearest_ranks() -> None:
