@@ -22,22 +22,29 @@ _ANSWER = {
 }
 
 
-@pytest.fixture
-def fake_oha(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    calls = tmp_path / "calls"
+def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tool: str, body: str) -> Path:
+    """``tool`` first on PATH: a shell script that records its arguments in ``<calls>/args``, then runs
+    ``body`` (which may use ``$calls``); returns the calls folder, also the working directory."""
+    calls = tmp_path / f"{tool}-calls"
     calls.mkdir()
-    script = tmp_path / "bin" / "oha"
+    script = tmp_path / f"{tool}-bin" / tool
     script.parent.mkdir()
-    # Copies its arguments and the URL file (the last argument) before the driver deletes it.
-    script.write_text(
-        "#!/bin/sh\n"
-        f'printf "%s\\n" "$@" > {calls}/args\n'
-        f'for last; do :; done; cp "$last" {calls}/urls\n'
-        f"cat <<'EOF'\n{json.dumps(_ANSWER)}\nEOF\n"
-    )
+    script.write_text(f'#!/bin/sh\ncalls={calls}\nprintf "%s\\n" "$@" > "$calls/args"\n{body}')
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.chdir(calls)  # where anything written without a folder would land
     return calls
+
+
+@pytest.fixture
+def fake_oha(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # Copies the URL file (the last argument) before the driver deletes it.
+    return stand_in(
+        tmp_path,
+        monkeypatch,
+        "oha",
+        f'for last; do :; done; cp "$last" "$calls/urls"\ncat <<\'EOF\'\n{json.dumps(_ANSWER)}\nEOF\n',
+    )
 
 
 def test_oha_sends_at_the_rate_over_every_id_and_reads_the_percentiles(fake_oha: Path) -> None:
@@ -144,26 +151,19 @@ _PGBENCH_LOGS = {
 
 @pytest.fixture
 def fake_pgbench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    calls = tmp_path / "pgbench-calls"
-    calls.mkdir()
-    script = tmp_path / "pgbin" / "pgbench"
-    script.parent.mkdir()
-    # Records its arguments, writes the logs where --log-prefix says, prints the summary.
+    # Writes the logs where --log-prefix says (only then), prints the summary.
     writes = "".join(
         f'[ -n "$prefix" ] && printf "%s" "{text}" > "$prefix{name[2:]}"\n'
         for name, text in _PGBENCH_LOGS.items()
     )
-    script.write_text(
-        "#!/bin/sh\n"
-        f'printf "%s\\n" "$@" > {calls}/args\n'
+    return stand_in(
+        tmp_path,
+        monkeypatch,
+        "pgbench",
         'for arg; do case "$arg" in --log-prefix=*) prefix="${arg#--log-prefix=}";; esac; done\n'
         + writes
-        + f"cat <<'EOF'\n{_PGBENCH_SUMMARY}EOF\n"
+        + f"cat <<'EOF'\n{_PGBENCH_SUMMARY}EOF\n",
     )
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.chdir(calls)  # where a log without a prefix would land
-    return calls
 
 
 def test_pgbench_at_a_fixed_rate_reads_every_logged_latency(fake_pgbench: Path) -> None:
