@@ -76,7 +76,7 @@ lint: build ## Check formatting, clippy, ruff, mypy and the _core stubs
 	PYO3_PYTHON=$(abspath $(BIN)/python) cargo clippy --all-targets --all-features -- -D warnings
 	$(BIN)/ruff check python tests loadtest
 	$(BIN)/ruff format --check python tests loadtest
-	$(BIN)/mypy python/restpg
+	$(BIN)/mypy
 	$(BIN)/python -m mypy.stubtest restpg._core
 
 .PHONY: format

