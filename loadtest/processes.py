@@ -81,10 +81,10 @@ def postmaster_pid(dsn: str) -> int | None:
     """The postmaster of the server ``dsn`` reaches, when it runs on this machine and is visible to us."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    try:
-        parent = psutil.Process(row[0]).parent() if row else None
-    except psutil.Error:
-        return None
+        try:  # while the backend lives: once the connection closes it may be gone
+            parent = psutil.Process(row[0]).parent() if row else None
+        except psutil.Error:
+            return None
     return parent.pid if parent else None
 
 
