@@ -255,10 +255,10 @@ class BlockingSession:
     def rows(self, sql: bytes, params: list[bytes | None] = ...) -> list[tuple[bytes | None, ...]]:
         """One statement's rows, text values (None for NULL)."""
 
-    def side_by_side(self, scripts: list[list[tuple[bytes, list[bytes | None]]]]) -> list[bytes | None]:
+    def side_by_side(self, scripts: list[list[tuple[bytes, list[bytes | None]]]]) -> list[list[bytes | None]]:
         """Run the scripts at once, the first on this session and each other on a connection of its own
-        (closed after): each script's last statement's first value, in order. Raises the first failure in
-        script order, once all have ended."""
+        (closed after): per script, each statement's first value (None without one), in order. Raises the
+        first failure in script order, once all have ended."""
 
     def close(self) -> None:
         """Close the connection (idempotent)."""

@@ -65,9 +65,13 @@ def test_a_session_reports_what_postgresql_refused_and_stays_usable(database: Da
         session.value(b"select 1")
 
 
-def test_a_failing_query_side_by_side_fails_the_read(database: Database, tmp_path: Path) -> None:
-    (tmp_path / "a.sql").write_text("select '[]'::json")
-    (tmp_path / "b.sql").write_text("select (1 / 0)::text::json")
+@pytest.mark.parametrize("failing", ["b", "tables"])  # on the session; on the connection of its own
+def test_a_failing_query_side_by_side_fails_the_read(
+    database: Database, tmp_path: Path, failing: str
+) -> None:
+    for stem in ("a", "b", "tables"):
+        (tmp_path / f"{stem}.sql").write_text("select '[]'::json")
+    (tmp_path / f"{failing}.sql").write_text("select (1 / 0)::text::json")
     session = Session(database.admin_dsn, 2)
     try:
         with pytest.raises(RuntimeError, match="division by zero"):

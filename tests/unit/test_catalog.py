@@ -3,7 +3,7 @@ themselves are in io/test_preload.py)."""
 
 from __future__ import annotations
 
-from restpg.schema.catalog import _numbered, _text_array
+from restpg.schema.catalog import CatalogJob, _numbered, _text_array, reading_groups
 
 
 def test_named_placeholders_become_numbered_ones() -> None:
@@ -20,3 +20,14 @@ def test_text_arrays_quote_every_element() -> None:
     assert _text_array([]) == b"{}"
     assert _text_array(["api", "v2"]) == b'{"api","v2"}'
     assert _text_array(['a"b', "c\\d", "e,f", "NULL"]) == b'{"a\\"b","c\\\\d","e,f","NULL"}'
+
+
+def _job(stem: str) -> CatalogJob:
+    return (stem, f"select '{stem}'".encode(), [])
+
+
+def test_a_side_by_side_read_puts_the_largest_query_alone() -> None:
+    fingerprint, keys, routines, tables = _job(""), _job("keys"), _job("routines"), _job("tables")
+    assert reading_groups([fingerprint, keys, routines, tables]) == [[fingerprint, keys, routines], [tables]]
+    assert reading_groups([tables]) == [[tables]]  # no connection without a query
+    assert reading_groups([keys, routines]) == [[keys, routines]]

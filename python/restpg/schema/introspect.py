@@ -15,11 +15,13 @@ from restpg.schema.catalog import (
     BEGIN_READ,
     QUERIES,
     READ_SETTINGS,
+    CatalogJob,
     SchemaTooLarge,
     assemble_document,
     catalog_jobs,
     catalog_queries,
     import_snapshot,
+    reading_groups,
 )
 from restpg.schema.fingerprint import FINGERPRINT_SQL
 
@@ -42,9 +44,9 @@ async def load_document(
 ) -> bytes:
     """Run every query in ``queries`` and return the introspection document (keys in file-name order).
 
-    With ``parallel`` the queries run side by side, each on a connection of its own, so PostgreSQL runs
-    them on as many backends and cores: at 1,000 tables the document takes the time of its slowest query,
-    not the sum. That is for when nothing else waits (a start); a reload while requests are served runs them
+    With ``parallel`` the queries run side by side on two connections (the largest alone on one, see
+    ``catalog.READS_ALONE``), so PostgreSQL runs them on two backends and cores: at 1,000 tables the
+    document takes about the time of its slowest query, not the sum. That is for when nothing else waits (a start); a reload while requests are served runs them
     one after the other on one connection, leaving the other cores to the requests. Either way they read one
     state of the catalog: the first connection's read-only REPEATABLE READ transaction exports its snapshot
     and the others import it (what pg_dump does for a parallel dump).
@@ -92,11 +94,11 @@ async def _read(
     jobs = catalog_jobs(files, schemas, extra_search_path)
     if fingerprint:
         jobs.insert(0, ("", FINGERPRINT_SQL.encode(), []))
-    count = len(jobs) if parallel else 1
+    groups = reading_groups(jobs) if parallel else [jobs]
     parts: dict[str, bytes] = {}
     size = 0
 
-    async def run(connection: Connection, assigned: list[tuple[str, bytes, list[bytes | None]]]) -> None:
+    async def run(connection: Connection, assigned: list[CatalogJob]) -> None:
         # A connection runs one round trip at a time: its queries one after the other.
         nonlocal size
         for name, query, params in assigned:
@@ -107,12 +109,12 @@ async def _read(
             if max_bytes is not None and size > max_bytes:
                 raise SchemaTooLarge(size, max_bytes, name)
 
-    async with _connections(conninfo, count) as connections:
+    async with _connections(conninfo, len(groups)) as connections:
         exported = await _begin(connections[0], snapshot=None)
         await asyncio.gather(*(_begin(conn, snapshot=exported) for conn in connections[1:]))
         tasks = [
-            asyncio.ensure_future(run(connection, jobs[index::count]))
-            for index, connection in enumerate(connections)
+            asyncio.ensure_future(run(connection, group))
+            for connection, group in zip(connections, groups, strict=True)
         ]
         try:
             await asyncio.gather(*tasks)

@@ -3,10 +3,10 @@
 ``restpg serve`` without a persisted snapshot must read the catalog (about 150 ms of queries at 1,000
 tables) before its workers can serve, and must import the app and Granian meanwhile. The two overlap only if
 the read starts early and never waits for the GIL the imports hold. The core's ``BlockingSession`` connects
-and runs each statement without the GIL, and runs the read's queries side by side in native threads, each on
-a connection of its own: one call for the whole read. (Driven from Python, every connect and statement of
-the read waited for the GIL once more: with the main thread busy, the read took twice as long as with it
-idle, 480 ms instead of 225 at 1,000 tables.)
+and runs each statement without the GIL, and runs the read's queries side by side in native threads, on two
+connections (see ``catalog.READS_ALONE``): one call for the whole read. (Driven from Python, every connect
+and statement of the read waited for the GIL once more: with the main thread busy, the read took twice as
+long as with it idle, 480 ms instead of 225 at 1,000 tables.)
 
 The same queries, the same transaction (read only, repeatable read, empty search_path, no JIT, one exported
 snapshot for the queries side by side) and the same bytes as ``introspect.py``.
@@ -29,6 +29,7 @@ from restpg.schema.catalog import (
     catalog_jobs,
     catalog_queries,
     import_snapshot,
+    reading_groups,
 )
 from restpg.schema.fingerprint import FINGERPRINT_SQL
 
@@ -85,8 +86,9 @@ class Session:
     ) -> tuple[str, bytes]:
         """``(fingerprint, document)`` as ``introspect.read_catalog`` returns them, read in one snapshot.
 
-        The fingerprint runs on this session, each query on a connection of its own in the snapshot this
-        session's transaction exports (as ``introspect.py``). ``TimedOut`` when a query outlasts ``budget``
+        The fingerprint and the queries run on this session, those in ``READS_ALONE`` each on a connection
+        of its own at the same time, in the snapshot this session's transaction exports (as
+        ``introspect.py``). ``TimedOut`` when a query outlasts ``budget``
         seconds from now; ``SchemaTooLarge`` when the parts exceed ``max_bytes`` (checked once all are read,
         before anything parses them).
         """
@@ -99,26 +101,29 @@ class Session:
         if left_ms <= 0:
             raise TimedOut
         bound: _Statement = (b"SELECT set_config('statement_timeout', $1, true)", [str(left_ms).encode()])
-        scripts = [[(READ_SETTINGS, []), bound, (FINGERPRINT_SQL.encode(), [])]]
-        for _, sql, params in catalog_jobs(files, schemas, extra_search_path):
-            opening: list[_Statement] = [
-                (BEGIN_READ, []),
-                (import_snapshot(snapshot), []),
-                (READ_SETTINGS, []),
-            ]
-            scripts.append([*opening, bound, (sql, params)])
+        jobs = [("", FINGERPRINT_SQL.encode(), []), *catalog_jobs(files, schemas, extra_search_path)]
+        groups = reading_groups(jobs)
+        # This session's transaction exported the snapshot; the other connections read in it.
+        openings: list[list[_Statement]] = [[(READ_SETTINGS, []), bound]] + [
+            [(BEGIN_READ, []), (import_snapshot(snapshot), []), (READ_SETTINGS, []), bound]
+            for _ in groups[1:]
+        ]
+        scripts = [
+            [*opening, *((sql, params) for _, sql, params in group)]
+            for opening, group in zip(openings, groups, strict=True)
+        ]
         try:
-            fingerprint, *parts = (value or b"null" for value in self._session.side_by_side(scripts))
+            values = self._session.side_by_side(scripts)
         except TimeoutError:
             raise TimedOut from None
+        read: dict[str, bytes] = {}
+        for opening, group, got in zip(openings, groups, values, strict=True):
+            for (stem, _, _), value in zip(group, got[len(opening) :], strict=True):
+                read[stem] = value or b"null"
+        fingerprint = read.pop("")
         size = 0
-        for query, part in zip(
-            files, parts, strict=True
-        ):  # the part at which the sum crosses the cap is named
-            size += len(part)
+        for query in files:  # the part at which the sum crosses the cap is named
+            size += len(read[query.stem])
             if max_bytes is not None and size > max_bytes:
                 raise SchemaTooLarge(size, max_bytes, query.stem)
-        document = assemble_document(
-            files, {query.stem: part for query, part in zip(files, parts, strict=True)}
-        )
-        return f"{fingerprint.decode()}-{digest}", document
+        return f"{fingerprint.decode()}-{digest}", assemble_document(files, read)

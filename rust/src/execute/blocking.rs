@@ -91,13 +91,13 @@ impl Session {
         }
     }
 
-    /// Run `script`, one statement after the other: the first value of the last one's first row.
-    pub fn script(&mut self, script: &[Statement]) -> Result<Option<Vec<u8>>, Failure> {
-        let mut last = None;
-        for (sql, params) in script {
-            last = self.run(sql, params)?.value(0, 0).map(<[u8]>::to_vec);
-        }
-        Ok(last)
+    /// Run `script`, one statement after the other: each one's first value of its first row (None
+    /// without one), in order.
+    pub fn script(&mut self, script: &[Statement]) -> Result<Vec<Option<Vec<u8>>>, Failure> {
+        script
+            .iter()
+            .map(|(sql, params)| Ok(self.run(sql, params)?.value(0, 0).map(<[u8]>::to_vec)))
+            .collect()
     }
 
     fn broken(&self) -> Failure {
@@ -120,13 +120,13 @@ impl Drop for Session {
 }
 
 /// Run the first script on `session` and each other one on a connection of its own (opened with
-/// `params`), all at once, one thread each: each script's [`Session::script`] value, in order.
+/// `params`), all at once, one thread each: each script's [`Session::script`] values, in order.
 pub fn side_by_side(
     library: &'static Library,
     params: &[(&str, &str)],
     session: &mut Session,
     scripts: &[Vec<Statement>],
-) -> Vec<Result<Option<Vec<u8>>, Failure>> {
+) -> Vec<Result<Vec<Option<Vec<u8>>>, Failure>> {
     let Some((first, others)) = scripts.split_first() else {
         return Vec::new();
     };

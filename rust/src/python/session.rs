@@ -97,13 +97,13 @@ impl PyBlockingSession {
     }
 
     /// Run the scripts (lists of `(sql, params)`) at once: the first on this session, each other on a
-    /// connection of its own, closed after. Each script's last statement's first value, in order; the
+    /// connection of its own, closed after. Per script, each statement's first value, in order; the
     /// first failure (in script order) raises, once all have ended.
     fn side_by_side<'py>(
         &self,
         py: Python<'py>,
         scripts: Vec<Vec<Statement>>,
-    ) -> PyResult<Vec<Option<Bound<'py, PyBytes>>>> {
+    ) -> PyResult<Vec<Vec<Option<Bound<'py, PyBytes>>>>> {
         let library = library()?;
         let values = py.detach(|| {
             self.with_session(|session| {
@@ -114,7 +114,12 @@ impl PyBlockingSession {
         })?;
         Ok(values
             .into_iter()
-            .map(|value| value.map(|bytes| PyBytes::new(py, &bytes)))
+            .map(|script| {
+                script
+                    .into_iter()
+                    .map(|value| value.map(|bytes| PyBytes::new(py, &bytes)))
+                    .collect()
+            })
             .collect())
     }
 
