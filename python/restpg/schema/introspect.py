@@ -46,10 +46,11 @@ async def load_document(
 
     With ``parallel`` the queries run side by side on two connections (the largest alone on one, see
     ``catalog.READS_ALONE``), so PostgreSQL runs them on two backends and cores: at 1,000 tables the
-    document takes about the time of its slowest query, not the sum. That is for when nothing else waits (a start); a reload while requests are served runs them
-    one after the other on one connection, leaving the other cores to the requests. Either way they read one
-    state of the catalog: the first connection's read-only REPEATABLE READ transaction exports its snapshot
-    and the others import it (what pg_dump does for a parallel dump).
+    document takes about the time of its slowest query, not the sum. That is for when nothing else waits
+    (a start); a reload while requests are served runs them one after the other on one connection,
+    leaving the other cores to the requests. Either way they read one state of the catalog: the first
+    connection's read-only REPEATABLE READ transaction exports its snapshot and the others import it (what
+    pg_dump does for a parallel dump).
 
     Raises ``SchemaTooLarge`` as soon as the parts read so far exceed ``max_bytes``, cancelling the queries
     still running, and before Rust parses anything (the parsed cache takes several times the document's size).

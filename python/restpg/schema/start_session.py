@@ -88,9 +88,9 @@ class Session:
 
         The fingerprint and the queries run on this session, those in ``READS_ALONE`` each on a connection
         of its own at the same time, in the snapshot this session's transaction exports (as
-        ``introspect.py``). ``TimedOut`` when a query outlasts ``budget``
-        seconds from now; ``SchemaTooLarge`` when the parts exceed ``max_bytes`` (checked once all are read,
-        before anything parses them).
+        ``introspect.py``). ``TimedOut`` when a query outlasts ``budget`` seconds from now;
+        ``SchemaTooLarge`` when the parts exceed ``max_bytes`` (checked once all are read, before anything
+        parses them).
         """
         files = catalog_queries(queries)
         deadline = time.monotonic() + budget
