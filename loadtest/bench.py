@@ -273,7 +273,21 @@ def _workload(
     result["ratio_pipelined"] = round(http.rate / piped["rate"], 3) if piped["rate"] else None
     half = result.get("half_peak")
     if half and not half.get("skipped"):
-        half["database_alone"] = _database_at_rate(args, dsn, script, defines, half["target_rate"])
+        # The latency of the database alone at the half-peak rate, restpg's transaction in one pipeline over
+        # as many connections as restpg's pools hold: what the HTTP p99 cannot go below on this machine
+        # (restpg's requests also cross HTTP, Granian and the app).
+        alone = _ceiling(
+            args,
+            dsn,
+            postgres_pid,
+            workload,
+            script,
+            defines,
+            args.workers * args.db_pool,
+            login=dsn,
+            rate=half["target_rate"],
+        )
+        half["database_alone"] = {"target_rate": half["target_rate"], **alone}
     return result
 
 
@@ -300,24 +314,6 @@ def _half_peak(
     }
 
 
-def _database_at_rate(
-    args: argparse.Namespace, dsn: str, script: str, defines: dict[str, str], rate: float
-) -> dict[str, Any]:
-    """The latency of the database alone at the half-peak rate: pgbench sends restpg's transaction (one
-    pipeline) on a schedule of ``rate`` per second over as many connections as restpg's pools hold. What
-    the HTTP p99 cannot go below on this machine: restpg's requests also cross HTTP, Granian and the app."""
-    clients = args.workers * args.db_pool
-    run = drivers.pgbench(dsn, script, defines, clients, args.seconds, jobs=os.cpu_count() or 1, rate=rate)
-    return {
-        "clients": clients,
-        "target_rate": round(rate, 1),
-        "rate": round(run.rate, 1),
-        "latency_ms": run.latency_ms,
-        "errors": run.errors,
-        "generator_cores": round(run.generator_cpu_s / args.seconds, 2),
-    }
-
-
 def _ceiling(
     args: argparse.Namespace,
     dsn: str,
@@ -328,9 +324,11 @@ def _ceiling(
     clients: int,
     *,
     login: str | None = None,
+    rate: float | None = None,
 ) -> dict[str, Any]:
     """One pgbench run of a workload's transaction, with PostgreSQL's CPU over it; pgbench logs in as
-    restpg does (the authenticator) unless ``login`` says otherwise."""
+    restpg does (the authenticator) unless ``login`` says otherwise. With ``rate``, on that schedule (the
+    latency percentiles at a given load) instead of as fast as it can."""
     pg_cpu = drivers.CpuMeter(postgres_pid)
     pg_cpu.start()
     bench = drivers.pgbench(
@@ -340,6 +338,7 @@ def _ceiling(
         clients,
         args.seconds,
         jobs=os.cpu_count() or 1,
+        rate=rate,
     )
     run = {
         "clients": clients,
