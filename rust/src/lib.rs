@@ -8,6 +8,7 @@
 pub mod api_request;
 pub mod error;
 pub mod execute;
+pub mod freed_off_thread;
 pub mod openapi;
 pub mod plan;
 pub mod prepare;

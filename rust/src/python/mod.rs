@@ -16,6 +16,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
 
 use crate::api_request::RequestHead;
 use crate::error::ApiError;
+use crate::freed_off_thread::FreedOffThread;
 use crate::openapi;
 use crate::prepare::prepare;
 use crate::schema_cache::SchemaCache;
@@ -98,7 +99,7 @@ fn json_to_py(py: Python<'_>, value: &serde_json::Value) -> Py<PyAny> {
 /// An immutable, shareable schema cache.
 #[pyclass(module = "restpg._core", name = "SchemaCache", frozen)]
 pub struct PySchemaCache {
-    inner: Arc<SchemaCache>,
+    inner: FreedOffThread<SchemaCache>,
 }
 
 #[pymethods]
@@ -111,7 +112,7 @@ impl PySchemaCache {
             .detach(|| SchemaCache::from_document(document))
             .map_err(PyValueError::new_err)?;
         Ok(PySchemaCache {
-            inner: Arc::new(cache),
+            inner: FreedOffThread::new(Arc::new(cache)),
         })
     }
 
@@ -136,7 +137,7 @@ impl PySchemaCache {
 
     /// A compact binary snapshot of this cache, tagged with the catalog fingerprint.
     fn to_snapshot<'py>(&self, py: Python<'py>, fingerprint: &str) -> Bound<'py, PyBytes> {
-        let inner = Arc::clone(&self.inner);
+        let inner = Arc::clone(self.inner.arc());
         let data = py.detach(|| inner.to_snapshot(fingerprint));
         PyBytes::new(py, &data)
     }
@@ -149,7 +150,7 @@ impl PySchemaCache {
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok((
             PySchemaCache {
-                inner: Arc::new(cache),
+                inner: FreedOffThread::new(Arc::new(cache)),
             },
             fingerprint,
         ))
@@ -211,7 +212,7 @@ impl PySettings {
 #[pyclass(module = "restpg._core", name = "Engine", frozen)]
 pub struct PyEngine {
     cache_obj: Py<PySchemaCache>,
-    cache: Arc<SchemaCache>,
+    cache: FreedOffThread<SchemaCache>,
     settings: Settings,
     shapes: ShapeCache,
 }
@@ -221,7 +222,7 @@ impl PyEngine {
     #[new]
     fn new(cache: Bound<'_, PySchemaCache>, settings: PyRef<'_, PySettings>) -> Self {
         PyEngine {
-            cache: Arc::clone(&cache.get().inner),
+            cache: FreedOffThread::new(Arc::clone(cache.get().inner.arc())),
             cache_obj: cache.unbind(),
             settings: settings.inner.clone(),
             shapes: ShapeCache::new(),
