@@ -5,6 +5,7 @@ into Rust once per load; per request Python passes a few ``str``/``bytes`` and g
 ``Prepared`` (or an ``ApiError``), then queues it on the connection's ``Pipeline`` and gets an ``Outcome``.
 """
 
+from collections.abc import Sequence
 from typing import Final, Literal, Protocol, Self, TypeAlias, final
 
 __all__ = [
@@ -40,8 +41,9 @@ class ApiError(Exception):
 class SchemaCache:
     """An immutable, shareable schema cache built from the introspection document."""
 
-    def __new__(cls, document: bytes) -> Self:
-        """``document`` is the JSON object built by the introspection queries (see docs/schema-cache.md).
+    def __new__(cls, document: bytes | Sequence[bytes]) -> Self:
+        """``document`` is the JSON object built by the introspection queries (see docs/schema-cache.md),
+        whole or in pieces that joined make it (joined in the core, without the GIL).
 
         Raises ``ValueError`` when the document is malformed.
         """

@@ -249,7 +249,7 @@ class App:
                 await self._reload_config()
         await self.reload()
 
-    async def _load_document(self) -> bytes:
+    async def _load_document(self) -> list[bytes]:
         config = self.config
         started = perf_counter()
         try:

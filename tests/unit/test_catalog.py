@@ -3,7 +3,20 @@ themselves are in io/test_preload.py)."""
 
 from __future__ import annotations
 
-from restpg.schema.catalog import CatalogJob, _numbered, _text_array, reading_groups
+import json
+from pathlib import Path
+
+from restpg._core import SchemaCache
+from restpg.schema.catalog import (
+    CatalogJob,
+    CatalogQuery,
+    _numbered,
+    _text_array,
+    assemble_document,
+    reading_groups,
+)
+
+FIXTURE = Path(__file__).parents[2] / "rust" / "tests" / "fixtures" / "schema.json"
 
 
 def test_named_placeholders_become_numbered_ones() -> None:
@@ -31,3 +44,11 @@ def test_a_side_by_side_read_puts_the_largest_query_alone() -> None:
     assert reading_groups([fingerprint, keys, routines, tables]) == [[fingerprint, keys, routines], [tables]]
     assert reading_groups([tables]) == [[tables]]  # no connection without a query
     assert reading_groups([keys, routines]) == [[keys, routines]]
+
+
+def test_the_document_in_pieces_builds_the_same_cache_as_whole() -> None:
+    whole = FIXTURE.read_bytes()
+    parts = {stem: json.dumps(value).encode() for stem, value in json.loads(whole).items()}
+    pieces = assemble_document([CatalogQuery(stem, "") for stem in sorted(parts)], parts)
+    assert len(pieces) > 1 and json.loads(b"".join(pieces)) == json.loads(whole)
+    assert SchemaCache(pieces).to_json() == SchemaCache(whole).to_json()

@@ -30,8 +30,8 @@ def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., N
 class FakeCodec:
     """A cache is its document; a snapshot is checksummed JSON, so damage is detected like the real one."""
 
-    def from_document(self, document: bytes) -> bytes:
-        return document
+    def from_document(self, document: list[bytes]) -> bytes:
+        return b"".join(document)
 
     def to_snapshot(self, cache: bytes, fingerprint: str) -> bytes:
         body = json.dumps({"fp": fingerprint, "doc": cache.decode()}).encode()
@@ -51,9 +51,9 @@ class Database:
         self.version = 1
         self.loads = 0
 
-    async def document(self) -> bytes:
+    async def document(self) -> list[bytes]:
         self.loads += 1
-        return f"doc-{self.version}".encode()
+        return [b"doc-", str(self.version).encode()]
 
     async def fingerprint(self) -> str:
         return f"fp-{self.version}"

@@ -82,9 +82,14 @@ def catalog_queries(queries: Path = QUERIES) -> list[CatalogQuery]:
     return found
 
 
-def assemble_document(queries: list[CatalogQuery], parts: Mapping[str, bytes]) -> bytes:
-    """``{"<stem>": <json>, ...}`` from each query's result (its JSON text, as PostgreSQL wrote it)."""
-    return b"{" + b",".join(b'"' + q.stem.encode() + b'":' + parts[q.stem] for q in queries) + b"}"
+def assemble_document(queries: list[CatalogQuery], parts: Mapping[str, bytes]) -> list[bytes]:
+    """``{"<stem>": <json>, ...}`` from each query's result (its JSON text, as PostgreSQL wrote it), in
+    pieces that joined make the document: the core joins them (``SchemaCache``) without the GIL, where
+    joining them here held it for ~20 ms at 10,000 tables (14 MB) and stalled a reloading worker's requests."""
+    pieces: list[bytes] = []
+    for query in queries:
+        pieces += [b"," if pieces else b"{", b'"' + query.stem.encode() + b'":', parts[query.stem]]
+    return [*pieces, b"}"] if pieces else [b"{}"]
 
 
 def catalog_jobs(

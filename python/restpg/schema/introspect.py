@@ -41,7 +41,7 @@ async def load_document(
     queries: Path = QUERIES,
     max_bytes: int | None = None,
     parallel: bool = True,
-) -> bytes:
+) -> list[bytes]:
     """Run every query in ``queries`` and return the introspection document (keys in file-name order).
 
     With ``parallel`` the queries run side by side on two connections (the largest alone on one, see
@@ -69,7 +69,7 @@ async def read_catalog(
     digest: str,
     queries: Path = QUERIES,
     max_bytes: int | None = None,
-) -> tuple[str, bytes]:
+) -> tuple[str, list[bytes]]:
     """``(fingerprint, document)`` read side by side in one snapshot, for a start (nothing else waits).
 
     The fingerprint (see ``fingerprint.py``) then describes exactly the catalog state the document was read
@@ -90,7 +90,7 @@ async def _read(
     *,
     parallel: bool,
     fingerprint: bool,
-) -> tuple[str, bytes]:
+) -> tuple[str, list[bytes]]:
     files = catalog_queries(queries)
     jobs = catalog_jobs(files, schemas, extra_search_path)
     if fingerprint:
@@ -154,7 +154,7 @@ async def _begin(connection: Connection, *, snapshot: str | None) -> str:
     return exported.decode()
 
 
-def build_cache(document: bytes) -> SchemaCache:
+def build_cache(document: bytes | list[bytes]) -> SchemaCache:
     from restpg._core import SchemaCache
 
     return SchemaCache(document)

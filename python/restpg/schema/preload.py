@@ -118,7 +118,7 @@ def _digest(config: Config) -> str:
     return queries_digest(QUERIES, config.db_schemas, config.db_extra_search_path)
 
 
-def _write_snapshot(config: Config, read: Callable[[], tuple[str, bytes]]) -> bool:
+def _write_snapshot(config: Config, read: Callable[[], tuple[str, list[bytes]]]) -> bool:
     """Lead, ``read`` the catalog and write the snapshot; False when there is one already, another server
     of this database leads, or the read fails (reported) or outlasts its budget (silently: a large schema)."""
     store = store_for(config)

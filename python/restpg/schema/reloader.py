@@ -32,7 +32,7 @@ C = TypeVar("C")
 class Codec(Protocol[C]):
     """How caches are built and (de)serialized: ``_core.SchemaCache`` in production, a fake in tests."""
 
-    def from_document(self, document: bytes) -> C: ...
+    def from_document(self, document: list[bytes]) -> C: ...
     def to_snapshot(self, cache: C, fingerprint: str) -> bytes: ...
     def from_snapshot(self, data: bytes) -> tuple[C, str]: ...
 
@@ -43,7 +43,7 @@ class SchemaReloader(Generic[C]):
         *,
         store: SnapshotStore,
         codec: Codec[C],
-        load_document: Callable[[], Awaitable[bytes]],
+        load_document: Callable[[], Awaitable[list[bytes]]],
         fingerprint: Callable[[], Awaitable[str]],
         publish: Callable[[C], None],
         follow_timeout: float = 30.0,
@@ -141,7 +141,7 @@ def _log(message: str) -> None:
 class CoreCodec:
     """The production codec: ``restpg._core.SchemaCache``."""
 
-    def from_document(self, document: bytes) -> SchemaCache:
+    def from_document(self, document: list[bytes]) -> SchemaCache:
         from restpg._core import SchemaCache
 
         return SchemaCache(document)

@@ -83,7 +83,7 @@ class Session:
         budget: float,
         queries: Path = QUERIES,
         max_bytes: int | None = None,
-    ) -> tuple[str, bytes]:
+    ) -> tuple[str, list[bytes]]:
         """``(fingerprint, document)`` as ``introspect.read_catalog`` returns them, read in one snapshot.
 
         The fingerprint and the queries run on this session, those in ``READS_ALONE`` each on a connection
