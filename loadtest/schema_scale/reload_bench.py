@@ -7,12 +7,14 @@ Starts ``restpg serve`` on a schema made by ``generate.py`` and runs three back-
 ``--seconds`` each on an embed request. During the middle one, every ``--every`` seconds, a ``COMMENT ON
 TABLE`` changes the catalog and ``NOTIFY pgrst, 'reload schema'`` follows, so each notification is a real
 reload (introspection, inference, a new snapshot the other workers adopt), not a no-op on an unchanged
-fingerprint. Prints req/s, p50, p99 and errors per phase, and whether the snapshot was republished.
+fingerprint. Prints req/s, p50, p99 (and the slowest, with ``--rate``) and errors per phase, and whether
+the snapshot was republished.
 
 Without ``--rate`` the load is wrk's closed loop at full speed: p99 then measures the queue of a saturated
 server. With ``--rate N`` it is ``oha`` (``cargo install oha``) sending N requests per second with latency
-correction, an open loop whose p99 can be compared between phases: choose N well below the peak. A
-benchmark, never a test.
+correction, an open loop whose p99 can be compared between phases: choose N well below the peak. At a low
+N (500), where PostgreSQL's share of a reload leaves the requests room, the p99 and the slowest request
+(``max``) show how long a worker's own part of a reload held its requests up. A benchmark, never a test.
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ def oha(url: str, seconds: int, connections: int, rate: int) -> dict[str, str]:
         "req/s": f"{report['summary']['requestsPerSec']:.0f}",
         "p50": f"{percentiles['p50'] * 1000:.2f}ms",
         "p99": f"{percentiles['p99'] * 1000:.2f}ms",
+        # At a low rate, where PostgreSQL's share of a reload leaves requests room, the slowest request
+        # shows the longest a worker's event loop was held up.
+        "max": f"{report['summary']['slowest'] * 1000:.2f}ms",
         "non-2xx": str(sum(n for code, n in codes.items() if not code.startswith("2"))),
         # Requests still in flight when the phase's time is up are cut off by oha: not the server's errors.
         "errors": str(sum(n for kind, n in errors.items() if kind != _DEADLINE)),
