@@ -28,9 +28,7 @@ from restpg.schema.fingerprint import FINGERPRINT_SQL
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from restpg._core import SchemaCache
-
-__all__ = ["QUERIES", "SchemaTooLarge", "build_cache", "load_document", "read_catalog"]
+__all__ = ["QUERIES", "SchemaTooLarge", "load_document", "read_catalog"]
 
 
 async def load_document(
@@ -42,7 +40,8 @@ async def load_document(
     max_bytes: int | None = None,
     parallel: bool = True,
 ) -> list[bytes]:
-    """Run every query in ``queries`` and return the introspection document (keys in file-name order).
+    """Run every query in ``queries`` and return the introspection document (keys in file-name order), in
+    the pieces ``catalog.assemble_document`` makes.
 
     With ``parallel`` the queries run side by side on two connections (the largest alone on one, see
     ``catalog.READS_ALONE``), so PostgreSQL runs them on two backends and cores: at 1,000 tables the
@@ -152,9 +151,3 @@ async def _begin(connection: Connection, *, snapshot: str | None) -> str:
     exported = rows[0][0]
     assert exported is not None
     return exported.decode()
-
-
-def build_cache(document: bytes | list[bytes]) -> SchemaCache:
-    from restpg._core import SchemaCache
-
-    return SchemaCache(document)
