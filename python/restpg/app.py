@@ -229,12 +229,13 @@ class App:
         await self.authenticator.close()
         await self.pool.close()
 
-    async def reload(self) -> None:
-        """Bring the schema cache up to date (shared with the other workers through the snapshot).
+    async def reload(self, since: float | None = None) -> None:
+        """Bring the schema cache up to date (shared with the other workers through the snapshot); after a
+        notification, as of its arrival ``since`` (see ``SchemaReloader.refresh``).
 
         The roles' settings load beside it: a follower may wait on the snapshot leader for a while, and
         readiness needs both."""
-        await asyncio.gather(self.reloader.refresh(), self._load_role_settings())
+        await asyncio.gather(self.reloader.refresh(since), self._load_role_settings())
 
     async def _load_role_settings(self) -> None:
         config = self.config
@@ -280,7 +281,7 @@ class App:
             self.engine = engine
             self.metrics.schema_adopted()
 
-    async def _on_notify(self, kinds: frozenset[str]) -> None:
+    async def _on_notify(self, kinds: frozenset[str], since: float | None = None) -> None:
         async with self._reloading:
             if CONFIG in kinds:
                 try:
@@ -288,7 +289,7 @@ class App:
                 except Exception as exc:  # noqa: BLE001 - a bad new config keeps the running one
                     print(f"restpg: config not reloaded ({_first_line(exc)})", file=sys.stderr)
             # A config reload implies a schema reload, as PostgREST (db-schemas may have changed).
-            await self.reload()
+            await self.reload(since)
 
     async def _reload_config(self) -> None:
         """Re-read file, environment and in-database settings; apply the keys reloadable at run time."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import time
 import zlib
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from restpg.schema.listener import CONFIG, SCHEMA, Listener, parse_payload
 from restpg.schema.reloader import SchemaReloader
-from restpg.schema.snapshot import SnapshotStore, snapshot_key
+from restpg.schema.snapshot import SnapshotStore, boot_id, snapshot_key
 
 
 def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
@@ -50,16 +51,21 @@ class Database:
     def __init__(self) -> None:
         self.version = 1
         self.loads = 0
+        self.checks = 0
 
     async def document(self) -> list[bytes]:
         self.loads += 1
         return [b"doc-", str(self.version).encode()]
 
     async def fingerprint(self) -> str:
-        return f"fp-{self.version}"
+        self.checks += 1
+        version = self.version
+        await asyncio.sleep(0.005)  # a query: the catalog as it was when it was asked
+        return f"fp-{version}"
 
 
 def make_reloader(folder: Path, db: Database, published: list[bytes], **kw: float) -> SchemaReloader[bytes]:
+    kw.setdefault("verdict_wait", 0.05)
     return SchemaReloader(
         store=SnapshotStore(folder, "k"),
         codec=FakeCodec(),
@@ -190,6 +196,44 @@ async def test_a_follower_loads_itself_when_no_snapshot_comes(tmp_path: Path) ->
     absent_leader.release()
 
 
+@run_async
+async def test_followers_take_the_leaders_fingerprint_asked_after_their_notification(tmp_path: Path) -> None:
+    db = Database()
+    leader_seen: list[bytes] = []
+    follower_seen: list[bytes] = []
+    leader = make_reloader(tmp_path, db, leader_seen)
+    followers = [make_reloader(tmp_path, db, follower_seen) for _ in range(3)]
+    await leader.refresh()
+    await asyncio.gather(*(follower.refresh() for follower in followers))
+    checks = db.checks
+
+    db.version = 2
+    notified = time.monotonic()  # the notification of the change reaches every worker
+    await asyncio.gather(leader.refresh(notified), *(follower.refresh(notified) for follower in followers))
+    assert leader_seen[-1] == b"doc-2" and follower_seen[-3:] == [b"doc-2"] * 3
+    assert db.checks == checks + 1  # the leader's alone
+    # A verdict asked for before a follower's notification does not do: it asks PostgreSQL itself.
+    db.version = 3
+    assert await leader.refresh()
+    assert await followers[0].refresh(time.monotonic()) and follower_seen[-1] == b"doc-3"
+    assert db.checks == checks + 3
+    leader.store.release()
+
+
+def test_a_verdict_of_another_boot_or_malformed_is_not_taken(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path, "k")
+    assert store.read_verdict() is None
+    store.write_verdict("fp-1", 12.5)
+    if boot_id() is None:  # no boot id: no verdicts, every worker asks PostgreSQL
+        assert store.read_verdict() is None
+        return
+    assert store.read_verdict() == (12.5, "fp-1")
+    store.verdict_path.write_text("another-boot 12.5 fp-1")
+    assert store.read_verdict() is None
+    store.verdict_path.write_text(f"{boot_id()} not-a-time fp-1")
+    assert store.read_verdict() is None
+
+
 def test_payloads() -> None:
     assert parse_payload("reload schema") == {SCHEMA}
     assert parse_payload("reload config") == {CONFIG}
@@ -200,10 +244,10 @@ def test_payloads() -> None:
 
 @run_async
 async def test_bursts_are_debounced_into_one_reload() -> None:
-    calls: list[frozenset[str]] = []
+    calls: list[tuple[frozenset[str], float]] = []
 
-    async def handler(kinds: frozenset[str]) -> None:
-        calls.append(kinds)
+    async def handler(kinds: frozenset[str], since: float) -> None:
+        calls.append((kinds, since))
 
     listener = Listener("unused", "pgrst", handler, debounce=0.05, max_delay=1.0)
     flusher = asyncio.get_running_loop().create_task(listener._flush_loop())
@@ -212,9 +256,12 @@ async def test_bursts_are_debounced_into_one_reload() -> None:
             listener.request(parse_payload("reload schema"))
             await asyncio.sleep(0.005)
         listener.request(parse_payload("reload config"))
+        last = time.monotonic()
         listener.request(parse_payload("hello"))
         await asyncio.sleep(0.2)
-        assert calls == [frozenset((SCHEMA, CONFIG))]
+        # One reload, of the catalog as of the burst's last request (not its first).
+        assert [kinds for kinds, _ in calls] == [frozenset((SCHEMA, CONFIG))]
+        assert last - 0.001 <= calls[0][1] <= last + 0.001
     finally:
         flusher.cancel()
 
@@ -223,7 +270,7 @@ async def test_bursts_are_debounced_into_one_reload() -> None:
 async def test_a_steady_stream_still_reloads_after_max_delay() -> None:
     calls: list[frozenset[str]] = []
 
-    async def handler(kinds: frozenset[str]) -> None:
+    async def handler(kinds: frozenset[str], since: float) -> None:
         calls.append(kinds)
 
     listener = Listener("unused", "pgrst", handler, debounce=0.05, max_delay=0.15)

@@ -3,7 +3,9 @@
 Payloads, as PostgREST: ``reload schema``, ``reload config``, and an empty payload for both; anything else
 is ignored. A burst (a migration notifies once per DDL statement through the event trigger) is debounced
 into one reload once the channel has been quiet for ``debounce`` seconds, or at the latest ``max_delay``
-after the first notification. Handlers never run concurrently with themselves.
+after the first notification. Handlers never run concurrently with themselves; they get what to reload
+and when the burst's last request arrived (``time.monotonic()``): the reload must see the catalog as of
+then.
 
 The listener has its own connection (the core's, as the pool's, with TCP keepalives so that a silently cut
 network ends it). When the database goes away it reconnects with exponential backoff, and after reconnecting
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import Awaitable, Callable
 
 from restpg.db.execute import ConnectionLost, StatementError, fetch_rows
@@ -32,7 +35,8 @@ def parse_payload(payload: str) -> frozenset[str]:
     return frozenset(_PAYLOADS.get(payload.strip(), ()))
 
 
-Handler = Callable[[frozenset[str]], Awaitable[None]]
+#: ``handler(kinds, since)``: reload ``kinds`` as the catalog was at ``since`` (``time.monotonic()``) or later.
+Handler = Callable[[frozenset[str], float], Awaitable[None]]
 
 
 class Listener:
@@ -55,6 +59,7 @@ class Listener:
         #: Set while LISTEN is active (tests and readiness probes wait on it).
         self.listening = asyncio.Event()
         self._pending: set[str] = set()
+        self._requested_at = 0.0
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
@@ -69,6 +74,7 @@ class Listener:
         """Queue a reload (used for notifications and after reconnecting)."""
         if kinds:
             self._pending |= kinds
+            self._requested_at = time.monotonic()
             self._wake.set()
 
     async def _listen_forever(self) -> None:
@@ -128,7 +134,7 @@ class Listener:
             kinds, self._pending = frozenset(self._pending), set()
             self._wake.clear()
             try:
-                await self.handler(kinds)
+                await self.handler(kinds, self._requested_at)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a failed reload keeps the old cache; log and go on

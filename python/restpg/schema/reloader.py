@@ -7,8 +7,15 @@ leader (slow, crashed, or the catalog changed again meanwhile) loads from the da
 
 Whether a cache is current is decided by the catalog fingerprint (``fingerprint.py``): a reload whose
 fingerprint equals the published one does nothing, so bursts of notifications and restarts over an
-unchanged database are cheap. ``publish`` receives each new cache; it must swap it in atomically (one
-attribute assignment), so requests in flight finish on the cache they started with.
+unchanged database are cheap. After a notification only the leader asks PostgreSQL for it (~7 ms of its
+CPU at 1,000 tables, ~65 ms at 10,000, for each worker that asks) and records its verdict with the time it
+asked; a follower that has a cache takes the verdict asked for after the notification reached it (every
+change announced by then is in it). One that sees no such verdict within ``verdict_wait`` (the leader
+busy with a long load, or not notified) asks PostgreSQL itself, as every worker does at a start or on a
+signal, when all of them would ask at the same moment.
+
+``publish`` receives each new cache; it must swap it in atomically (one attribute assignment), so requests
+in flight finish on the cache they started with.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ class SchemaReloader(Generic[C]):
         fingerprint: Callable[[], Awaitable[str]],
         publish: Callable[[C], None],
         follow_timeout: float = 30.0,
+        verdict_wait: float = 1.0,
         poll_interval: float = 0.01,
     ) -> None:
         self.store = store
@@ -55,6 +63,7 @@ class SchemaReloader(Generic[C]):
         self._fingerprint = fingerprint
         self._publish = publish
         self.follow_timeout = follow_timeout
+        self.verdict_wait = verdict_wait
         self.poll_interval = poll_interval
         #: Fingerprint of the published cache; None before the first one.
         self.fingerprint: str | None = None
@@ -66,13 +75,16 @@ class SchemaReloader(Generic[C]):
         async with self._busy:
             return await self._adopt_file(expect=None)
 
-    async def refresh(self) -> bool:
+    async def refresh(self, since: float | None = None) -> bool:
         """Make the published cache match the database; True when a new cache was published.
 
-        Concurrent calls run one after the other; the second usually finds nothing to do.
+        ``since`` (``time.monotonic()``) is when a notification asking for it arrived: a follower then takes
+        a verdict of the leader asked for after it. Without it (a start, a signal) the worker asks PostgreSQL,
+        as the leader, with the other workers, would be asking at the same moment. Concurrent calls run one
+        after the other; the second usually finds nothing to do.
         """
         async with self._busy:
-            fingerprint = await self._fingerprint()
+            fingerprint = await self._current_fingerprint(since)
             if fingerprint == self.fingerprint:
                 return False
             if not self.store.try_lead():
@@ -89,6 +101,26 @@ class SchemaReloader(Generic[C]):
                     )
             await self._load(fingerprint)
             return True
+
+    async def _current_fingerprint(self, since: float | None) -> str:
+        """The catalog's fingerprint as of ``since`` or later: the leader asks PostgreSQL and records its
+        verdict; a follower with a cache takes a verdict asked for after ``since``, or asks itself."""
+        deadline = time.monotonic() + self.verdict_wait
+        while since is not None and self.fingerprint is not None and not self.store.try_lead():
+            verdict = self.store.read_verdict()
+            if verdict is not None and verdict[0] >= since:
+                return verdict[1]
+            if time.monotonic() >= deadline:
+                return await self._fingerprint()
+            await asyncio.sleep(self.poll_interval)
+        asked = time.monotonic()
+        fingerprint = await self._fingerprint()
+        if self.store.is_leader:
+            try:
+                self.store.write_verdict(fingerprint, asked)
+            except OSError as exc:  # the followers ask PostgreSQL themselves, as without verdicts
+                _log(f"could not record the catalog fingerprint {self.store.verdict_path}: {exc}")
+        return fingerprint
 
     async def _load(self, fingerprint: str) -> None:
         document = await self._load_document()

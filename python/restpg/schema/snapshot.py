@@ -7,7 +7,9 @@ servers for different databases can share the folder:
 - ``schema-<key>.snap`` is replaced atomically (write a scratch file, fsync, rename, fsync the folder): a
   reader sees the old snapshot or the new one, never half of one, even across a crash;
 - ``schema-<key>.lock`` is held with ``flock`` by the one worker that loads from the database (the leader).
-  The kernel releases it when that process exits, so another worker takes over without any cleanup.
+  The kernel releases it when that process exits, so another worker takes over without any cleanup;
+- ``schema-<key>.checked`` is the leader's last verdict: the catalog fingerprint and when it asked for it,
+  so that the other workers need not each ask PostgreSQL after a notification (see ``reloader.py``).
 
 Damaged or stale files are not the store's concern: the loader (``SchemaCache.from_snapshot``) refuses them
 and the reloader writes a fresh one.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import tempfile
@@ -28,7 +31,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from restpg.config import Config
 
-__all__ = ["SnapshotStore", "default_snapshot_dir", "snapshot_key", "store_for"]
+__all__ = ["SnapshotStore", "boot_id", "default_snapshot_dir", "snapshot_key", "store_for"]
 
 
 def default_snapshot_dir() -> Path:
@@ -43,6 +46,15 @@ def store_for(config: Config) -> SnapshotStore:
     """The store of the cache ``config`` describes: its folder, and a key for its database and schemas."""
     folder = Path(config.restpg_snapshot_dir) if config.restpg_snapshot_dir else default_snapshot_dir()
     return SnapshotStore(folder, snapshot_key(config.db_uri, config.db_schemas, config.db_extra_search_path))
+
+
+@functools.cache
+def boot_id() -> str | None:
+    """This boot of the host (Linux's random boot id); None where the system does not tell."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip() or None
+    except OSError:
+        return None
 
 
 def snapshot_key(db_uri: str, schemas: Sequence[str], extra_search_path: Sequence[str]) -> str:
@@ -69,6 +81,7 @@ class SnapshotStore:
         self.folder = folder
         self.path = folder / f"schema-{key}.snap"
         self.lock_path = folder / f"schema-{key}.lock"
+        self.verdict_path = folder / f"schema-{key}.checked"
         self._lock_fd: int | None = None
 
     def ensure_folder(self) -> None:
@@ -99,6 +112,35 @@ class SnapshotStore:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # closing the descriptor drops the flock
             self._lock_fd = None
+
+    # --- the leader's verdict ---------------------------------------------------------------------------
+
+    def write_verdict(self, fingerprint: str, checked_at: float) -> None:
+        """Record that the catalog's fingerprint was ``fingerprint`` when it was asked for at ``checked_at``
+        (``time.monotonic()``: one clock for every process of the host, reset when it boots; the boot's id
+        is written with it). Nothing is written where the boot cannot be told apart."""
+        boot = boot_id()
+        if boot is None:
+            return
+        self.ensure_folder()
+        fd, scratch = tempfile.mkstemp(prefix=".checked-", suffix=".tmp", dir=self.folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(f"{boot} {checked_at!r} {fingerprint}")
+            os.replace(scratch, self.verdict_path)  # readers see the old verdict or the new one
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(scratch)
+            raise
+
+    def read_verdict(self) -> tuple[float, str] | None:
+        """``(checked_at, fingerprint)`` of the leader's last verdict in this boot; None when there is none."""
+        try:
+            boot, checked_at, fingerprint = self.verdict_path.read_text(encoding="utf-8").split(" ", 2)
+            when = float(checked_at)
+        except (OSError, ValueError):  # none yet, or not one of ours
+            return None
+        return (when, fingerprint) if boot == boot_id() and fingerprint else None
 
     # --- the file --------------------------------------------------------------------------------------
 
