@@ -1,7 +1,7 @@
 """Schema reloads under steady load: errors and latency before, during and after.
 
     python -m loadtest.schema_scale.reload_bench "host=127.0.0.1 user=postgres dbname=scale10000" \\
-        [--workers 2] [--seconds 10] [--connections 32] [--rate N]
+        [--workers 2] [--seconds 10] [--connections 32] [--rate N] [--variant NAME=DIR ... --rounds N]
 
 Starts ``restpg serve`` on a schema made by ``generate.py`` and runs three back-to-back wrk phases of
 ``--seconds`` each on an embed request. During the middle one, every ``--every`` seconds, a ``COMMENT ON
@@ -14,20 +14,27 @@ Without ``--rate`` the load is wrk's closed loop at full speed: p99 then measure
 server. With ``--rate N`` it is ``oha`` (``cargo install oha``) sending N requests per second with latency
 correction, an open loop whose p99 can be compared between phases: choose N well below the peak. At a low
 N (500), where PostgreSQL's share of a reload leaves the requests room, the p99 and the slowest request
-(``max``) show how long a worker's own part of a reload held its requests up. A benchmark, never a test.
+(``max``) show how long a worker's own part of a reload held its requests up.
+
+With ``--variant NAME=DIR`` (as ``loadtest.ab``: DIR holds a ``restpg`` package with its built ``_core``,
+put first on ``PYTHONPATH``) and ``--rounds N``, each variant serves N times, the order alternating from
+round to round, and the medians of each phase's p99 are printed. A benchmark, never a test.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -103,25 +110,12 @@ def reload_repeatedly(dsn: str, every: float, stop: threading.Event, count: list
             conn.execute("notify pgrst, 'reload schema'")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("dsn")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--every", type=float, default=3.0)
-    parser.add_argument(
-        "--rate", type=int, help="fixed requests per second (oha) instead of wrk's full speed"
-    )
-    args = parser.parse_args()
-    if args.rate is not None and shutil.which("oha") is None:
-        parser.error("--rate needs oha on PATH (cargo install oha)")
-
-    def phase(url: str, seconds: int) -> dict[str, str]:
-        if args.rate is None:
-            return wrk(url, seconds, args.connections)
-        return oha(url, seconds, args.connections, args.rate)
-
+def run_once(
+    args: argparse.Namespace,
+    phase: Callable[[str, int], dict[str, str]],
+    env: dict[str, str] | None = None,
+) -> dict[str, dict[str, str]]:
+    """One server (``env`` picks its restpg): the three phases, and the notifications sent."""
     workdir = Path(tempfile.mkdtemp(prefix="restpg-reload-"))
     port, admin = 29_310, 29_311  # below the ephemeral range: no client socket holds them
     config = workdir / "restpg.conf"
@@ -131,7 +125,7 @@ def main() -> int:
     )
     restpg = str(Path(sys.executable).with_name("restpg"))
     command = [restpg, "serve", str(config), "--workers", str(args.workers)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}{EMBED}"
     try:
         coldstart.until_200(process, url, time.perf_counter(), 120.0)
@@ -149,11 +143,50 @@ def main() -> int:
         time.sleep(3)  # the last reload lands
         republished = snapshot.stat().st_mtime_ns != written
         after = phase(url, args.seconds)
-        for name, measured in (("before", before), ("during", during), ("after", after)):
-            print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in measured.items()))
-        print(f"notifications: {count[0]}, snapshot republished: {republished}")
     finally:
         coldstart.stop(process)
+        shutil.rmtree(workdir, ignore_errors=True)
+    sent = {"notifications": str(count[0]), "snapshot republished": str(republished)}
+    return {"before": before, "during": during, "after": after, "sent": sent}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dsn")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--every", type=float, default=3.0)
+    parser.add_argument(
+        "--rate", type=int, help="fixed requests per second (oha) instead of wrk's full speed"
+    )
+    parser.add_argument("--variant", action="append", default=[], help="NAME=DIR holding a restpg package")
+    parser.add_argument("--rounds", type=int, default=1, help="servers per variant, interleaved")
+    args = parser.parse_args()
+    if args.rate is not None and shutil.which("oha") is None:
+        parser.error("--rate needs oha on PATH (cargo install oha)")
+
+    def phase(url: str, seconds: int) -> dict[str, str]:
+        if args.rate is None:
+            return wrk(url, seconds, args.connections)
+        return oha(url, seconds, args.connections, args.rate)
+
+    # None: the restpg this interpreter imports (no PYTHONPATH change).
+    variants: dict[str, str | None] = dict(v.split("=", 1) for v in args.variant) or {"restpg": None}
+    p99s: dict[str, dict[str, list[float]]] = {name: {} for name in variants}
+    for round_ in range(1, args.rounds + 1):
+        for name in list(variants) if round_ % 2 else list(reversed(variants)):
+            folder = variants[name]
+            env = {**os.environ, "PYTHONPATH": os.path.abspath(folder)} if folder else None
+            phases = run_once(args, phase, env)
+            for label, measured in phases.items():
+                print(f"{name} round {round_} {label}: " + ", ".join(f"{k} {v}" for k, v in measured.items()))
+                if "p99" in measured:
+                    p99s[name].setdefault(label, []).append(float(measured["p99"].removesuffix("ms")))
+    if args.rounds > 1 or len(variants) > 1:
+        for name, by_phase in p99s.items():
+            medians = ", ".join(f"{label} {statistics.median(v):.2f} ms" for label, v in by_phase.items())
+            print(f"{name} median p99: {medians}")
     return 0
 
 
