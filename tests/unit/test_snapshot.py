@@ -61,7 +61,7 @@ class Database:
         self.checks += 1
         version = self.version
         await asyncio.sleep(0.005)  # a query: the catalog as it was when it was asked
-        return f"fp-{version}"
+        return f"fp{version}-digest"  # as fingerprint.py: <catalog hash>-<queries' digest>
 
 
 def make_reloader(folder: Path, db: Database, published: list[bytes], **kw: float) -> SchemaReloader[bytes]:
@@ -151,19 +151,19 @@ async def test_a_forked_worker_adopts_the_cache_handed_down_for_that_file(tmp_pa
     # The supervisor's cold start: written, then handed down to the workers it forks (a test has no fork:
     # the same process adopts; a real worker inherits the module's state).
     supervisor = SnapshotStore(tmp_path, "k")
-    supervisor.write(FakeCodec().to_snapshot(b"doc-1", "fp-1"))
+    supervisor.write(FakeCodec().to_snapshot(b"doc-1", "fp1-digest"))
     handed = bytearray(b"the very object")  # not what decoding the file gives: adoption must not decode
-    supervisor.hand_down(handed, "fp-1")
+    supervisor.hand_down(handed, "fp1-digest")
 
     published: list[bytes] = []
     worker = make_reloader(tmp_path, Database(), published)
     assert await worker.adopt_persisted() and published == [handed] and published[0] is handed
-    assert worker.fingerprint == "fp-1"
+    assert worker.fingerprint == "fp1-digest"
     assert worker.store.inherited(supervisor.identity()) is None  # once: a reload reads the file
 
     # Replaced since it was handed down (another server's leader, say): the file wins.
-    supervisor.hand_down(handed, "fp-1")
-    supervisor.write(FakeCodec().to_snapshot(b"doc-2", "fp-2"))
+    supervisor.hand_down(handed, "fp1-digest")
+    supervisor.write(FakeCodec().to_snapshot(b"doc-2", "fp2-digest"))
     again: list[bytes] = []
     assert await make_reloader(tmp_path, Database(), again).adopt_persisted() and again == [b"doc-2"]
 
@@ -182,7 +182,7 @@ async def test_a_damaged_snapshot_is_ignored_and_rebuilt(tmp_path: Path, damage)
     restarted = make_reloader(tmp_path, db, published)
     assert not await restarted.adopt_persisted() and published == []
     assert await restarted.refresh() and published == [b"doc-1"]
-    assert FakeCodec().from_snapshot(store.read() or b"") == (b"doc-1", "fp-1")
+    assert FakeCodec().from_snapshot(store.read() or b"") == (b"doc-1", "fp1-digest")
 
 
 @run_async
@@ -217,17 +217,21 @@ async def test_followers_take_the_leaders_fingerprint_asked_after_their_notifica
     assert await leader.refresh()
     assert await followers[0].refresh(time.monotonic()) and follower_seen[-1] == b"doc-3"
     assert db.checks == checks + 3
+    # Nor one taken through other queries or by another version (another digest).
+    leader.store.write_verdict("fp4-otherdigest", time.monotonic())
+    assert not await followers[0].refresh(time.monotonic() - 1) and follower_seen[-1] == b"doc-3"
+    assert db.checks == checks + 4
     leader.store.release()
 
 
 def test_a_verdict_of_another_boot_or_malformed_is_not_taken(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path, "k")
     assert store.read_verdict() is None
-    store.write_verdict("fp-1", 12.5)
+    store.write_verdict("fp1-digest", 12.5)
     if boot_id() is None:  # no boot id: no verdicts, every worker asks PostgreSQL
         assert store.read_verdict() is None
         return
-    assert store.read_verdict() == (12.5, "fp-1")
+    assert store.read_verdict() == (12.5, "fp1-digest")
     store.verdict_path.write_text("another-boot 12.5 fp-1")
     assert store.read_verdict() is None
     store.verdict_path.write_text(f"{boot_id()} not-a-time fp-1")

@@ -108,7 +108,7 @@ class SchemaReloader(Generic[C]):
         deadline = time.monotonic() + self.verdict_wait
         while since is not None and self.fingerprint is not None and not self.store.try_lead():
             verdict = self.store.read_verdict()
-            if verdict is not None and verdict[0] >= since:
+            if verdict is not None and verdict[0] >= since and _same_reading(verdict[1], self.fingerprint):
                 return verdict[1]
             if time.monotonic() >= deadline:
                 return await self._fingerprint()
@@ -164,6 +164,13 @@ class SchemaReloader(Generic[C]):
         """``(cache, fingerprint)`` of the file, None when it is gone; ``ValueError`` when it is damaged."""
         data = self.store.read()
         return None if data is None else self.codec.from_snapshot(data)
+
+
+def _same_reading(fingerprint: str, ours: str) -> bool:
+    """Whether ``fingerprint`` was taken through the same queries, schemas and version as ``ours``: its
+    ``-<digest>`` suffix (``fingerprint.py``). A leader of another restpg version (a rolling upgrade on one
+    host) describes the catalog in its own terms; its verdict says nothing about ours."""
+    return fingerprint.rpartition("-")[2] == ours.rpartition("-")[2]
 
 
 def _log(message: str) -> None:
