@@ -120,18 +120,9 @@ class SnapshotStore:
         (``time.monotonic()``: one clock for every process of the host, reset when it boots; the boot's id
         is written with it). Nothing is written where the boot cannot be told apart."""
         boot = boot_id()
-        if boot is None:
-            return
-        self.ensure_folder()
-        fd, scratch = tempfile.mkstemp(prefix=".checked-", suffix=".tmp", dir=self.folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                file.write(f"{boot} {checked_at!r} {fingerprint}")
-            os.replace(scratch, self.verdict_path)  # readers see the old verdict or the new one
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(scratch)
-            raise
+        if boot is not None:
+            # Not synced: a verdict lost in a crash costs the followers one fingerprint each.
+            self._replace(self.verdict_path, f"{boot} {checked_at!r} {fingerprint}".encode(), durable=False)
 
     def read_verdict(self) -> tuple[float, str] | None:
         """``(checked_at, fingerprint)`` of the leader's last verdict in this boot; None when there is none."""
@@ -180,18 +171,26 @@ class SnapshotStore:
 
     def write(self, data: bytes) -> None:
         """Replace the snapshot atomically and durably."""
+        self._replace(self.path, data, durable=True)
+
+    def _replace(self, target: Path, data: bytes, *, durable: bool) -> None:
+        """Replace ``target`` with ``data`` atomically (readers see the old file or the new one), and with
+        ``durable`` so that it survives a crash."""
         self.ensure_folder()
-        fd, scratch = tempfile.mkstemp(prefix=".schema-", suffix=".tmp", dir=self.folder)
+        fd, scratch = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".tmp", dir=self.folder)
         try:
             with os.fdopen(fd, "wb") as file:
                 file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(scratch, self.path)
+                if durable:
+                    file.flush()
+                    os.fsync(file.fileno())
+            os.replace(scratch, target)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(scratch)
             raise
+        if not durable:
+            return
         # The rename itself is durable only once the folder is synced.
         dir_fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
         try:
