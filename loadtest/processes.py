@@ -31,6 +31,8 @@ __all__ = [
     "free_ports",
     "postmaster_pid",
     "restpg_command",
+    "variant_env",
+    "variants",
 ]
 
 
@@ -104,6 +106,19 @@ def free_port() -> int:
 def restpg_command() -> list[str]:
     script = Path(sys.executable).with_name("restpg")
     return [str(script)] if script.exists() else [sys.executable, "-m", "restpg.cli"]
+
+
+def variants(specs: list[str]) -> dict[str, str | None]:
+    """``--variant NAME=DIR`` arguments as ``{name: DIR}``; without any, ``{"restpg": None}``: the restpg
+    this interpreter imports."""
+    named: dict[str, str | None] = {name: folder for name, folder in (spec.split("=", 1) for spec in specs)}
+    return named or {"restpg": None}
+
+
+def variant_env(folder: str | None) -> dict[str, str] | None:
+    """The environment of a server of the variant in ``folder`` (a ``restpg`` package with its built
+    ``_core``, put first on ``PYTHONPATH``); None, this process's own, for this interpreter's restpg."""
+    return {**os.environ, "PYTHONPATH": os.path.abspath(folder)} if folder else None
 
 
 def render_config(values: Mapping[str, str | int]) -> str:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
@@ -38,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-from loadtest import coldstart
+from loadtest import coldstart, processes
 from loadtest.schema_scale.startup_bench import EMBED
 
 
@@ -171,14 +170,11 @@ def main() -> int:
             return wrk(url, seconds, args.connections)
         return oha(url, seconds, args.connections, args.rate)
 
-    # None: the restpg this interpreter imports (no PYTHONPATH change).
-    variants: dict[str, str | None] = dict(v.split("=", 1) for v in args.variant) or {"restpg": None}
+    variants = processes.variants(args.variant)
     p99s: dict[str, dict[str, list[float]]] = {name: {} for name in variants}
     for round_ in range(1, args.rounds + 1):
         for name in list(variants) if round_ % 2 else list(reversed(variants)):
-            folder = variants[name]
-            env = {**os.environ, "PYTHONPATH": os.path.abspath(folder)} if folder else None
-            phases = run_once(args, phase, env)
+            phases = run_once(args, phase, processes.variant_env(variants[name]))
             for label, measured in phases.items():
                 print(f"{name} round {round_} {label}: " + ", ".join(f"{k} {v}" for k, v in measured.items()))
                 if "p99" in measured:

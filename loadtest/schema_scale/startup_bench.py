@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import os
 import shutil
 import statistics
 import subprocess
@@ -36,6 +35,7 @@ import time
 from pathlib import Path
 
 import psutil
+from loadtest import processes
 from loadtest.coldstart import stop, until_200
 from loadtest.drivers import CpuMeter
 from loadtest.processes import postmaster_pid
@@ -91,8 +91,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--variant", action="append", default=[], help="NAME=DIR holding a restpg package")
     args = parser.parse_args()
-    # None: the restpg this interpreter imports (no PYTHONPATH change).
-    variants: dict[str, str | None] = dict(v.split("=", 1) for v in args.variant) or {"restpg": None}
+    variants = processes.variants(args.variant)
     # A deployed wheel has its bytecode compiled at install; an editable checkout may have none (or run
     # under PYTHONDONTWRITEBYTECODE), and compiling restpg's sources on every start is not what we measure.
     for folder in variants.values():
@@ -106,7 +105,7 @@ def main() -> int:
                 order = list(variants) if run % 2 else list(reversed(variants))
                 for name in order:
                     folder = variants[name]
-                    env = {**os.environ, "PYTHONPATH": os.path.abspath(folder)} if folder else None
+                    env = processes.variant_env(folder)
                     snapshots = workdir / name / "snapshots"
                     if series == "cold":
                         shutil.rmtree(snapshots, ignore_errors=True)
