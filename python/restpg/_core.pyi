@@ -41,9 +41,12 @@ class ApiError(Exception):
 class SchemaCache:
     """An immutable, shareable schema cache built from the introspection document."""
 
-    def __new__(cls, document: bytes | Sequence[bytes]) -> Self:
+    def __new__(cls, document: bytes | Sequence[bytes], *, background: bool = False) -> Self:
         """``document`` is the JSON object built by the introspection queries (see docs/schema-cache.md),
         whole or in pieces that joined make it (joined in the core, without the GIL).
+
+        With ``background`` (a reload while requests are served) the work runs on a thread of low CPU
+        priority, as with ``to_snapshot`` and ``from_snapshot``.
 
         Raises ``ValueError`` when the document is malformed.
         """
@@ -55,10 +58,10 @@ class SchemaCache:
     def routine_count(self) -> int: ...
     def to_json(self) -> str:
         """The cache as JSON, for the admin ``/schema_cache`` endpoint."""
-    def to_snapshot(self, fingerprint: str) -> bytes:
+    def to_snapshot(self, fingerprint: str, *, background: bool = False) -> bytes:
         """A compact binary snapshot of the built cache, tagged with the catalog ``fingerprint``."""
     @staticmethod
-    def from_snapshot(data: bytes) -> tuple[SchemaCache, str]:
+    def from_snapshot(data: bytes, *, background: bool = False) -> tuple[SchemaCache, str]:
         """Load a snapshot written by ``to_snapshot``: ``(cache, fingerprint)``.
 
         Raises ``ValueError`` when it is truncated, corrupt, or written by another version of restpg.

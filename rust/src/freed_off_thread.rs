@@ -43,7 +43,11 @@ impl<T: Send + Sync + 'static> Drop for FreedOffThread<T> {
         // started, the closure, and the value with it, is freed here.
         let _ = std::thread::Builder::new()
             .name("restpg-free".into())
-            .spawn(move || drop(value));
+            .spawn(move || {
+                // Freeing takes its core from the requests: let them go first.
+                crate::low_priority::lower_this_thread();
+                drop(value)
+            });
     }
 }
 

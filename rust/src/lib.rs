@@ -9,6 +9,7 @@ pub mod api_request;
 pub mod error;
 pub mod execute;
 pub mod freed_off_thread;
+pub mod low_priority;
 pub mod openapi;
 pub mod plan;
 pub mod prepare;

@@ -17,6 +17,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
 use crate::api_request::RequestHead;
 use crate::error::ApiError;
 use crate::freed_off_thread::FreedOffThread;
+use crate::low_priority::run_at_low_priority;
 use crate::openapi;
 use crate::prepare::prepare;
 use crate::schema_cache::SchemaCache;
@@ -96,6 +97,17 @@ fn json_to_py(py: Python<'_>, value: &serde_json::Value) -> Py<PyAny> {
     obj.unbind()
 }
 
+/// `work` without the GIL; with `background` on a thread of low CPU priority.
+fn detached<T: Send, F: FnOnce() -> T + Send>(py: Python<'_>, background: bool, work: F) -> T {
+    py.detach(|| {
+        if background {
+            run_at_low_priority(work)
+        } else {
+            work()
+        }
+    })
+}
+
 /// An immutable, shareable schema cache.
 #[pyclass(module = "restpg._core", name = "SchemaCache", frozen)]
 pub struct PySchemaCache {
@@ -109,19 +121,22 @@ impl PySchemaCache {
     ///
     /// `document` is bytes, or a sequence of bytes that joined make the document: the pieces are joined
     /// here without the GIL (joining 14 MB in Python held it for ~20 ms at 10,000 tables).
+    ///
+    /// With `background` (a reload while requests are served) the work runs at a low CPU priority, as
+    /// does `background` in `to_snapshot` and `from_snapshot` (see `low_priority`).
     #[new]
-    fn new(py: Python<'_>, document: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (document, *, background = false))]
+    fn new(py: Python<'_>, document: &Bound<'_, PyAny>, background: bool) -> PyResult<Self> {
         let pieces: Vec<Bound<'_, PyBytes>> = match document.cast::<PyBytes>() {
             Ok(whole) => vec![whole.clone()],
             Err(_) => document.extract()?,
         };
         let pieces: Vec<&[u8]> = pieces.iter().map(|piece| piece.as_bytes()).collect();
-        let cache = py
-            .detach(|| match pieces.as_slice() {
-                [whole] => SchemaCache::from_document(whole),
-                _ => SchemaCache::from_document(&pieces.concat()),
-            })
-            .map_err(PyValueError::new_err)?;
+        let cache = detached(py, background, || match pieces.as_slice() {
+            [whole] => SchemaCache::from_document(whole),
+            _ => SchemaCache::from_document(&pieces.concat()),
+        })
+        .map_err(PyValueError::new_err)?;
         Ok(PySchemaCache {
             inner: FreedOffThread::new(Arc::new(cache)),
         })
@@ -147,17 +162,18 @@ impl PySchemaCache {
     }
 
     /// A compact binary snapshot of this cache, tagged with the catalog fingerprint.
-    fn to_snapshot<'py>(&self, py: Python<'py>, fingerprint: &str) -> Bound<'py, PyBytes> {
+    #[pyo3(signature = (fingerprint, *, background = false))]
+    fn to_snapshot<'py>(&self, py: Python<'py>, fingerprint: &str, background: bool) -> Bound<'py, PyBytes> {
         let inner = Arc::clone(self.inner.arc());
-        let data = py.detach(|| inner.to_snapshot(fingerprint));
+        let data = detached(py, background, || inner.to_snapshot(fingerprint));
         PyBytes::new(py, &data)
     }
 
     /// `(cache, fingerprint)` from a snapshot; `ValueError` when it is damaged or stale.
     #[staticmethod]
-    fn from_snapshot(py: Python<'_>, data: &[u8]) -> PyResult<(PySchemaCache, String)> {
-        let (cache, fingerprint) = py
-            .detach(|| SchemaCache::from_snapshot(data))
+    #[pyo3(signature = (data, *, background = false))]
+    fn from_snapshot(py: Python<'_>, data: &[u8], background: bool) -> PyResult<(PySchemaCache, String)> {
+        let (cache, fingerprint) = detached(py, background, || SchemaCache::from_snapshot(data))
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok((
             PySchemaCache {
