@@ -2,7 +2,7 @@
 
     python loadtest/schema_scale/introspect_bench.py <conninfo> <schema> [document.json]
 
-Runs each query file (as restpg does: READ ONLY, empty search_path, JIT off) three times and prints the
+Runs each query file (as restpg does: READ ONLY, with ``catalog.READ_SETTINGS``) three times and prints the
 best time; the document it writes is the input of the Rust benchmark (schema_scale.rs).
 """
 
@@ -15,25 +15,28 @@ from pathlib import Path
 
 import psycopg
 
+from restpg.schema.catalog import READ_SETTINGS, catalog_jobs, catalog_queries
 from restpg.schema.fingerprint import catalog_fingerprint, queries_digest
 from restpg.schema.introspect import QUERIES, load_document
 
 
 async def main(conninfo: str, schema: str, out: str | None) -> None:
-    params = {"schemas": [schema], "extra_search_path": ["public"]}
+    jobs = catalog_jobs(catalog_queries(QUERIES), [schema], ["public"])
     async with await psycopg.AsyncConnection.connect(conninfo) as conn:
         await conn.set_read_only(True)
-        await conn.execute("SET search_path = ''")
-        await conn.execute("SET jit = off")
-        for path in sorted(QUERIES.glob("*.sql")):
+        # libpq's $n placeholders, as restpg sends them.
+        cursor = psycopg.AsyncRawCursor(conn)
+        for stem, sql, values in jobs:
             best = float("inf")
             for _ in range(3):
+                await conn.execute(READ_SETTINGS)  # for this transaction, as restpg
                 start = time.perf_counter()
                 # ::text keeps psycopg from parsing the JSON (restpg passes the bytes through).
-                cur = await conn.execute(f"select x::text from ({path.read_text()}) s(x)", params)  # noqa: S608
-                await cur.fetchone()
+                await cursor.execute(b"select x::text from (" + sql + b") s(x)", [_text(v) for v in values])
+                await cursor.fetchone()
                 best = min(best, time.perf_counter() - start)
-            print(f"{path.stem:10} {best * 1000:7.0f} ms")
+                await conn.rollback()
+            print(f"{stem:10} {best * 1000:7.0f} ms")
     digest = queries_digest(QUERIES, [schema], ["public"])
     best = float("inf")
     for _ in range(3):
@@ -46,6 +49,11 @@ async def main(conninfo: str, schema: str, out: str | None) -> None:
     print(f"{'document':10} {(time.perf_counter() - start) * 1000:7.0f} ms for all, {len(document) >> 10} KB")
     if out:
         Path(out).write_bytes(document)
+
+
+def _text(value: bytes | None) -> str | None:
+    """A parameter as psycopg sends text (bytes would be bytea)."""
+    return None if value is None else value.decode()
 
 
 if __name__ == "__main__":
