@@ -36,7 +36,7 @@ from restpg.http import Response, wire
 from restpg.limits import BodyTooLarge, Limits, read_asgi_body, read_rsgi_body
 from restpg.log import AccessLog
 from restpg.schema.fingerprint import pooled_fingerprint, queries_digest
-from restpg.schema.introspect import QUERIES, load_document
+from restpg.schema.introspect import QUERIES, Reading, load_document, reread_catalog
 from restpg.schema.listener import CONFIG, SCHEMA, Listener
 from restpg.schema.reloader import CoreCodec, SchemaReloader
 from restpg.schema.snapshot import store_for
@@ -168,8 +168,11 @@ class App:
             load_document=self._load_document,
             fingerprint=self._fingerprint,
             publish=self._publish,
+            reread=self._reread,
         )
         self._digest = queries_digest(QUERIES, config.db_schemas, config.db_extra_search_path)
+        # What the last reload read (another scope reads other results).
+        self._reading: Reading | None = None
         if previous is not None:
             self.cache = None
 
@@ -251,6 +254,7 @@ class App:
         await self.reload()
 
     async def _load_document(self) -> list[bytes]:
+        """The whole document (a start, or a follower that waited too long for the leader's snapshot)."""
         config = self.config
         started = perf_counter()
         try:
@@ -267,6 +271,32 @@ class App:
             raise
         self.metrics.schema_loaded(perf_counter() - started)
         return document
+
+    async def _reread(
+        self, published: str | None, checked: Callable[[str], None]
+    ) -> tuple[str, list[bytes] | None]:
+        """The leader's reload: the fingerprint, and the document unless it is ``published``, in one read
+        on a pooled connection that runs only the queries whose catalogs changed since its last read."""
+        config = self.config
+        started = perf_counter()
+        try:
+            fingerprint, document, reading = await reread_catalog(
+                self.pool,
+                schemas=config.db_schemas,
+                extra_search_path=config.db_extra_search_path,
+                digest=self._digest,
+                previous=self._reading,
+                unless=published,
+                checked=checked,
+                max_bytes=config.restpg_max_schema_bytes,
+            )
+        except Exception:
+            self.metrics.schema_failed()
+            raise
+        if reading is not None:  # a load, not only a check
+            self._reading = reading
+            self.metrics.schema_loaded(perf_counter() - started)
+        return fingerprint, document
 
     async def _fingerprint(self) -> str:
         return await pooled_fingerprint(self.pool, self._digest)

@@ -70,8 +70,8 @@ def test_a_failing_query_side_by_side_fails_the_read(
     database: Database, tmp_path: Path, failing: str
 ) -> None:
     for stem in ("a", "b", "tables"):
-        (tmp_path / f"{stem}.sql").write_text("select '[]'::json")
-    (tmp_path / f"{failing}.sql").write_text("select (1 / 0)::text::json")
+        (tmp_path / f"{stem}.sql").write_text("-- catalogs: pg_class\nselect '[]'::json")
+    (tmp_path / f"{failing}.sql").write_text("-- catalogs: pg_class\nselect (1 / 0)::text::json")
     session = Session(database.admin_dsn, 2)
     try:
         with pytest.raises(RuntimeError, match="division by zero"):
@@ -158,7 +158,7 @@ def test_an_unreachable_database_stops_the_start(database: Database, tmp_path: P
 
 
 def test_a_query_past_the_budget_is_cancelled_by_postgresql(database: Database, tmp_path: Path) -> None:
-    (tmp_path / "slow.sql").write_text("select pg_sleep(5)::text::json")
+    (tmp_path / "slow.sql").write_text("-- catalogs: pg_class\nselect pg_sleep(5)::text::json")
     session = Session(database.admin_dsn, 2)
     try:
         with pytest.raises(TimedOut):

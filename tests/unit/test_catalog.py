@@ -4,7 +4,10 @@ themselves are in io/test_preload.py)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+import pytest
 
 from restpg._core import SchemaCache
 from restpg.schema.catalog import (
@@ -13,8 +16,10 @@ from restpg.schema.catalog import (
     _numbered,
     _text_array,
     assemble_document,
+    catalog_queries,
     reading_groups,
 )
+from restpg.schema.fingerprint import CATALOGS
 
 FIXTURE = Path(__file__).parents[2] / "rust" / "tests" / "fixtures" / "schema.json"
 
@@ -49,6 +54,40 @@ def test_a_side_by_side_read_puts_the_largest_query_alone() -> None:
 def test_the_document_in_pieces_builds_the_same_cache_as_whole() -> None:
     whole = FIXTURE.read_bytes()
     parts = {stem: json.dumps(value).encode() for stem, value in json.loads(whole).items()}
-    pieces = assemble_document([CatalogQuery(stem, "") for stem in sorted(parts)], parts)
+    pieces = assemble_document([CatalogQuery(stem, "", frozenset()) for stem in sorted(parts)], parts)
     assert len(pieces) > 1 and json.loads(b"".join(pieces)) == json.loads(whole)
     assert SchemaCache(pieces).to_json() == SchemaCache(whole).to_json()
+
+
+def test_every_query_file_names_the_catalogs_it_reads() -> None:
+    """A reload reuses a query's last result while the catalogs its ``-- catalogs:`` lines name are
+    unchanged: a catalog it reads but does not name would leave its result stale."""
+    # pg_depend is not fingerprinted: its rows the queries read change only with pg_class, pg_attribute
+    # and pg_rewrite rows (the files say so). pg_relation_is_updatable reads pg_rewrite and pg_trigger.
+    follows = {"pg_depend": set(), "pg_relation_is_updatable": {"pg_rewrite", "pg_trigger"}}
+    for query in catalog_queries():
+        code = "\n".join(line.split("--")[0] for line in query.sql.splitlines())
+        read = set(re.findall(r"\b(?:from|join)\s+(pg_\w+)", code)) | {
+            name for name in follows if re.search(rf"\b{name}\(", code)
+        }
+        needed: set[str] = set()
+        for catalog in read:
+            if catalog == "pg_description":  # in two parts: at least one must be named
+                assert query.catalogs & {"pg_description:pg_class", "pg_description:other"}, query.stem
+            else:
+                needed |= follows.get(catalog, {catalog})
+        assert needed <= query.catalogs, (query.stem, sorted(needed - query.catalogs))
+        assert query.catalogs <= CATALOGS
+
+
+@pytest.mark.parametrize(
+    ("header", "error"),
+    [
+        ("", "must name the catalogs it reads"),
+        ("-- catalogs: pg_class pg_nonsense\n", "pg_nonsense"),
+    ],
+)
+def test_a_query_file_without_valid_catalogs_is_refused(tmp_path: Path, header: str, error: str) -> None:
+    (tmp_path / "tables.sql").write_text(header + "select '[]'::json")
+    with pytest.raises(ValueError, match=error):
+        catalog_queries(tmp_path)

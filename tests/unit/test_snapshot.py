@@ -9,7 +9,7 @@ import time
 import zlib
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -29,16 +29,23 @@ def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., N
 
 
 class FakeCodec:
-    """A cache is its document; a snapshot is checksummed JSON, so damage is detected like the real one."""
+    """A cache is its document; a snapshot is checksummed JSON, so damage is detected like the real one.
+    ``calls`` records each call's name and ``background``."""
 
-    def from_document(self, document: list[bytes]) -> bytes:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, bool]] = []
+
+    def from_document(self, document: list[bytes], *, background: bool) -> bytes:
+        self.calls.append(("from_document", background))
         return b"".join(document)
 
-    def to_snapshot(self, cache: bytes, fingerprint: str) -> bytes:
+    def to_snapshot(self, cache: bytes, fingerprint: str, *, background: bool) -> bytes:
+        self.calls.append(("to_snapshot", background))
         body = json.dumps({"fp": fingerprint, "doc": cache.decode()}).encode()
         return zlib.crc32(body).to_bytes(4, "little") + body
 
-    def from_snapshot(self, data: bytes) -> tuple[bytes, str]:
+    def from_snapshot(self, data: bytes, *, background: bool) -> tuple[bytes, str]:
+        self.calls.append(("from_snapshot", background))
         if len(data) < 4 or zlib.crc32(data[4:]).to_bytes(4, "little") != data[:4]:
             raise ValueError("schema cache snapshot is corrupt: checksum mismatch")
         value = json.loads(data[4:])
@@ -52,6 +59,7 @@ class Database:
         self.version = 1
         self.loads = 0
         self.checks = 0
+        self.rereads = 0
 
     async def document(self) -> list[bytes]:
         self.loads += 1
@@ -63,8 +71,21 @@ class Database:
         await asyncio.sleep(0.005)  # a query: the catalog as it was when it was asked
         return f"fp{version}-digest"  # as fingerprint.py: <catalog hash>-<queries' digest>
 
+    async def reread(
+        self, published: str | None, checked: Callable[[str], None]
+    ) -> tuple[str, list[bytes] | None]:
+        """Fingerprint and document in one read (``introspect.reread_catalog``)."""
+        self.rereads += 1
+        version = self.version
+        fingerprint = f"fp{version}-digest"
+        checked(fingerprint)
+        if fingerprint == published:
+            return fingerprint, None
+        await asyncio.sleep(0.02)  # the queries: the followers have the verdict meanwhile
+        return fingerprint, [b"doc-", str(version).encode()]
 
-def make_reloader(folder: Path, db: Database, published: list[bytes], **kw: float) -> SchemaReloader[bytes]:
+
+def make_reloader(folder: Path, db: Database, published: list[bytes], **kw: Any) -> SchemaReloader[bytes]:
     kw.setdefault("verdict_wait", 0.05)
     return SchemaReloader(
         store=SnapshotStore(folder, "k"),
@@ -129,6 +150,24 @@ async def test_leader_loads_and_writes_followers_adopt(tmp_path: Path) -> None:
 
 
 @run_async
+async def test_only_reloads_yield_the_cpu(tmp_path: Path) -> None:
+    """A worker without a cache builds it at full speed; once it serves, a reload's CPU work runs in the
+    background (behind the requests)."""
+    db = Database()
+    leader, follower = make_reloader(tmp_path, db, []), make_reloader(tmp_path, db, [])
+    await asyncio.gather(leader.refresh(), follower.refresh())
+    db.version = 2
+    await asyncio.gather(leader.refresh(), follower.refresh())
+    leader_calls = cast("FakeCodec", leader.codec).calls
+    start, reload = (
+        [("from_document", False), ("to_snapshot", False)],
+        [("from_document", True), ("to_snapshot", True)],
+    )
+    assert leader_calls == start + reload
+    assert cast("FakeCodec", follower.codec).calls == [("from_snapshot", False), ("from_snapshot", True)]
+
+
+@run_async
 async def test_restart_publishes_the_persisted_snapshot_then_revalidates(tmp_path: Path) -> None:
     db = Database()
     await first_run(tmp_path, db)
@@ -151,7 +190,7 @@ async def test_a_forked_worker_adopts_the_cache_handed_down_for_that_file(tmp_pa
     # The supervisor's cold start: written, then handed down to the workers it forks (a test has no fork:
     # the same process adopts; a real worker inherits the module's state).
     supervisor = SnapshotStore(tmp_path, "k")
-    supervisor.write(FakeCodec().to_snapshot(b"doc-1", "fp1-digest"))
+    supervisor.write(FakeCodec().to_snapshot(b"doc-1", "fp1-digest", background=False))
     handed = bytearray(b"the very object")  # not what decoding the file gives: adoption must not decode
     supervisor.hand_down(handed, "fp1-digest")
 
@@ -163,7 +202,7 @@ async def test_a_forked_worker_adopts_the_cache_handed_down_for_that_file(tmp_pa
 
     # Replaced since it was handed down (another server's leader, say): the file wins.
     supervisor.hand_down(handed, "fp1-digest")
-    supervisor.write(FakeCodec().to_snapshot(b"doc-2", "fp2-digest"))
+    supervisor.write(FakeCodec().to_snapshot(b"doc-2", "fp2-digest", background=False))
     again: list[bytes] = []
     assert await make_reloader(tmp_path, Database(), again).adopt_persisted() and again == [b"doc-2"]
 
@@ -182,7 +221,7 @@ async def test_a_damaged_snapshot_is_ignored_and_rebuilt(tmp_path: Path, damage)
     restarted = make_reloader(tmp_path, db, published)
     assert not await restarted.adopt_persisted() and published == []
     assert await restarted.refresh() and published == [b"doc-1"]
-    assert FakeCodec().from_snapshot(store.read() or b"") == (b"doc-1", "fp1-digest")
+    assert FakeCodec().from_snapshot(store.read() or b"", background=False) == (b"doc-1", "fp1-digest")
 
 
 @run_async
@@ -221,6 +260,29 @@ async def test_followers_take_the_leaders_fingerprint_asked_after_their_notifica
     leader.store.write_verdict("fp4-otherdigest", time.monotonic())
     assert not await followers[0].refresh(time.monotonic() - 1) and follower_seen[-1] == b"doc-3"
     assert db.checks == checks + 4
+    leader.store.release()
+
+
+@run_async
+async def test_a_serving_leader_reads_the_fingerprint_and_the_document_together(tmp_path: Path) -> None:
+    db = Database()
+    leader_seen: list[bytes] = []
+    follower_seen: list[bytes] = []
+    leader = make_reloader(tmp_path, db, leader_seen, reread=db.reread)
+    follower = make_reloader(tmp_path, db, follower_seen, reread=db.reread)
+    # A start: nothing served yet, fingerprint then the whole document (side by side in production).
+    await asyncio.gather(leader.refresh(), follower.refresh())
+    assert (db.loads, db.rereads) == (1, 0)
+    checks = db.checks
+
+    db.version = 2
+    notified = time.monotonic()
+    assert await asyncio.gather(leader.refresh(notified), follower.refresh(notified)) == [True, True]
+    assert leader_seen[-1] == follower_seen[-1] == b"doc-2"
+    # One read for the leader; the follower took its verdict (recorded before the document was read).
+    assert (db.loads, db.rereads, db.checks) == (1, 1, checks)
+    assert not await leader.refresh(time.monotonic())  # unchanged: the read stops at the fingerprint
+    assert (db.rereads, leader_seen[-1]) == (2, b"doc-2")
     leader.store.release()
 
 

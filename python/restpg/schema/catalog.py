@@ -1,7 +1,9 @@
 """The introspection queries as files, and the document their results make; no database client here.
 
 Each ``queries/<stem>.sql`` returns one row with one json column and may use the named placeholders
-``%(schemas)s`` and ``%(extra_search_path)s`` (text arrays; a literal ``%`` is written ``%%``). The results
+``%(schemas)s`` and ``%(extra_search_path)s`` (text arrays; a literal ``%`` is written ``%%``). Its
+``-- catalogs:`` lines name the parts of the catalog fingerprint (``fingerprint.CATALOGS``) whose change can
+change its result. The results
 are assembled into ``{"<stem>": <json>, ...}`` in file-name order, byte for byte, without being parsed in
 Python, and handed to ``_core.SchemaCache``. Two readers run them, both with libpq's numbered parameters
 (``catalog_jobs``) on the core's connections: the event loop's (``introspect.py``: workers, reloads) and the
@@ -14,6 +16,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from restpg.schema.fingerprint import CATALOGS
 
 __all__ = [
     "QUERIES",
@@ -41,6 +45,7 @@ READ_SETTINGS = (
     b"set_config('enable_nestloop', 'off', true)"
 )
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
+_CATALOGS_LINE = re.compile(r"^-- catalogs:(.*)$", re.MULTILINE)
 # The query that takes most of a read (the relations with their columns: ~60% of PostgreSQL's time at 1,000
 # and 10,000 tables) reads on a connection of its own when the queries run side by side; the others share
 # one. Two backends on two cores beat one per query: the start's read 162 -> 126 ms at 1,000 tables,
@@ -68,17 +73,28 @@ class SchemaTooLarge(Exception):
 class CatalogQuery:
     stem: str  # the file's name without ``.sql``: the document's key
     sql: str  # with psycopg's named placeholders
+    #: The parts of the catalog its result depends on (``fingerprint.CATALOGS``), from its ``-- catalogs:``
+    #: lines: a reload reuses the previous result while none of them changed.
+    catalogs: frozenset[str]
 
 
 def catalog_queries(queries: Path = QUERIES) -> list[CatalogQuery]:
-    """The query files in document order; a bad file name is refused before anything connects."""
-    found = [
-        CatalogQuery(path.stem, path.read_text(encoding="utf-8")) for path in sorted(queries.glob("*.sql"))
-    ]
-    for query in found:
+    """The query files in document order; a bad file name or ``-- catalogs:`` line is refused before
+    anything connects."""
+    found: list[CatalogQuery] = []
+    for path in sorted(queries.glob("*.sql")):
+        sql = path.read_text(encoding="utf-8")
         # Stems are file names chosen by the project (letters, digits, _): no escaping needed, but be strict.
-        if not query.stem.replace("_", "").isalnum():
-            raise ValueError(f"introspection query file name {query.stem!r} must be letters, digits and '_'")
+        if not path.stem.replace("_", "").isalnum():
+            raise ValueError(f"introspection query file name {path.stem!r} must be letters, digits and '_'")
+        catalogs = frozenset(name for line in _CATALOGS_LINE.findall(sql) for name in line.split())
+        if not catalogs or not catalogs <= CATALOGS:
+            unknown = ", ".join(sorted(catalogs - CATALOGS)) or "none named"
+            raise ValueError(
+                f"introspection query {path.name} must name the catalogs it reads in '-- catalogs:' lines, "
+                f"from those the fingerprint states ({unknown})"
+            )
+        found.append(CatalogQuery(path.stem, sql, catalogs))
     return found
 
 

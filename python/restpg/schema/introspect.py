@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from restpg.db.execute import fetch_rows
-from restpg.db.pool import Connection, connection_params, open_connection
+from restpg.db.pool import Connection, Pool, connection_params, open_connection
 from restpg.schema.catalog import (
     BEGIN_READ,
     QUERIES,
     READ_SETTINGS,
     CatalogJob,
+    CatalogQuery,
     SchemaTooLarge,
     assemble_document,
     catalog_jobs,
@@ -23,12 +25,17 @@ from restpg.schema.catalog import (
     import_snapshot,
     reading_groups,
 )
-from restpg.schema.fingerprint import FINGERPRINT_SQL
+from restpg.schema.fingerprint import CATALOG_STATES_SQL, fingerprint_of, parse_states
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["QUERIES", "SchemaTooLarge", "load_document", "read_catalog"]
+__all__ = ["QUERIES", "Reading", "SchemaTooLarge", "load_document", "read_catalog", "reread_catalog"]
+
+# The key of the catalog's states among a read's results (no query file has an empty stem).
+_STATES = ""
+# Parts every result depends on: another database of the same name is another catalog.
+_ALWAYS = frozenset({"database"})
 
 
 async def load_document(
@@ -46,18 +53,84 @@ async def load_document(
     With ``parallel`` the queries run side by side on two connections (the largest alone on one, see
     ``catalog.READS_ALONE``), so PostgreSQL runs them on two backends and cores: at 1,000 tables the
     document takes about the time of its slowest query, not the sum. That is for when nothing else waits
-    (a start); a reload while requests are served runs them one after the other on one connection,
-    leaving the other cores to the requests. Either way they read one state of the catalog: the first
-    connection's read-only REPEATABLE READ transaction exports its snapshot and the others import it (what
-    pg_dump does for a parallel dump).
+    (a start); a reload while requests are served runs them one after the other on one connection
+    (``reread_document``), leaving the other cores to the requests. Either way they read one state of the
+    catalog: the first connection's read-only REPEATABLE READ transaction exports its snapshot and the
+    others import it (what pg_dump does for a parallel dump).
 
     Raises ``SchemaTooLarge`` as soon as the parts read so far exceed ``max_bytes``, cancelling the queries
     still running, and before Rust parses anything (the parsed cache takes several times the document's size).
     """
-    _, document = await _read(
-        conninfo, schemas, extra_search_path, queries, max_bytes, parallel=parallel, fingerprint=False
+    files, parts = await _read(
+        conninfo, schemas, extra_search_path, queries, max_bytes, parallel=parallel, states=False
     )
-    return document
+    return assemble_document(files, parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a read saw, for the next read to reuse: the state of each part of the catalog
+    (``fingerprint.CATALOG_STATES_SQL``) and each query's result, both from one snapshot."""
+
+    states: Mapping[str, str | None]
+    results: Mapping[str, bytes]
+    #: The queries this read ran; the others' results it took from the read before.
+    ran: frozenset[str]
+
+    def result_for(self, query: CatalogQuery, states: Mapping[str, str | None]) -> bytes | None:
+        """This read's result of ``query`` if it still holds in ``states``: none of the parts of the catalog
+        the query reads changed (nor the database)."""
+        result = self.results.get(query.stem)
+        if result is None or any(self.states.get(c) != states.get(c) for c in query.catalogs | _ALWAYS):
+            return None
+        return result
+
+
+async def reread_catalog(
+    pool: Pool,
+    *,
+    schemas: Sequence[str],
+    extra_search_path: Sequence[str],
+    digest: str,
+    previous: Reading | None,
+    unless: str | None,
+    checked: Callable[[str], None] | None = None,
+    queries: Path = QUERIES,
+    max_bytes: int | None = None,
+) -> tuple[str, list[bytes] | None, Reading | None]:
+    """``(fingerprint, document, reading)`` for a reload while requests are served: the catalog's
+    fingerprint and, unless it is ``unless`` (the cache served is current: ``(fingerprint, None, None)``),
+    the document and what this read saw, for the next one. ``checked`` gets the fingerprint as soon as it
+    is known.
+
+    All in one read-only transaction on one of ``pool``'s connections, so the fingerprint describes exactly
+    the state the document was read in, one query after the other (the other cores stay with the requests).
+    A query whose catalogs (its ``-- catalogs:`` lines) are in the state ``previous`` saw is not run again:
+    its result would be the same. A ``COMMENT ON TABLE`` re-runs ``tables.sql`` alone, a ``CREATE
+    FUNCTION`` ``routines.sql``. ``SchemaTooLarge`` as in ``load_document``.
+    """
+    files = catalog_queries(queries)
+    jobs = catalog_jobs(files, schemas, extra_search_path)
+    async with _pooled(pool) as connection:
+        raw = _value(
+            await fetch_rows(connection, CATALOG_STATES_SQL.encode(), before=(BEGIN_READ, READ_SETTINGS))
+        )
+        fingerprint = fingerprint_of(raw, digest)
+        if checked is not None:
+            checked(fingerprint)
+        if fingerprint == unless:
+            return fingerprint, None, None
+        states = parse_states(raw)
+        parts: dict[str, bytes] = {}
+        ran: set[str] = set()
+        for query, (stem, sql, params) in zip(files, jobs, strict=True):
+            value = None if previous is None else previous.result_for(query, states)
+            if value is None:
+                value = _value(await fetch_rows(connection, sql, params))
+                ran.add(stem)
+            parts[stem] = value
+            _check_size(parts, max_bytes, stem)
+    return fingerprint, assemble_document(files, parts), Reading(states, parts, frozenset(ran))
 
 
 async def read_catalog(
@@ -74,10 +147,10 @@ async def read_catalog(
     The fingerprint (see ``fingerprint.py``) then describes exactly the catalog state the document was read
     in, and costs no connection of its own.
     """
-    fingerprint, document = await _read(
-        conninfo, schemas, extra_search_path, queries, max_bytes, parallel=True, fingerprint=True
+    files, parts = await _read(
+        conninfo, schemas, extra_search_path, queries, max_bytes, parallel=True, states=True
     )
-    return f"{fingerprint}-{digest}", document
+    return fingerprint_of(parts.pop(_STATES), digest), assemble_document(files, parts)
 
 
 async def _read(
@@ -88,26 +161,21 @@ async def _read(
     max_bytes: int | None,
     *,
     parallel: bool,
-    fingerprint: bool,
-) -> tuple[str, list[bytes]]:
+    states: bool,
+) -> tuple[list[CatalogQuery], dict[str, bytes]]:
+    """Each query's result by stem (the catalog states under ``_STATES`` with ``states``)."""
     files = catalog_queries(queries)
     jobs = catalog_jobs(files, schemas, extra_search_path)
-    if fingerprint:
-        jobs.insert(0, ("", FINGERPRINT_SQL.encode(), []))
+    if states:
+        jobs.insert(0, (_STATES, CATALOG_STATES_SQL.encode(), []))
     groups = reading_groups(jobs) if parallel else [jobs]
     parts: dict[str, bytes] = {}
-    size = 0
 
     async def run(connection: Connection, assigned: list[CatalogJob]) -> None:
         # A connection runs one round trip at a time: its queries one after the other.
-        nonlocal size
         for name, query, params in assigned:
-            rows = await fetch_rows(connection, query, params)
-            value = rows[0][0] if rows and rows[0][0] is not None else b"null"
-            parts[name] = value
-            size += len(value)
-            if max_bytes is not None and size > max_bytes:
-                raise SchemaTooLarge(size, max_bytes, name)
+            parts[name] = _value(await fetch_rows(connection, query, params))
+            _check_size(parts, max_bytes, name)
 
     async with _connections(conninfo, len(groups)) as connections:
         exported = await _begin(connections[0], snapshot=None)
@@ -122,7 +190,33 @@ async def _read(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-    return parts.get("", b"").decode(), assemble_document(files, parts)
+    return files, parts
+
+
+def _value(rows: list[tuple[bytes | None, ...]]) -> bytes:
+    """A catalog query's one json value (``null`` for none)."""
+    return rows[0][0] if rows and rows[0][0] is not None else b"null"
+
+
+def _check_size(parts: Mapping[str, bytes], max_bytes: int | None, last: str) -> None:
+    if max_bytes is not None:
+        size = sum(len(part) for part in parts.values())
+        if size > max_bytes:
+            raise SchemaTooLarge(size, max_bytes, last)
+
+
+@contextlib.asynccontextmanager
+async def _pooled(pool: Pool) -> AsyncIterator[Connection]:
+    """One of ``pool``'s connections for a read: its transaction ended when given back; dropped when the
+    read failed or was cancelled (mid-transaction, or mid-query)."""
+    connection = await pool.acquire()
+    try:
+        yield connection
+        await fetch_rows(connection, b"ROLLBACK")  # read only: nothing to keep
+    except BaseException:
+        pool.discard(connection)
+        raise
+    pool.release(connection)
 
 
 @contextlib.asynccontextmanager

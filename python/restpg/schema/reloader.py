@@ -14,6 +14,10 @@ change announced by then is in it). One that sees no such verdict within ``verdi
 busy with a long load, or not notified) asks PostgreSQL itself, as every worker does at a start or on a
 signal, when all of them would ask at the same moment.
 
+A leader that serves reloads through ``reread`` when given one: the fingerprint and, when it changed, the
+document in one read (the query files whose catalogs did not change are not run again, see
+``introspect.reread_catalog``), instead of a fingerprint and then a separate read.
+
 ``publish`` receives each new cache; it must swap it in atomically (one attribute assignment), so requests
 in flight finish on the cache they started with.
 """
@@ -31,17 +35,25 @@ from restpg.schema.snapshot import FileIdentity, SnapshotStore
 if TYPE_CHECKING:
     from restpg._core import SchemaCache
 
-__all__ = ["Codec", "CoreCodec", "SchemaReloader"]
+__all__ = ["Codec", "CoreCodec", "Reread", "SchemaReloader"]
 
 C = TypeVar("C")
 
+#: ``(published fingerprint, checked) -> (fingerprint, document or None)``: the catalog's fingerprint, and
+#: the document unless the fingerprint is the published one, read together; ``checked`` is called with the
+#: fingerprint as soon as it is known.
+Reread = Callable[[str | None, Callable[[str], None]], Awaitable[tuple[str, list[bytes] | None]]]
+
 
 class Codec(Protocol[C]):
-    """How caches are built and (de)serialized: ``_core.SchemaCache`` in production, a fake in tests."""
+    """How caches are built and (de)serialized: ``_core.SchemaCache`` in production, a fake in tests.
 
-    def from_document(self, document: list[bytes]) -> C: ...
-    def to_snapshot(self, cache: C, fingerprint: str) -> bytes: ...
-    def from_snapshot(self, data: bytes) -> tuple[C, str]: ...
+    ``background`` is set while the worker serves a cache (a reload): the work then yields the CPU to the
+    requests."""
+
+    def from_document(self, document: list[bytes], *, background: bool) -> C: ...
+    def to_snapshot(self, cache: C, fingerprint: str, *, background: bool) -> bytes: ...
+    def from_snapshot(self, data: bytes, *, background: bool) -> tuple[C, str]: ...
 
 
 class SchemaReloader(Generic[C]):
@@ -53,6 +65,7 @@ class SchemaReloader(Generic[C]):
         load_document: Callable[[], Awaitable[list[bytes]]],
         fingerprint: Callable[[], Awaitable[str]],
         publish: Callable[[C], None],
+        reread: Reread | None = None,
         follow_timeout: float = 30.0,
         verdict_wait: float = 1.0,
         poll_interval: float = 0.01,
@@ -62,6 +75,7 @@ class SchemaReloader(Generic[C]):
         self._load_document = load_document
         self._fingerprint = fingerprint
         self._publish = publish
+        self._reread = reread
         self.follow_timeout = follow_timeout
         self.verdict_wait = verdict_wait
         self.poll_interval = poll_interval
@@ -84,6 +98,9 @@ class SchemaReloader(Generic[C]):
         after the other; the second usually finds nothing to do.
         """
         async with self._busy:
+            reread = self._reread
+            if reread is not None and self.fingerprint is not None and self.store.try_lead():
+                return await self._lead_reload(reread)
             fingerprint = await self._current_fingerprint(since)
             if fingerprint == self.fingerprint:
                 return False
@@ -116,17 +133,36 @@ class SchemaReloader(Generic[C]):
         asked = time.monotonic()
         fingerprint = await self._fingerprint()
         if self.store.is_leader:
-            try:
-                self.store.write_verdict(fingerprint, asked)
-            except OSError as exc:  # the followers ask PostgreSQL themselves, as without verdicts
-                _log(f"could not record the catalog fingerprint {self.store.verdict_path}: {exc}")
+            self._record_verdict(fingerprint, asked)
         return fingerprint
 
-    async def _load(self, fingerprint: str) -> None:
-        document = await self._load_document()
-        # Inference and encoding are CPU work in Rust: off the event loop, so requests keep flowing.
-        cache = await asyncio.to_thread(self.codec.from_document, document)
-        data = await asyncio.to_thread(self.codec.to_snapshot, cache, fingerprint)
+    async def _lead_reload(self, reread: Reread) -> bool:
+        """The leader's reload while it serves: the fingerprint and, when it changed, the document, in one
+        read (``reread``), so the snapshot is labelled with exactly the state it was read in. The verdict
+        is recorded as soon as the fingerprint is known: the followers need not wait for the document."""
+        asked = time.monotonic()
+        fingerprint, document = await reread(
+            self.fingerprint, lambda found: self._record_verdict(found, asked)
+        )
+        if document is None or fingerprint == self.fingerprint:
+            return False
+        await self._load(fingerprint, document)
+        return True
+
+    def _record_verdict(self, fingerprint: str, asked: float) -> None:
+        try:
+            self.store.write_verdict(fingerprint, asked)
+        except OSError as exc:  # the followers ask PostgreSQL themselves, as without verdicts
+            _log(f"could not record the catalog fingerprint {self.store.verdict_path}: {exc}")
+
+    async def _load(self, fingerprint: str, document: list[bytes] | None = None) -> None:
+        if document is None:
+            document = await self._load_document()
+        # Inference and encoding are CPU work in Rust: off the event loop, so requests keep flowing, and
+        # behind them while there are requests to serve.
+        background = self.fingerprint is not None
+        cache = await asyncio.to_thread(self.codec.from_document, document, background=background)
+        data = await asyncio.to_thread(self.codec.to_snapshot, cache, fingerprint, background=background)
         self._publish(cache)
         self.fingerprint = fingerprint
         try:
@@ -163,7 +199,9 @@ class SchemaReloader(Generic[C]):
     def _read_and_decode(self) -> tuple[C, str] | None:
         """``(cache, fingerprint)`` of the file, None when it is gone; ``ValueError`` when it is damaged."""
         data = self.store.read()
-        return None if data is None else self.codec.from_snapshot(data)
+        if data is None:
+            return None
+        return self.codec.from_snapshot(data, background=self.fingerprint is not None)
 
 
 def _same_reading(fingerprint: str, ours: str) -> bool:
@@ -180,15 +218,15 @@ def _log(message: str) -> None:
 class CoreCodec:
     """The production codec: ``restpg._core.SchemaCache``."""
 
-    def from_document(self, document: list[bytes]) -> SchemaCache:
+    def from_document(self, document: list[bytes], *, background: bool) -> SchemaCache:
         from restpg._core import SchemaCache
 
-        return SchemaCache(document)
+        return SchemaCache(document, background=background)
 
-    def to_snapshot(self, cache: SchemaCache, fingerprint: str) -> bytes:
-        return cache.to_snapshot(fingerprint)
+    def to_snapshot(self, cache: SchemaCache, fingerprint: str, *, background: bool) -> bytes:
+        return cache.to_snapshot(fingerprint, background=background)
 
-    def from_snapshot(self, data: bytes) -> tuple[SchemaCache, str]:
+    def from_snapshot(self, data: bytes, *, background: bool) -> tuple[SchemaCache, str]:
         from restpg._core import SchemaCache
 
-        return SchemaCache.from_snapshot(data)
+        return SchemaCache.from_snapshot(data, background=background)

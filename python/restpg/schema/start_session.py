@@ -31,7 +31,7 @@ from restpg.schema.catalog import (
     import_snapshot,
     reading_groups,
 )
-from restpg.schema.fingerprint import FINGERPRINT_SQL
+from restpg.schema.fingerprint import CATALOG_STATES_SQL, fingerprint_of
 
 __all__ = ["ConnectFailed", "Session", "TimedOut"]
 
@@ -101,7 +101,7 @@ class Session:
         if left_ms <= 0:
             raise TimedOut
         bound: _Statement = (b"SELECT set_config('statement_timeout', $1, true)", [str(left_ms).encode()])
-        jobs = [("", FINGERPRINT_SQL.encode(), []), *catalog_jobs(files, schemas, extra_search_path)]
+        jobs = [("", CATALOG_STATES_SQL.encode(), []), *catalog_jobs(files, schemas, extra_search_path)]
         groups = reading_groups(jobs)
         # This session's transaction exported the snapshot; the other connections read in it.
         openings: list[list[_Statement]] = [[(READ_SETTINGS, []), bound]] + [
@@ -120,10 +120,10 @@ class Session:
         for opening, group, got in zip(openings, groups, values, strict=True):
             for (stem, _, _), value in zip(group, got[len(opening) :], strict=True):
                 read[stem] = value or b"null"
-        fingerprint = read.pop("")
+        states = read.pop("")
         size = 0
         for query in files:  # the part at which the sum crosses the cap is named
             size += len(read[query.stem])
             if max_bytes is not None and size > max_bytes:
                 raise SchemaTooLarge(size, max_bytes, query.stem)
-        return f"{fingerprint.decode()}-{digest}", assemble_document(files, read)
+        return fingerprint_of(states, digest), assemble_document(files, read)

@@ -1,3 +1,5 @@
+-- catalogs: pg_namespace pg_class pg_attribute pg_constraint pg_rewrite
+-- (pg_depend, read for the views' sources, changes only with pg_rewrite.)
 -- Primary key, unique and foreign key constraints, and the rewrite rules of views (the view key
 -- dependencies are read from them in Rust). Besides the exposed schemas this covers every relation a
 -- view of the exposed schemas reads from, directly or through other views, whatever its schema.

@@ -1,3 +1,4 @@
+-- catalogs: pg_namespace pg_class pg_type pg_proc pg_description:other
 -- Functions and procedures of the exposed schemas (aggregates and window functions excluded), with
 -- their input parameters in order (OUT/TABLE parameters only set out_params). Computed relationships are inferred from these in Rust.
 with procs as (

@@ -1,3 +1,7 @@
+-- catalogs: pg_namespace pg_class pg_attribute pg_type pg_attrdef pg_enum pg_description:pg_class
+-- catalogs: pg_rewrite pg_trigger
+-- (pg_rewrite and pg_trigger for pg_relation_is_updatable; pg_depend, read for identity columns, changes
+-- only with pg_class and pg_attribute.)
 -- Tables, views, materialized views, foreign tables and partitioned tables of the exposed schemas,
 -- with their columns (null when a relation has none). Keys come from keys.sql.
 --

@@ -1,0 +1,92 @@
+"""A reload's read (``introspect.reread_catalog``) against a real database: it runs again only the queries
+whose catalogs changed, what it assembles is what a full read gives, and its fingerprint is the catalog's."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from restpg._core import SchemaCache
+from restpg.db.pool import Pool, PoolOptions
+from restpg.schema.catalog import catalog_queries
+from restpg.schema.fingerprint import catalog_fingerprint
+from restpg.schema.introspect import Reading, load_document, reread_catalog
+from support.postgres import Database
+
+ALL = frozenset(query.stem for query in catalog_queries())
+
+
+@pytest.fixture
+def schema(database: Database) -> Iterator[str]:
+    name = f"reread_{uuid.uuid4().hex[:8]}"
+    run(database, name, "create schema {s}", "create table {s}.films (id int primary key, title text)")
+    yield name
+    run(database, name, "drop schema {s} cascade")
+
+
+def run(database: Database, schema: str, *statements: str) -> None:
+    with psycopg.connect(database.admin_dsn, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(sql.SQL(statement).format(s=sql.Identifier(schema)))
+
+
+def reread(
+    database: Database, schema: str, previous: Reading | None, unless: str | None = None
+) -> tuple[str, bytes | None, Reading | None]:
+    async def on_a_pool() -> tuple[str, list[bytes] | None, Reading | None]:
+        pool = Pool(database.admin_dsn, PoolOptions(size=1))
+        await pool.open()
+        try:
+            got = await reread_catalog(
+                pool, schemas=[schema], extra_search_path=[], digest="d", previous=previous, unless=unless
+            )
+            assert pool.idle == 1  # given back, its transaction ended
+            return got
+        finally:
+            await pool.close()
+
+    fingerprint, document, reading = asyncio.run(on_a_pool())
+    assert fingerprint == asyncio.run(catalog_fingerprint(database.admin_dsn, "d"))
+    if document is None:
+        return fingerprint, None, reading
+    # What a start would read now, every query run: the reload must have assembled the same bytes.
+    full = asyncio.run(load_document(database.admin_dsn, schemas=[schema], extra_search_path=[]))
+    assert b"".join(document) == b"".join(full)
+    return fingerprint, b"".join(document), reading
+
+
+@pytest.mark.parametrize(
+    ("change", "rerun"),
+    [
+        ("comment on table {s}.films is 'the films'", {"tables"}),
+        ("comment on column {s}.films.title is 'its title'", {"tables"}),
+        ("create function {s}.answer() returns int language sql as 'select 42'", {"routines"}),
+        ("alter table {s}.films add column year int", ALL),
+        ("create table {s}.reviews (id int primary key, film int references {s}.films)", ALL),
+    ],
+)
+def test_a_reload_reruns_only_the_queries_whose_catalogs_changed(
+    database: Database, schema: str, change: str, rerun: set[str]
+) -> None:
+    _, _, first = reread(database, schema, None)
+    assert first is not None and first.ran == ALL
+    _, _, unchanged = reread(database, schema, first)
+    assert unchanged is not None and unchanged.ran == frozenset()  # every result reused: the same document
+    run(database, schema, change)
+    _, _, after = reread(database, schema, unchanged)
+    assert after is not None and after.ran == rerun
+
+
+def test_an_unchanged_catalog_stops_the_read_at_its_fingerprint(database: Database, schema: str) -> None:
+    fingerprint, _, first = reread(database, schema, None)
+    assert reread(database, schema, first, unless=fingerprint) == (fingerprint, None, None)
+    run(database, schema, "comment on table {s}.films is 'the films'")
+    changed, document, reading = reread(database, schema, first, unless=fingerprint)
+    assert changed != fingerprint and reading is not None and reading.ran == {"tables"}
+    assert document is not None and b'"the films"' in document
+    assert SchemaCache([document]).table_count == 1
