@@ -1,14 +1,18 @@
 """Schema reloads under steady load: errors and latency before, during and after.
 
     python -m loadtest.schema_scale.reload_bench "host=127.0.0.1 user=postgres dbname=scale10000" \\
-        [--workers 2] [--seconds 10] [--connections 32] [--rate N] [--variant NAME=DIR ... --rounds N]
+        [--workers 2] [--seconds 10] [--connections 32] [--rate N] [--change KIND] [--without-notify]
+        [--variant NAME=DIR ... --rounds N]
 
 Starts ``restpg serve`` on a schema made by ``generate.py`` and runs three back-to-back wrk phases of
-``--seconds`` each on an embed request. During the middle one, every ``--every`` seconds, a ``COMMENT ON
-TABLE`` changes the catalog and ``NOTIFY pgrst, 'reload schema'`` follows, so each notification is a real
-reload (introspection, inference, a new snapshot the other workers adopt), not a no-op on an unchanged
-fingerprint. Prints req/s, p50, p99 (and the slowest, with ``--rate``) and errors per phase, and whether
-the snapshot was republished.
+``--seconds`` each on an embed request. During the middle one, every ``--every`` seconds, a change to the
+catalog (``--change``: a ``COMMENT ON TABLE`` by default, see ``CHANGES``) is followed by ``NOTIFY pgrst,
+'reload schema'``, so each notification is a real reload (introspection, inference, a new snapshot the
+other workers adopt), not a no-op on an unchanged fingerprint; which introspection queries it runs again
+depends on the change. With ``--without-notify`` the change comes alone: the floor, what the change itself
+costs the requests (it may invalidate their prepared plans). Each phase also reports the CPU seconds
+restpg and PostgreSQL spent in it. Prints req/s, p50, p99 (and the slowest, with
+``--rate``) and errors per phase, and whether the snapshot was republished.
 
 Without ``--rate`` the load is wrk's closed loop at full speed: p99 then measures the queue of a saturated
 server. With ``--rate N`` it is ``oha`` (``cargo install oha``) sending N requests per second with latency
@@ -37,7 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-from loadtest import coldstart, processes
+from loadtest import coldstart, drivers, processes
 from loadtest.schema_scale.startup_bench import EMBED
 
 
@@ -101,12 +105,36 @@ def oha(url: str, seconds: int, connections: int, rate: int) -> dict[str, str]:
     }
 
 
-def reload_repeatedly(dsn: str, every: float, stop: threading.Event, count: list[int]) -> None:
+# What changes before each notification, and which introspection queries a reload then runs again (the
+# catalogs their `-- catalogs:` lines name): a comment on a table (tables.sql), a function replaced
+# (routines.sql), a privilege granted or revoked on a table (pg_class: every query).
+CHANGES = {
+    "comment": "comment on table api.t1 is 'reload {n}'",
+    "function": "create or replace function api.reload_bench_{parity}() returns int language sql as 'select {n}'",
+    "grant": "{grant_or_revoke} select on api.t1 {to_or_from} public",
+}
+
+
+def change(kind: str, n: int) -> str:
+    """The ``n``-th change of ``kind``: each a new catalog state, alternating where a change undoes."""
+    odd = n % 2 == 1
+    return CHANGES[kind].format(
+        n=n,
+        parity="odd" if odd else "even",
+        grant_or_revoke="grant" if odd else "revoke",
+        to_or_from="to" if odd else "from",
+    )
+
+
+def reload_repeatedly(
+    dsn: str, every: float, kind: str, notify: bool, stop: threading.Event, count: list[int]
+) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         while not stop.wait(every):
             count[0] += 1
-            conn.execute(f"comment on table api.t1 is 'reload {count[0]} at {time.time()}'")
-            conn.execute("notify pgrst, 'reload schema'")
+            conn.execute(change(kind, count[0]))
+            if notify:
+                conn.execute("notify pgrst, 'reload schema'")
 
 
 def run_once(
@@ -126,22 +154,40 @@ def run_once(
     command = [restpg, "serve", str(config), "--workers", str(args.workers)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}{EMBED}"
+    postgres = processes.postmaster_pid(args.dsn)
+
+    def measured(seconds: int) -> dict[str, str]:
+        """A phase, with the CPU seconds restpg and PostgreSQL spent in it: the same load in each phase, so
+        what ``during`` spends more is the reloads' (and the changes') cost."""
+        meters = {"restpg": drivers.CpuMeter(process.pid), "postgres": drivers.CpuMeter(postgres)}
+        for meter in meters.values():
+            meter.start()
+        result = phase(url, seconds)
+        for name, meter in meters.items():
+            spent = meter.stop()
+            if spent is not None:
+                result[f"cpu {name}"] = f"{spent['cpu_s']:.2f}s"
+        return result
+
     try:
         coldstart.until_200(process, url, time.perf_counter(), 120.0)
         time.sleep(2)  # background revalidation done
         phase(url, 3)  # warm up: connections, prepared statements
-        before = phase(url, args.seconds)
+        before = measured(args.seconds)
         snapshot = next(workdir.glob("schema-*.snap"))
         written = snapshot.stat().st_mtime_ns
         stop, count = threading.Event(), [0]
-        notifier = threading.Thread(target=reload_repeatedly, args=(args.dsn, args.every, stop, count))
+        notifier = threading.Thread(
+            target=reload_repeatedly,
+            args=(args.dsn, args.every, args.change, not args.without_notify, stop, count),
+        )
         notifier.start()
-        during = phase(url, args.seconds)
+        during = measured(args.seconds)
         stop.set()
         notifier.join()
         time.sleep(3)  # the last reload lands
         republished = snapshot.stat().st_mtime_ns != written
-        after = phase(url, args.seconds)
+        after = measured(args.seconds)
     finally:
         coldstart.stop(process)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -158,6 +204,14 @@ def main() -> int:
     parser.add_argument("--every", type=float, default=3.0)
     parser.add_argument(
         "--rate", type=int, help="fixed requests per second (oha) instead of wrk's full speed"
+    )
+    parser.add_argument(
+        "--change", choices=sorted(CHANGES), default="comment", help="what changes before each notification"
+    )
+    parser.add_argument(
+        "--without-notify",
+        action="store_true",
+        help="the COMMENT alone, no NOTIFY: what the change itself costs the requests (no reload)",
     )
     parser.add_argument("--variant", action="append", default=[], help="NAME=DIR holding a restpg package")
     parser.add_argument("--rounds", type=int, default=1, help="servers per variant, interleaved")
