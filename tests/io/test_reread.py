@@ -15,7 +15,7 @@ from restpg._core import SchemaCache
 from restpg.db.pool import Pool, PoolOptions
 from restpg.schema.catalog import catalog_queries
 from restpg.schema.fingerprint import catalog_fingerprint
-from restpg.schema.introspect import Reading, load_document, reread_catalog
+from restpg.schema.introspect import Reading, SchemaTooLarge, load_document, reread_catalog
 from support.postgres import Database
 
 ALL = frozenset(query.stem for query in catalog_queries())
@@ -90,3 +90,31 @@ def test_an_unchanged_catalog_stops_the_read_at_its_fingerprint(database: Databa
     assert changed != fingerprint and reading is not None and reading.ran == {"tables"}
     assert document is not None and b'"the films"' in document
     assert SchemaCache([document]).table_count == 1
+
+
+def test_a_read_over_the_cap_fails_and_drops_its_connection(database: Database, schema: str) -> None:
+    async def over_the_cap() -> tuple[int, int]:
+        pool = Pool(database.admin_dsn, PoolOptions(size=1))
+        await pool.open()
+        try:
+            with pytest.raises(SchemaTooLarge, match="restpg-max-schema-bytes = 100 bytes"):
+                await reread_catalog(
+                    pool,
+                    schemas=[schema],
+                    extra_search_path=[],
+                    digest="d",
+                    previous=None,
+                    unless=None,
+                    max_bytes=100,
+                )
+            # Left mid-transaction: dropped, not given back; the next read gets a fresh connection.
+            idle_after_failure = pool.idle
+            fingerprint, document, _ = await reread_catalog(
+                pool, schemas=[schema], extra_search_path=[], digest="d", previous=None, unless=None
+            )
+            assert document is not None and fingerprint.endswith("-d")
+            return idle_after_failure, pool.idle
+        finally:
+            await pool.close()
+
+    assert asyncio.run(over_the_cap()) == (0, 1)
