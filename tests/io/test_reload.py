@@ -97,6 +97,40 @@ def test_create_and_drop_reach_every_worker(database: Database, snapshot_dir: Pa
     assert [p.suffix for p in snapshot_dir.glob("schema-*.snap")] == [".snap"]
 
 
+def test_a_reload_that_rereads_only_the_functions_reaches_every_worker(
+    database: Database, snapshot_dir: Path, table: str
+) -> None:
+    """After the table's reload (every query read), a function's reload re-runs routines.sql alone on the
+    leader and reuses the rest: the new function and the table are served by every worker."""
+    function = sql.Identifier("test", f"{table}_answer")
+    server = serve(database, snapshot_dir)
+    try:
+        execute(
+            database,
+            with_table("create table {table} (id int primary key)", table),
+            with_table("grant select on {table} to {anon}", table),
+            sql.SQL("notify pgrst, 'reload schema'"),
+        )
+        assert {r.status_code for r in wait_for(server, f"/{table}", lambda r: r.status_code == 200)} == {200}
+
+        execute(
+            database,
+            sql.SQL("create function {f}() returns int language sql as 'select 42'").format(f=function),
+            sql.SQL("notify pgrst, 'reload schema'"),
+        )
+        responses = wait_for(server, f"/rpc/{table}_answer", lambda r: r.status_code == 200)
+        assert [r.json() for r in responses] == [42] * len(responses)
+        assert {r.status_code for r in statuses(server, f"/{table}")} == {200}
+
+        execute(database, sql.SQL("drop function {f}()").format(f=function), sql.SQL("notify pgrst"))
+        responses = wait_for(server, f"/rpc/{table}_answer", lambda r: code(r) == "PGRST202")
+        assert {code(r) for r in responses} == {"PGRST202"}
+        assert {r.status_code for r in statuses(server, f"/{table}")} == {200}
+    finally:
+        server.stop()
+        execute(database, sql.SQL("drop function if exists {f}()").format(f=function))
+
+
 def test_a_corrupt_snapshot_is_detected_and_rebuilt(database: Database, snapshot_dir: Path) -> None:
     serve(database, snapshot_dir).stop()
     (path,) = snapshot_dir.glob("schema-*.snap")
