@@ -106,7 +106,7 @@ def oha(url: str, seconds: int, connections: int, rate: int) -> dict[str, str]:
 
 
 # What changes before each notification, and which introspection queries a reload then runs again (the
-# catalogs their `-- catalogs:` lines name): a comment on a table (tables.sql), a function replaced
+# catalogs their `-- catalogs:` lines name): a comment on a table (descriptions.sql), a function replaced
 # (routines.sql), a privilege granted or revoked on a table (pg_class: every query).
 CHANGES = {
     "comment": "comment on table api.t1 is 'reload {n}'",

@@ -63,8 +63,8 @@ def reread(
 @pytest.mark.parametrize(
     ("change", "rerun"),
     [
-        ("comment on table {s}.films is 'the films'", {"tables"}),
-        ("comment on column {s}.films.title is 'its title'", {"tables"}),
+        ("comment on table {s}.films is 'the films'", {"descriptions"}),
+        ("comment on column {s}.films.title is 'its title'", {"descriptions"}),
         ("create function {s}.answer() returns int language sql as 'select 42'", {"routines"}),
         ("alter table {s}.films add column year int", ALL),
         ("create table {s}.reviews (id int primary key, film int references {s}.films)", ALL),
@@ -87,7 +87,7 @@ def test_an_unchanged_catalog_stops_the_read_at_its_fingerprint(database: Databa
     assert reread(database, schema, first, unless=fingerprint) == (fingerprint, None, None)
     run(database, schema, "comment on table {s}.films is 'the films'")
     changed, document, reading = reread(database, schema, first, unless=fingerprint)
-    assert changed != fingerprint and reading is not None and reading.ran == {"tables"}
+    assert changed != fingerprint and reading is not None and reading.ran == {"descriptions"}
     assert document is not None and b'"the films"' in document
     assert SchemaCache([document]).table_count == 1
 

@@ -106,7 +106,7 @@ async def reread_catalog(
     All in one read-only transaction on one of ``pool``'s connections, so the fingerprint describes exactly
     the state the document was read in, one query after the other (the other cores stay with the requests).
     A query whose catalogs (its ``-- catalogs:`` lines) are in the state ``previous`` saw is not run again:
-    its result would be the same. A ``COMMENT ON TABLE`` re-runs ``tables.sql`` alone, a ``CREATE
+    its result would be the same. A ``COMMENT ON TABLE`` re-runs ``descriptions.sql`` alone, a ``CREATE
     FUNCTION`` ``routines.sql``. ``SchemaTooLarge`` as in ``load_document``.
     """
     files = catalog_queries(queries)

@@ -5,12 +5,23 @@
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
-/// `{"keys": …, "routines": …, "tables": …}`: one key per query file (its stem).
+/// `{"descriptions": …, "keys": …, "routines": …, "tables": …}`: one key per query file (its stem).
 #[derive(Debug, Deserialize)]
 pub struct Document {
     pub tables: Vec<DocTable>,
     pub keys: DocKeys,
     pub routines: Vec<DocRoutine>,
+    #[serde(deserialize_with = "descriptions")]
+    pub descriptions: Vec<DocDescription>,
+}
+
+/// A comment on a relation of `tables` (`attnum` 0) or on one of its columns (`descriptions.sql`, a query
+/// of its own so that a reload after a `COMMENT` runs it alone).
+#[derive(Debug)]
+pub struct DocDescription {
+    pub oid: u32,
+    pub attnum: i16,
+    pub description: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -21,7 +32,6 @@ pub struct DocTable {
     /// `pg_class.relkind`: `r` table, `p` partitioned table, `v` view, `m` materialized view,
     /// `f` foreign table.
     pub kind: String,
-    pub description: Option<String>,
     pub insertable: bool,
     pub updatable: bool,
     pub deletable: bool,
@@ -34,7 +44,6 @@ pub struct DocTable {
 pub struct DocColumn {
     pub attnum: i16,
     pub name: String,
-    pub description: Option<String>,
     pub nullable: bool,
     pub data_type: String,
     pub nominal_type: String,
@@ -160,7 +169,6 @@ macro_rules! from_arrays {
 from_arrays!(columns -> DocColumn {
     attnum: i16,
     name: String,
-    description: Option<String>,
     nullable: bool,
     data_type: String,
     nominal_type: String,
@@ -183,6 +191,12 @@ from_arrays!(constraints -> DocConstraint {
     foreign_table: Option<String>,
     foreign_columns: Option<Vec<String>>,
     foreign_attnums: Option<Vec<i16>>,
+});
+
+from_arrays!(descriptions -> DocDescription {
+    oid: u32,
+    attnum: i16,
+    description: String,
 });
 
 fn columns_in_order<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<DocColumn>, D::Error> {

@@ -56,6 +56,11 @@ impl SchemaCache {
             let cols = view_pks.entry(&dep.view).or_default();
             cols.extend(dep.columns.iter().filter_map(|(_, shown)| shown.first().cloned()));
         }
+        let mut descriptions: HashMap<(u32, i16), String> = doc
+            .descriptions
+            .into_iter()
+            .map(|d| ((d.oid, d.attnum), d.description))
+            .collect();
         let mut tables = HashMap::with_capacity(doc.tables.len());
         // The document's strings move into the cache: no copy of its ~60,000 columns at 10,000 tables.
         for t in doc.tables {
@@ -66,7 +71,7 @@ impl SchemaCache {
             } else {
                 pk_by_rel.get(&t.oid).cloned().unwrap_or_default()
             };
-            let table = table(t, pk_cols);
+            let table = table(t, pk_cols, &mut descriptions);
             tables.insert(table.qi(), table);
         }
         let mut table_order: Vec<QualifiedIdentifier> = tables.keys().cloned().collect();
@@ -187,12 +192,15 @@ fn is_view(t: &DocTable) -> bool {
     !matches!(t.kind.as_str(), "r" | "p")
 }
 
-fn table(t: DocTable, pk_cols: Vec<String>) -> Table {
+/// The cache's table from the document's, with its comments taken out of `descriptions` (by oid and
+/// attnum, 0 for the relation).
+fn table(t: DocTable, pk_cols: Vec<String>, descriptions: &mut HashMap<(u32, i16), String>) -> Table {
+    let oid = t.oid;
     Table {
         is_view: is_view(&t),
         schema: t.schema,
         name: t.name,
-        description: t.description,
+        description: descriptions.remove(&(oid, 0)),
         insertable: t.insertable,
         updatable: t.updatable,
         deletable: t.deletable,
@@ -202,7 +210,7 @@ fn table(t: DocTable, pk_cols: Vec<String>) -> Table {
             .into_iter()
             .map(|c| Column {
                 name: c.name,
-                description: c.description,
+                description: descriptions.remove(&(oid, c.attnum)),
                 nullable: c.nullable,
                 data_type: c.data_type,
                 nominal_type: c.nominal_type,

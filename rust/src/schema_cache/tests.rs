@@ -362,35 +362,44 @@ fn malformed_documents_are_errors() {
     assert!(SchemaCache::from_document(b"").is_err());
     assert!(SchemaCache::from_document(b"{}").is_err());
     assert!(SchemaCache::from_document(
-        br#"{"tables": [], "keys": {"constraints": null, "views": []}, "routines": []}"#
+        br#"{"tables": [], "keys": {"constraints": null, "views": []}, "routines": [], "descriptions": null}"#
     )
     .is_ok());
 }
 
-/// A document with one table `test.t` whose `columns` value is `columns` (JSON).
-fn one_table(columns: &str) -> Result<SchemaCache, String> {
+/// A document with one table `test.t` (oid 1) whose `columns` value is `columns` and `descriptions`
+/// value is `descriptions` (JSON).
+fn one_table_described(columns: &str, descriptions: &str) -> Result<SchemaCache, String> {
     let document = format!(
-        r#"{{"tables": [{{"oid": 1, "schema": "test", "name": "t", "kind": "r", "description": null,
+        r#"{{"tables": [{{"oid": 1, "schema": "test", "name": "t", "kind": "r",
             "insertable": true, "updatable": true, "deletable": true, "columns": {columns}}}],
-            "keys": {{"constraints": null, "views": []}}, "routines": []}}"#
+            "keys": {{"constraints": null, "views": []}}, "routines": [], "descriptions": {descriptions}}}"#
     );
     SchemaCache::from_document(document.as_bytes()).map_err(|e| e.to_string())
 }
 
+fn one_table(columns: &str) -> Result<SchemaCache, String> {
+    one_table_described(columns, "null")
+}
+
 #[test]
 fn columns_arrive_as_arrays_in_any_order_and_are_kept_in_attnum_order() {
-    let cache = one_table(
-        r#"{"attnum": [3, 1, 2], "name": ["c", "a", "b"], "description": [null, "first", null],
+    let cache = one_table_described(
+        r#"{"attnum": [3, 1, 2], "name": ["c", "a", "b"],
             "nullable": [true, false, true], "data_type": ["text", "integer", "test.mood"],
             "nominal_type": ["text", "int4", "test.mood"], "max_len": [null, null, null],
             "default": ["'x'::text", null, null], "enum_values": [[], [], ["sad", "ok"]],
             "generated": [false, false, false]}"#,
+        // The table's comment and its first column's, by attnum; one on a relation not in `tables`.
+        r#"{"oid": [1, 1, 99], "attnum": [0, 1, 0], "description": ["the t", "first", "elsewhere"]}"#,
     )
     .expect("loads");
     let table = cache.table(&qi("t")).expect("the table");
     let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["a", "b", "c"]);
+    assert_eq!(table.description.as_deref(), Some("the t"));
     assert_eq!(table.columns[0].description.as_deref(), Some("first"));
+    assert_eq!(table.columns[1].description, None);
     assert!(!table.columns[0].nullable);
     assert_eq!(table.columns[1].enum_values, ["sad", "ok"]);
     assert_eq!(table.columns[2].default.as_deref(), Some("'x'::text"));
@@ -398,7 +407,7 @@ fn columns_arrive_as_arrays_in_any_order_and_are_kept_in_attnum_order() {
     let empty = one_table("null").expect("a relation without columns loads");
     assert!(empty.table(&qi("t")).expect("the table").columns.is_empty());
     let ragged = one_table(
-        r#"{"attnum": [1, 2], "name": ["a"], "description": [null, null], "nullable": [true, true],
+        r#"{"attnum": [1, 2], "name": ["a"], "nullable": [true, true],
             "data_type": ["text", "text"], "nominal_type": ["text", "text"], "max_len": [null, null],
             "default": [null, null], "enum_values": [[], []], "generated": [false, false]}"#,
     );

@@ -1,9 +1,10 @@
--- catalogs: pg_namespace pg_class pg_attribute pg_type pg_attrdef pg_enum pg_description:pg_class
+-- catalogs: pg_namespace pg_class pg_attribute pg_type pg_attrdef pg_enum
 -- catalogs: pg_rewrite pg_trigger
 -- (pg_rewrite and pg_trigger for pg_relation_is_updatable; pg_depend, read for identity columns, changes
 -- only with pg_class and pg_attribute.)
 -- Tables, views, materialized views, foreign tables and partitioned tables of the exposed schemas,
--- with their columns (null when a relation has none). Keys come from keys.sql.
+-- with their columns (null when a relation has none). Keys come from keys.sql, comments from
+-- descriptions.sql.
 --
 -- Written for large catalogs (see docs/schema-cache.md, "Performance"): type names and enum labels
 -- are computed once per distinct type rather than once per column, defaults are deparsed without a
@@ -62,7 +63,6 @@ cols as (
   select a.attrelid, json_build_object(
     'attnum', array_agg(a.attnum),
     'name', array_agg(c.name),
-    'description', array_agg(c.description),
     'nullable', array_agg(c.nullable),
     'data_type', array_agg(c.data_type),
     'nominal_type', array_agg(c.nominal_type),
@@ -76,13 +76,10 @@ cols as (
   join types ty on ty.atttypid = a.atttypid and ty.atttypmod = a.atttypmod
   left join enums en on en.enumtypid = ty.enum_oid
   left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
-  left join pg_description d
-    on d.objoid = a.attrelid and d.classoid = 'pg_class'::regclass and d.objsubid = a.attnum
   -- One column's fields.
   cross join lateral (
     select
       a.attname as name,
-      d.description,
       not a.attnotnull as nullable,
       ty.data_type,
       ty.nominal_type,
@@ -111,7 +108,6 @@ select coalesce(json_agg(json_build_object(
   'schema', r.nspname,
   'name', r.relname,
   'kind', r.relkind,
-  'description', d.description,
   'insertable', (u.events & 8) = 8,
   'updatable', (u.events & 4) = 4,
   'deletable', (u.events & 16) = 16,
@@ -120,10 +116,8 @@ select coalesce(json_agg(json_build_object(
 from rels r
 -- Bits of pg_relation_is_updatable: 8 insert, 4 update, 16 delete. It accounts for auto-updatable views,
 -- INSTEAD OF triggers, DO INSTEAD rules and foreign data wrappers. Asked once per view or foreign table
--- (it analyses the view's query each time: ~80 us a call), never for a table.
+-- (it analyses the view's query each time: ~50 us a call), never for a table.
 cross join lateral (
   select case when r.relkind in ('r', 'p') then 28 else pg_relation_is_updatable(r.oid, true) end as events
 ) u
 left join cols c on c.attrelid = r.oid
-left join pg_description d
-  on d.objoid = r.oid and d.classoid = 'pg_class'::regclass and d.objsubid = 0
