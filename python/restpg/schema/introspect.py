@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["QUERIES", "Reading", "SchemaTooLarge", "load_document", "read_catalog", "reread_catalog"]
 
 # The key of the catalog's states among a read's results (no query file has an empty stem).
-_STATES = ""
+_STATES_KEY = ""
 # Parts every result depends on: another database of the same name is another catalog.
 _ALWAYS = frozenset({"database"})
 
@@ -54,7 +54,7 @@ async def load_document(
     ``catalog.READS_ALONE``), so PostgreSQL runs them on two backends and cores: at 1,000 tables the
     document takes about the time of its slowest query, not the sum. That is for when nothing else waits
     (a start); a reload while requests are served runs them one after the other on one connection
-    (``reread_document``), leaving the other cores to the requests. Either way they read one state of the
+    (``reread_catalog``), leaving the other cores to the requests. Either way they read one state of the
     catalog: the first connection's read-only REPEATABLE READ transaction exports its snapshot and the
     others import it (what pg_dump does for a parallel dump).
 
@@ -150,7 +150,7 @@ async def read_catalog(
     files, parts = await _read(
         conninfo, schemas, extra_search_path, queries, max_bytes, parallel=True, states=True
     )
-    return fingerprint_of(parts.pop(_STATES), digest), assemble_document(files, parts)
+    return fingerprint_of(parts.pop(_STATES_KEY), digest), assemble_document(files, parts)
 
 
 async def _read(
@@ -163,11 +163,11 @@ async def _read(
     parallel: bool,
     states: bool,
 ) -> tuple[list[CatalogQuery], dict[str, bytes]]:
-    """Each query's result by stem (the catalog states under ``_STATES`` with ``states``)."""
+    """Each query's result by stem (the catalog states under ``_STATES_KEY`` with ``states``)."""
     files = catalog_queries(queries)
     jobs = catalog_jobs(files, schemas, extra_search_path)
     if states:
-        jobs.insert(0, (_STATES, CATALOG_STATES_SQL.encode(), []))
+        jobs.insert(0, (_STATES_KEY, CATALOG_STATES_SQL.encode(), []))
     groups = reading_groups(jobs) if parallel else [jobs]
     parts: dict[str, bytes] = {}
 
