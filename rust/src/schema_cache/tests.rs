@@ -414,6 +414,69 @@ fn columns_arrive_as_arrays_in_any_order_and_are_kept_in_attnum_order() {
     assert!(ragged.is_err_and(|e| e.contains("differ in length")));
 }
 
+/// `test.t` (oid 1, columns a and b) and `test.u` (oid 2, column x), with keys.sql's `constraints` value.
+fn two_tables_constrained(constraints: &str) -> Result<SchemaCache, String> {
+    let columns = |names: &[&str]| {
+        let n = names.len();
+        let nulls = format!("[{}]", vec!["null"; n].join(","));
+        let empty = format!("[{}]", vec!["[]"; n].join(","));
+        format!(
+            r#"{{"attnum": {attnums:?}, "name": {names:?}, "nullable": {nullable:?}, "data_type": {types:?},
+                "nominal_type": {nominal:?}, "max_len": {nulls}, "default": {nulls}, "enum_values": {empty},
+                "generated": {nullable:?}}}"#,
+            attnums = (1..=n).collect::<Vec<_>>(),
+            nullable = vec![false; n],
+            types = vec!["integer"; n],
+            nominal = vec!["int4"; n],
+        )
+    };
+    let table = |oid: u32, name: &str, names: &[&str]| {
+        format!(
+            r#"{{"oid": {oid}, "schema": "test", "name": "{name}", "kind": "r", "insertable": true,
+                "updatable": true, "deletable": true, "columns": {}}}"#,
+            columns(names)
+        )
+    };
+    let document = format!(
+        r#"{{"tables": [{}, {}], "keys": {{"constraints": {constraints}, "views": []}}, "routines": [],
+            "descriptions": null}}"#,
+        table(1, "t", &["a", "b"]),
+        table(2, "u", &["x"]),
+    );
+    SchemaCache::from_document(document.as_bytes()).map_err(|e| e.to_string())
+}
+
+/// keys.sql leaves out the column names of the relations `tables` lists: they are named by attnum.
+#[test]
+fn key_columns_are_named_from_the_listed_tables() {
+    let keys = |attnums: &str, foreign_attnums: &str, foreign_columns: &str| {
+        two_tables_constrained(&format!(
+            r#"{{"name": ["t_pkey", "u_t_fkey"], "kind": ["p", "f"], "rel": [1, 2],
+                "schema": ["test", "test"], "table": ["t", "u"], "columns": [null, null],
+                "attnums": [{attnums}, [1]], "foreign_rel": [null, 1], "foreign_schema": [null, "test"],
+                "foreign_table": [null, "t"], "foreign_columns": [null, {foreign_columns}],
+                "foreign_attnums": [null, {foreign_attnums}]}}"#
+        ))
+    };
+    // In the constraint's order, not the table's.
+    let cache = keys("[2, 1]", "[2]", "null").expect("loads");
+    assert_eq!(cache.table(&qi("t")).expect("t").pk_cols, ["b", "a"]);
+    let to_t = format!("{:?}", cache.relationships(&qi("u")));
+    assert!(to_t.contains(r#"("x", "b")"#), "{to_t}");
+    // Names sent are kept (a relation `tables` does not list).
+    let sent = keys("[1]", "[2]", r#"["elsewhere"]"#).expect("loads");
+    let to_t = format!("{:?}", sent.relationships(&qi("u")));
+    assert!(to_t.contains(r#"("x", "elsewhere")"#), "{to_t}");
+    // A column the table lacks, or unnamed columns of a relation not listed, are errors, not panics.
+    assert!(keys("[3]", "[2]", "null").is_err_and(|e| e.contains("column 3")));
+    assert!(two_tables_constrained(
+        r#"{"name": ["v_pkey"], "kind": ["p"], "rel": [7], "schema": ["other"], "table": ["v"],
+            "columns": [null], "attnums": [[1]], "foreign_rel": [null], "foreign_schema": [null],
+            "foreign_table": [null], "foreign_columns": [null], "foreign_attnums": [null]}"#
+    )
+    .is_err_and(|e| e.contains("unlisted relation 7")));
+}
+
 #[test]
 fn is_send_and_sync() {
     fn check<T: Send + Sync>() {}

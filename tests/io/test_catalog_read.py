@@ -1,0 +1,69 @@
+"""The catalog read against a real database, through the core: what keys.sql leaves out (the column names of
+the relations tables.sql lists) is named from tables.sql, and what it sends (partitions, relations of other
+schemas) is kept."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from restpg._core import SchemaCache
+from restpg.schema.introspect import load_document
+from support.postgres import Database
+
+
+@pytest.fixture
+def schemas(database: Database) -> Iterator[tuple[str, str]]:
+    exposed, private = (f"read_{uuid.uuid4().hex[:8]}" for _ in range(2))
+    statements = [
+        "create schema {e}",
+        "create schema {p}",
+        # The key's columns in another order than the table's.
+        "create table {p}.owners (name text, id int primary key)",
+        "create table {e}.events (at date, id int, primary key (id, at)) partition by range (at)",
+        "create table {e}.events_2026 partition of {e}.events for values from ('2026-01-01') to ('2027-01-01')",
+        (
+            "create table {e}.tickets (no int primary key, owner int references {p}.owners,"
+            " event_at date, event int, foreign key (event, event_at) references {e}.events (id, at))"
+        ),
+        "create view {e}.owners as select id, name from {p}.owners",
+    ]
+    with psycopg.connect(database.admin_dsn, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(sql.SQL(statement).format(e=sql.Identifier(exposed), p=sql.Identifier(private)))
+    yield exposed, private
+    with psycopg.connect(database.admin_dsn, autocommit=True) as conn:
+        for name in (exposed, private):
+            conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(name)))
+
+
+def test_key_columns_are_named_by_attnum_or_as_sent(database: Database, schemas: tuple[str, str]) -> None:
+    exposed, _ = schemas
+    document = b"".join(
+        asyncio.run(load_document(database.admin_dsn, schemas=[exposed], extra_search_path=[]))
+    )
+    sent = json.loads(document)["keys"]["constraints"]
+    named = {name: columns for name, columns in zip(sent["name"], sent["columns"], strict=True)}
+    # Left out for the listed tables; sent for a partition, which tables.sql does not list.
+    assert named["tickets_pkey"] is None and named["events_pkey"] is None
+    assert named["events_2026_pkey"] == ["id", "at"]
+    foreign = dict(zip(sent["name"], sent["foreign_columns"], strict=True))
+    assert foreign["tickets_owner_fkey"] == ["id"]  # another schema's table
+
+    cache = json.loads(SchemaCache([document]).to_json())
+    pk_cols = {table["name"]: table["pk_cols"] for table in cache["tables"]}
+    assert pk_cols["events"] == ["id", "at"] and pk_cols["tickets"] == ["no"]
+    assert pk_cols["owners"] == ["id"]  # the view's key, through its private source's sent names
+    pairs = {
+        (fk["table"]["name"], fk["foreign_table"]["name"]): columns
+        for fk in (r["ForeignKey"] for r in cache["relationships"] if "ForeignKey" in r)
+        for columns in [next(iter(fk["cardinality"].values()))["columns"]]
+    }
+    assert pairs[("tickets", "events")] == [["event", "id"], ["event_at", "at"]]
+    assert pairs[("tickets", "owners")] == [["owner", "id"]]  # through the view
