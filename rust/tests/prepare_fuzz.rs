@@ -31,27 +31,25 @@ fn fixture() -> &'static Fixture {
         let document = fs::read(root.join("rust/tests/fixtures/schema.json")).expect("schema fixture");
         let cache = SchemaCache::from_document(&document).expect("fixture loads");
         let doc: serde_json::Value = serde_json::from_slice(&document).expect("fixture is JSON");
-        let names = |list: &str| -> Vec<String> {
-            doc[list]
-                .as_array()
+        let names = |list: &serde_json::Value| -> Vec<String> {
+            list.as_array()
                 .expect("a list")
                 .iter()
                 .filter_map(|item| item["name"].as_str().map(str::to_owned))
                 .collect()
         };
-        let mut columns: Vec<String> = doc["tables"]
+        let mut columns: Vec<String> = doc["tables"]["columns"]["name"]
             .as_array()
-            .expect("tables")
+            .expect("the columns' names")
             .iter()
-            .flat_map(|t| t["columns"]["name"].as_array().into_iter().flatten())
             .filter_map(|name| name.as_str().map(str::to_owned))
             .collect();
         columns.sort();
         columns.dedup();
         Fixture {
             cache,
-            tables: names("tables"),
-            routines: names("routines"),
+            tables: names(&doc["tables"]["relations"]),
+            routines: names(&doc["routines"]),
             columns,
         }
     })

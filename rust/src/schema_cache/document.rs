@@ -20,7 +20,7 @@ pub struct Document {
 /// the queries send it.
 #[derive(Deserialize)]
 struct SentDocument {
-    tables: Vec<DocTable>,
+    tables: SentTables,
     keys: SentKeys,
     routines: Vec<DocRoutine>,
     #[serde(deserialize_with = "descriptions")]
@@ -47,13 +47,24 @@ pub struct DocTable {
     pub insertable: bool,
     pub updatable: bool,
     pub deletable: bool,
-    /// In attnum order.
-    #[serde(deserialize_with = "columns_in_order")]
+    /// In attnum order. Sent apart from the relations (`SentTables`).
+    #[serde(skip)]
     pub columns: Vec<DocColumn>,
+}
+
+/// tables.sql's `{"relations": […], "columns": {…}}`: the columns of every relation as one set of arrays
+/// (see the query for why), each column naming its relation.
+#[derive(Deserialize)]
+struct SentTables {
+    relations: Vec<DocTable>,
+    #[serde(deserialize_with = "columns")]
+    columns: Vec<DocColumn>,
 }
 
 #[derive(Debug)]
 pub struct DocColumn {
+    /// The relation's oid.
+    pub rel: u32,
     pub attnum: i16,
     pub name: String,
     pub nullable: bool,
@@ -202,6 +213,7 @@ macro_rules! from_arrays {
 }
 
 from_arrays!(columns -> DocColumn {
+    rel: u32,
     attnum: i16,
     name: String,
     nullable: bool,
@@ -234,20 +246,14 @@ from_arrays!(descriptions -> DocDescription {
     description: String,
 });
 
-fn columns_in_order<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<DocColumn>, D::Error> {
-    let mut columns = columns(deserializer)?;
-    columns.sort_unstable_by_key(|column| column.attnum);
-    Ok(columns)
-}
-
 impl Document {
     pub fn parse(doc: &[u8]) -> Result<Document, String> {
-        let sent: SentDocument =
-            serde_json::from_slice(doc).map_err(|e| format!("invalid schema cache document: {e}"))?;
-        let constraints = named_constraints(sent.keys.constraints, &sent.tables)
-            .map_err(|e| format!("invalid schema cache document: {e}"))?;
+        let invalid = |e: String| format!("invalid schema cache document: {e}");
+        let sent: SentDocument = serde_json::from_slice(doc).map_err(|e| invalid(e.to_string()))?;
+        let tables = with_columns(sent.tables).map_err(invalid)?;
+        let constraints = named_constraints(sent.keys.constraints, &tables).map_err(invalid)?;
         Ok(Document {
-            tables: sent.tables,
+            tables,
             keys: DocKeys {
                 constraints,
                 views: sent.keys.views,
@@ -256,6 +262,26 @@ impl Document {
             descriptions: sent.descriptions,
         })
     }
+}
+
+/// The relations, each with its columns in attnum order.
+fn with_columns(sent: SentTables) -> Result<Vec<DocTable>, String> {
+    let mut tables = sent.relations;
+    let at: HashMap<u32, usize> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, table)| (table.oid, i))
+        .collect();
+    for column in sent.columns {
+        let i = at
+            .get(&column.rel)
+            .ok_or_else(|| format!("column {} of an unlisted relation {}", column.name, column.rel))?;
+        tables[*i].columns.push(column);
+    }
+    for table in &mut tables {
+        table.columns.sort_unstable_by_key(|column| column.attnum);
+    }
+    Ok(tables)
 }
 
 /// The constraints with every column named, in the order relationships are inferred in: a stable order of
@@ -269,7 +295,7 @@ fn named_constraints(sent: Vec<SentConstraint>, tables: &[DocTable]) -> Result<V
         attnums
             .iter()
             .map(|attnum| {
-                // The columns are in attnum order (columns_in_order).
+                // The columns are in attnum order (with_columns).
                 let at = table.columns.binary_search_by_key(attnum, |column| column.attnum);
                 at.map(|i| table.columns[i].name.clone()).map_err(|_| {
                     format!("constraint {constraint} names column {attnum} that {rel} does not have")

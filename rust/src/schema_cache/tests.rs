@@ -362,17 +362,18 @@ fn malformed_documents_are_errors() {
     assert!(SchemaCache::from_document(b"").is_err());
     assert!(SchemaCache::from_document(b"{}").is_err());
     assert!(SchemaCache::from_document(
-        br#"{"tables": [], "keys": {"constraints": null, "views": []}, "routines": [], "descriptions": null}"#
+        br#"{"tables": {"relations": [], "columns": null}, "keys": {"constraints": null, "views": []},
+            "routines": [], "descriptions": null}"#
     )
     .is_ok());
 }
 
-/// A document with one table `test.t` (oid 1) whose `columns` value is `columns` and `descriptions`
-/// value is `descriptions` (JSON).
+/// A document with one table `test.t` (oid 1), tables.sql's `columns` value `columns` and the
+/// `descriptions` value `descriptions` (JSON).
 fn one_table_described(columns: &str, descriptions: &str) -> Result<SchemaCache, String> {
     let document = format!(
-        r#"{{"tables": [{{"oid": 1, "schema": "test", "name": "t", "kind": "r",
-            "insertable": true, "updatable": true, "deletable": true, "columns": {columns}}}],
+        r#"{{"tables": {{"relations": [{{"oid": 1, "schema": "test", "name": "t", "kind": "r",
+            "insertable": true, "updatable": true, "deletable": true}}], "columns": {columns}}},
             "keys": {{"constraints": null, "views": []}}, "routines": [], "descriptions": {descriptions}}}"#
     );
     SchemaCache::from_document(document.as_bytes()).map_err(|e| e.to_string())
@@ -385,7 +386,7 @@ fn one_table(columns: &str) -> Result<SchemaCache, String> {
 #[test]
 fn columns_arrive_as_arrays_in_any_order_and_are_kept_in_attnum_order() {
     let cache = one_table_described(
-        r#"{"attnum": [3, 1, 2], "name": ["c", "a", "b"],
+        r#"{"rel": [1, 1, 1], "attnum": [3, 1, 2], "name": ["c", "a", "b"],
             "nullable": [true, false, true], "data_type": ["text", "integer", "test.mood"],
             "nominal_type": ["text", "int4", "test.mood"], "max_len": [null, null, null],
             "default": ["'x'::text", null, null], "enum_values": [[], [], ["sad", "ok"]],
@@ -407,41 +408,37 @@ fn columns_arrive_as_arrays_in_any_order_and_are_kept_in_attnum_order() {
     let empty = one_table("null").expect("a relation without columns loads");
     assert!(empty.table(&qi("t")).expect("the table").columns.is_empty());
     let ragged = one_table(
-        r#"{"attnum": [1, 2], "name": ["a"], "nullable": [true, true],
+        r#"{"rel": [1, 1], "attnum": [1, 2], "name": ["a"], "nullable": [true, true],
             "data_type": ["text", "text"], "nominal_type": ["text", "text"], "max_len": [null, null],
             "default": [null, null], "enum_values": [[], []], "generated": [false, false]}"#,
     );
     assert!(ragged.is_err_and(|e| e.contains("differ in length")));
+    let elsewhere = one_table(
+        r#"{"rel": [1, 7], "attnum": [1, 1], "name": ["a", "b"], "nullable": [true, true],
+            "data_type": ["text", "text"], "nominal_type": ["text", "text"], "max_len": [null, null],
+            "default": [null, null], "enum_values": [[], []], "generated": [false, false]}"#,
+    );
+    assert!(elsewhere.is_err_and(|e| e.contains("column b of an unlisted relation 7")));
 }
 
 /// `test.t` (oid 1, columns a and b) and `test.u` (oid 2, column x), with keys.sql's `constraints` value.
 fn two_tables_constrained(constraints: &str) -> Result<SchemaCache, String> {
-    let columns = |names: &[&str]| {
-        let n = names.len();
-        let nulls = format!("[{}]", vec!["null"; n].join(","));
-        let empty = format!("[{}]", vec!["[]"; n].join(","));
-        format!(
-            r#"{{"attnum": {attnums:?}, "name": {names:?}, "nullable": {nullable:?}, "data_type": {types:?},
-                "nominal_type": {nominal:?}, "max_len": {nulls}, "default": {nulls}, "enum_values": {empty},
-                "generated": {nullable:?}}}"#,
-            attnums = (1..=n).collect::<Vec<_>>(),
-            nullable = vec![false; n],
-            types = vec!["integer"; n],
-            nominal = vec!["int4"; n],
-        )
-    };
-    let table = |oid: u32, name: &str, names: &[&str]| {
+    let table = |oid: u32, name: &str| {
         format!(
             r#"{{"oid": {oid}, "schema": "test", "name": "{name}", "kind": "r", "insertable": true,
-                "updatable": true, "deletable": true, "columns": {}}}"#,
-            columns(names)
+                "updatable": true, "deletable": true}}"#
         )
     };
+    // The columns of both, interleaved: the core groups them by relation.
     let document = format!(
-        r#"{{"tables": [{}, {}], "keys": {{"constraints": {constraints}, "views": []}}, "routines": [],
-            "descriptions": null}}"#,
-        table(1, "t", &["a", "b"]),
-        table(2, "u", &["x"]),
+        r#"{{"tables": {{"relations": [{}, {}], "columns": {{"rel": [2, 1, 1], "attnum": [1, 2, 1],
+            "name": ["x", "b", "a"], "nullable": [false, false, false],
+            "data_type": ["integer", "integer", "integer"], "nominal_type": ["int4", "int4", "int4"],
+            "max_len": [null, null, null], "default": [null, null, null], "enum_values": [[], [], []],
+            "generated": [false, false, false]}}}},
+            "keys": {{"constraints": {constraints}, "views": []}}, "routines": [], "descriptions": null}}"#,
+        table(1, "t"),
+        table(2, "u"),
     );
     SchemaCache::from_document(document.as_bytes()).map_err(|e| e.to_string())
 }
