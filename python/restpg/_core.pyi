@@ -260,10 +260,16 @@ class BlockingSession:
     def rows(self, sql: bytes, params: list[bytes | None] = ...) -> list[tuple[bytes | None, ...]]:
         """One statement's rows, text values (None for NULL)."""
 
-    def side_by_side(self, scripts: list[list[tuple[bytes, list[bytes | None]]]]) -> list[list[bytes | None]]:
-        """Run the scripts at once, the first on this session and each other on a connection of its own
-        (closed after): per script, each statement's first value (None without one), in order. Raises the
-        first failure in script order, once all have ended."""
+    def side_by_side(
+        self,
+        openings: list[list[tuple[bytes, list[bytes | None]]]],
+        queue: list[tuple[bytes, list[bytes | None]]],
+    ) -> list[bytes | None]:
+        """Read on ``len(openings)`` connections at once: the first opening runs on this session, each other
+        on a connection of its own (closed after); then each connection takes the next statement of
+        ``queue`` whenever it is done with its last. Each queued statement's first value (None without
+        one), in ``queue`` order. Raises the first failure in ``openings`` order, once all have stopped (a
+        failure stops the others from taking more)."""
 
     def close(self) -> None:
         """Close the connection (idempotent)."""

@@ -12,8 +12,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from restpg._core import SchemaCache
+from restpg._core import BlockingSession, SchemaCache
 from restpg.config import Config, load
+from restpg.db.pool import connection_params
 from restpg.schema.fingerprint import queries_digest
 from restpg.schema.introspect import QUERIES, read_catalog
 from restpg.schema.preload import DatabaseUnreachable, check_database, prepare_database
@@ -65,7 +66,7 @@ def test_a_session_reports_what_postgresql_refused_and_stays_usable(database: Da
         session.value(b"select 1")
 
 
-@pytest.mark.parametrize("failing", ["b", "tables"])  # on the session; on the connection of its own
+@pytest.mark.parametrize("failing", ["b", "tables"])  # taken last; taken first
 def test_a_failing_query_side_by_side_fails_the_read(
     database: Database, tmp_path: Path, failing: str
 ) -> None:
@@ -80,6 +81,18 @@ def test_a_failing_query_side_by_side_fails_the_read(
             )
     finally:
         session.close()
+
+
+def test_each_connection_takes_the_next_statement_when_done_with_its_last(database: Database) -> None:
+    session = BlockingSession(connection_params(database.admin_dsn))
+    pid: tuple[bytes, list[bytes | None]] = (b"select pg_backend_pid()::text", [])
+    slow: tuple[bytes, list[bytes | None]] = (b"select pg_backend_pid()::text from pg_sleep(0.5)", [])
+    try:
+        values = session.side_by_side([[], []], [slow, pid, pid, pid])
+    finally:
+        session.close()
+    # While one connection sleeps through the first statement, the other takes all the rest.
+    assert len(values) == 4 and values[0] not in values[1:] and len(set(values[1:])) == 1
 
 
 def test_the_supervisor_leaves_the_snapshot_to_a_running_leader(database: Database, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from restpg.schema.catalog import (
     _text_array,
     assemble_document,
     catalog_queries,
-    reading_groups,
+    reading_order,
 )
 from restpg.schema.fingerprint import CATALOGS
 
@@ -44,11 +44,18 @@ def _job(stem: str) -> CatalogJob:
     return (stem, f"select '{stem}'".encode(), [])
 
 
-def test_a_side_by_side_read_puts_the_largest_query_alone() -> None:
-    fingerprint, keys, routines, tables = _job(""), _job("keys"), _job("routines"), _job("tables")
-    assert reading_groups([fingerprint, keys, routines, tables]) == [[fingerprint, keys, routines], [tables]]
-    assert reading_groups([tables]) == [[tables]]  # no connection without a query
-    assert reading_groups([keys, routines]) == [[keys, routines]]
+def test_a_side_by_side_read_takes_the_largest_queries_first() -> None:
+    states, descriptions, keys, routines, tables = (
+        _job(stem) for stem in ("", "descriptions", "keys", "routines", "tables")
+    )
+    assert reading_order([states, descriptions, keys, routines, tables]) == [
+        tables,
+        keys,
+        states,
+        descriptions,
+        routines,
+    ]
+    assert reading_order([routines, states]) == [routines, states]  # the others keep their order
 
 
 def test_the_document_in_pieces_builds_the_same_cache_as_whole() -> None:

@@ -5,6 +5,7 @@ core's schema cache. The queries and the document they make are described in ``c
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,14 +17,14 @@ from restpg.schema.catalog import (
     BEGIN_READ,
     QUERIES,
     READ_SETTINGS,
-    CatalogJob,
+    READERS,
     CatalogQuery,
     SchemaTooLarge,
     assemble_document,
     catalog_jobs,
     catalog_queries,
     import_snapshot,
-    reading_groups,
+    reading_order,
 )
 from restpg.schema.fingerprint import CATALOG_STATES_SQL, fingerprint_of, parse_states
 
@@ -50,9 +51,10 @@ async def load_document(
     """Run every query in ``queries`` and return the introspection document (keys in file-name order), in
     the pieces ``catalog.assemble_document`` makes.
 
-    With ``parallel`` the queries run side by side on two connections (the largest alone on one, see
-    ``catalog.READS_ALONE``), so PostgreSQL runs them on two backends and cores: at 1,000 tables the
-    document takes about the time of its slowest query, not the sum. That is for when nothing else waits
+    With ``parallel`` the queries run side by side on two connections (``catalog.READERS``), each taking
+    the next (largest first, ``catalog.reading_order``) when done with its last, so PostgreSQL runs them on
+    two backends and cores: at 1,000 tables the document takes about the time of its slowest query, not
+    the sum. That is for when nothing else waits
     (a start); a reload while requests are served runs them one after the other on one connection
     (``reread_catalog``), leaving the other cores to the requests. Either way they read one state of the
     catalog: the first connection's read-only REPEATABLE READ transaction exports its snapshot and the
@@ -168,22 +170,20 @@ async def _read(
     jobs = catalog_jobs(files, schemas, extra_search_path)
     if states:
         jobs.insert(0, (_STATES_KEY, CATALOG_STATES_SQL.encode(), []))
-    groups = reading_groups(jobs) if parallel else [jobs]
+    queue = collections.deque(reading_order(jobs))
     parts: dict[str, bytes] = {}
 
-    async def run(connection: Connection, assigned: list[CatalogJob]) -> None:
-        # A connection runs one round trip at a time: its queries one after the other.
-        for name, query, params in assigned:
+    async def run(connection: Connection) -> None:
+        # A connection runs one round trip at a time: the next query when done with its last.
+        while queue:
+            name, query, params = queue.popleft()
             parts[name] = _value(await fetch_rows(connection, query, params))
             _check_size(parts, max_bytes, name)
 
-    async with _connections(conninfo, len(groups)) as connections:
+    async with _connections(conninfo, max(1, min(READERS, len(jobs))) if parallel else 1) as connections:
         exported = await _begin(connections[0], snapshot=None)
         await asyncio.gather(*(_begin(conn, snapshot=exported) for conn in connections[1:]))
-        tasks = [
-            asyncio.ensure_future(run(connection, group))
-            for connection, group in zip(connections, groups, strict=True)
-        ]
+        tasks = [asyncio.ensure_future(run(connection)) for connection in connections]
         try:
             await asyncio.gather(*tasks)
         finally:

@@ -4,7 +4,7 @@
 tables) before its workers can serve, and must import the app and Granian meanwhile. The two overlap only if
 the read starts early and never waits for the GIL the imports hold. The core's ``BlockingSession`` connects
 and runs each statement without the GIL, and runs the read's queries side by side in native threads, on two
-connections (see ``catalog.READS_ALONE``): one call for the whole read. (Driven from Python, every connect
+connections (see ``catalog.READERS``): one call for the whole read. (Driven from Python, every connect
 and statement of the read waited for the GIL once more: with the main thread busy, the read took twice as
 long as with it idle, 480 ms instead of 225 at 1,000 tables.)
 
@@ -24,12 +24,13 @@ from restpg.schema.catalog import (
     BEGIN_READ,
     QUERIES,
     READ_SETTINGS,
+    READERS,
     SchemaTooLarge,
     assemble_document,
     catalog_jobs,
     catalog_queries,
     import_snapshot,
-    reading_groups,
+    reading_order,
 )
 from restpg.schema.fingerprint import CATALOG_STATES_SQL, fingerprint_of
 
@@ -86,9 +87,9 @@ class Session:
     ) -> tuple[str, list[bytes]]:
         """``(fingerprint, document)`` as ``introspect.read_catalog`` returns them, read in one snapshot.
 
-        The fingerprint and the queries run on this session, those in ``READS_ALONE`` each on a connection
-        of its own at the same time, in the snapshot this session's transaction exports (as
-        ``introspect.py``). ``TimedOut`` when a query outlasts ``budget`` seconds from now;
+        The fingerprint and the queries run on this session and ``READERS - 1`` connections of their own at
+        the same time, each taking the next (``reading_order``) when done with its last, in the snapshot
+        this session's transaction exports (as ``introspect.py``). ``TimedOut`` when a query outlasts ``budget`` seconds from now;
         ``SchemaTooLarge`` when the parts exceed ``max_bytes`` (checked once all are read, before anything
         parses them).
         """
@@ -102,24 +103,17 @@ class Session:
             raise TimedOut
         bound: _Statement = (b"SELECT set_config('statement_timeout', $1, true)", [str(left_ms).encode()])
         jobs = [("", CATALOG_STATES_SQL.encode(), []), *catalog_jobs(files, schemas, extra_search_path)]
-        groups = reading_groups(jobs)
+        ordered = reading_order(jobs)
         # This session's transaction exported the snapshot; the other connections read in it.
         openings: list[list[_Statement]] = [[(READ_SETTINGS, []), bound]] + [
             [(BEGIN_READ, []), (import_snapshot(snapshot), []), (READ_SETTINGS, []), bound]
-            for _ in groups[1:]
-        ]
-        scripts = [
-            [*opening, *((sql, params) for _, sql, params in group)]
-            for opening, group in zip(openings, groups, strict=True)
+            for _ in range(min(READERS, len(ordered)) - 1)  # (the first is this session)
         ]
         try:
-            values = self._session.side_by_side(scripts)
+            values = self._session.side_by_side(openings, [(sql, params) for _, sql, params in ordered])
         except TimeoutError:
             raise TimedOut from None
-        read: dict[str, bytes] = {}
-        for opening, group, got in zip(openings, groups, values, strict=True):
-            for (stem, _, _), value in zip(group, got[len(opening) :], strict=True):
-                read[stem] = value or b"null"
+        read = {stem: value or b"null" for (stem, _, _), value in zip(ordered, values, strict=True)}
         states = read.pop("")
         size = 0
         for query in files:  # the part at which the sum crosses the cap is named

@@ -96,30 +96,25 @@ impl PyBlockingSession {
             .collect()
     }
 
-    /// Run the scripts (lists of `(sql, params)`) at once: the first on this session, each other on a
-    /// connection of its own, closed after. Per script, each statement's first value, in order; the
-    /// first failure (in script order) raises, once all have ended.
+    /// Read on `len(openings)` connections at once: the first opening (a list of `(sql, params)`) runs on
+    /// this session, each other on a connection of its own, closed after; then each connection takes the
+    /// next statement of `queue` whenever it is done with its last. Each queued statement's first value,
+    /// in `queue` order; the first failure (in `openings` order) raises, once all have stopped.
     fn side_by_side<'py>(
         &self,
         py: Python<'py>,
-        scripts: Vec<Vec<Statement>>,
-    ) -> PyResult<Vec<Vec<Option<Bound<'py, PyBytes>>>>> {
+        openings: Vec<Vec<Statement>>,
+        queue: Vec<Statement>,
+    ) -> PyResult<Vec<Option<Bound<'py, PyBytes>>>> {
         let library = library()?;
         let values = py.detach(|| {
             self.with_session(|session| {
-                side_by_side(library, &pairs(&self.params), session, &scripts)
-                    .into_iter()
-                    .collect::<Result<Vec<_>, _>>()
+                side_by_side(library, &pairs(&self.params), session, &openings, &queue)
             })
         })?;
         Ok(values
             .into_iter()
-            .map(|script| {
-                script
-                    .into_iter()
-                    .map(|value| value.map(|bytes| PyBytes::new(py, &bytes)))
-                    .collect()
-            })
+            .map(|value| value.map(|bytes| PyBytes::new(py, &bytes)))
             .collect())
     }
 
