@@ -7,6 +7,41 @@ use std::collections::HashMap;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 
+/// Defines `$item`, a list the queries send as one array per field (`{"field": [...], ...}`), every item at
+/// the same index in each array, or null for none: arrays of scalars cost PostgreSQL a fraction of one JSON
+/// object per item (see docs/schema-cache.md). `$read` deserializes such a value into `Vec<$item>`, in
+/// array order.
+macro_rules! from_arrays {
+    ($read:ident: $(#[$meta:meta])* $vis:vis struct $item:ident {
+        $($(#[$field_meta:meta])* $field_vis:vis $field:ident: $ty:ty),* $(,)?
+    }) => {
+        $(#[$meta])*
+        $vis struct $item {
+            $($(#[$field_meta])* $field_vis $field: $ty,)*
+        }
+
+        fn $read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<$item>, D::Error> {
+            #[derive(Deserialize)]
+            struct Arrays {
+                $($field: Vec<$ty>,)*
+            }
+            let Some(arrays) = Option::<Arrays>::deserialize(deserializer)? else {
+                return Ok(Vec::new());
+            };
+            let lengths = [$(arrays.$field.len()),*];
+            if lengths.iter().any(|&length| length != lengths[0]) {
+                return Err(D::Error::custom(concat!(
+                    "the arrays of ",
+                    stringify!($item),
+                    " differ in length"
+                )));
+            }
+            $(let mut $field = arrays.$field.into_iter();)*
+            Ok(std::iter::from_fn(|| Some($item { $($field: $field.next()?,)* })).collect())
+        }
+    };
+}
+
 /// The document, every key constraint's columns named (see [`Document::parse`]).
 #[derive(Debug)]
 pub struct Document {
@@ -27,14 +62,16 @@ struct SentDocument {
     descriptions: Vec<DocDescription>,
 }
 
-/// A comment on a relation of `tables` (`attnum` 0) or on one of its columns (`descriptions.sql`, a query
-/// of its own so that a reload after a `COMMENT` runs it alone).
-#[derive(Debug)]
-pub struct DocDescription {
-    pub oid: u32,
-    pub attnum: i16,
-    pub description: String,
-}
+from_arrays!(descriptions:
+    /// A comment on a relation of `tables` (`attnum` 0) or on one of its columns (`descriptions.sql`, a query
+    /// of its own so that a reload after a `COMMENT` runs it alone).
+    #[derive(Debug)]
+    pub struct DocDescription {
+        pub oid: u32,
+        pub attnum: i16,
+        pub description: String,
+    }
+);
 
 #[derive(Debug, Deserialize)]
 pub struct DocTable {
@@ -61,20 +98,22 @@ struct SentTables {
     columns: Vec<DocColumn>,
 }
 
-#[derive(Debug)]
-pub struct DocColumn {
-    /// The relation's oid.
-    pub rel: u32,
-    pub attnum: i16,
-    pub name: String,
-    pub nullable: bool,
-    pub data_type: String,
-    pub nominal_type: String,
-    pub max_len: Option<i32>,
-    pub default: Option<String>,
-    pub enum_values: Vec<String>,
-    pub generated: bool,
-}
+from_arrays!(columns:
+    #[derive(Debug)]
+    pub struct DocColumn {
+        /// The relation's oid.
+        pub rel: u32,
+        pub attnum: i16,
+        pub name: String,
+        pub nullable: bool,
+        pub data_type: String,
+        pub nominal_type: String,
+        pub max_len: Option<i32>,
+        pub default: Option<String>,
+        pub enum_values: Vec<String>,
+        pub generated: bool,
+    }
+);
 
 #[derive(Debug)]
 pub struct DocKeys {
@@ -107,22 +146,24 @@ pub struct DocConstraint {
     pub foreign_attnums: Option<Vec<i16>>,
 }
 
-/// A constraint as keys.sql sends it: without the column names of a relation that `tables` lists (they
-/// come from its columns there; looking them up cost the query ~40% of its time).
-struct SentConstraint {
-    name: String,
-    kind: String,
-    rel: u32,
-    schema: String,
-    table: String,
-    columns: Option<Vec<String>>,
-    attnums: Vec<i16>,
-    foreign_rel: Option<u32>,
-    foreign_schema: Option<String>,
-    foreign_table: Option<String>,
-    foreign_columns: Option<Vec<String>>,
-    foreign_attnums: Option<Vec<i16>>,
-}
+from_arrays!(constraints:
+    /// A constraint as keys.sql sends it: without the column names of a relation that `tables` lists (they
+    /// come from its columns there; looking them up cost the query ~40% of its time).
+    struct SentConstraint {
+        name: String,
+        kind: String,
+        rel: u32,
+        schema: String,
+        table: String,
+        columns: Option<Vec<String>>,
+        attnums: Vec<i16>,
+        foreign_rel: Option<u32>,
+        foreign_schema: Option<String>,
+        foreign_table: Option<String>,
+        foreign_columns: Option<Vec<String>>,
+        foreign_attnums: Option<Vec<i16>>,
+    }
+);
 
 /// A view or materialized view and its `_RETURN` rule (`pg_rewrite.ev_action` as text).
 #[derive(Debug, Deserialize)]
@@ -184,67 +225,6 @@ pub struct DocReturnType {
     /// `relkind` when the type is a row type (`c` for a standalone composite type).
     pub relation_kind: Option<String>,
 }
-
-/// A list the queries send as one array per field (`{"field": [...], ...}`), every item at the same index
-/// in each array, or null for none: arrays of scalars cost PostgreSQL a fraction of one JSON object per
-/// item (see docs/schema-cache.md). `$read` deserializes such a value into `Vec<$item>`, in array order.
-macro_rules! from_arrays {
-    ($read:ident -> $item:ident { $($field:ident: $ty:ty),* $(,)? }) => {
-        fn $read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<$item>, D::Error> {
-            #[derive(Deserialize)]
-            struct Arrays {
-                $($field: Vec<$ty>,)*
-            }
-            let Some(arrays) = Option::<Arrays>::deserialize(deserializer)? else {
-                return Ok(Vec::new());
-            };
-            let lengths = [$(arrays.$field.len()),*];
-            if lengths.iter().any(|&length| length != lengths[0]) {
-                return Err(D::Error::custom(concat!(
-                    "the arrays of ",
-                    stringify!($item),
-                    " differ in length"
-                )));
-            }
-            $(let mut $field = arrays.$field.into_iter();)*
-            Ok(std::iter::from_fn(|| Some($item { $($field: $field.next()?,)* })).collect())
-        }
-    };
-}
-
-from_arrays!(columns -> DocColumn {
-    rel: u32,
-    attnum: i16,
-    name: String,
-    nullable: bool,
-    data_type: String,
-    nominal_type: String,
-    max_len: Option<i32>,
-    default: Option<String>,
-    enum_values: Vec<String>,
-    generated: bool,
-});
-
-from_arrays!(constraints -> SentConstraint {
-    name: String,
-    kind: String,
-    rel: u32,
-    schema: String,
-    table: String,
-    columns: Option<Vec<String>>,
-    attnums: Vec<i16>,
-    foreign_rel: Option<u32>,
-    foreign_schema: Option<String>,
-    foreign_table: Option<String>,
-    foreign_columns: Option<Vec<String>>,
-    foreign_attnums: Option<Vec<i16>>,
-});
-
-from_arrays!(descriptions -> DocDescription {
-    oid: u32,
-    attnum: i16,
-    description: String,
-});
 
 impl Document {
     pub fn parse(doc: &[u8]) -> Result<Document, String> {
