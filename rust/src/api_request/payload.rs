@@ -458,6 +458,10 @@ mod tests {
             }
         ));
         assert_eq!(keys(&p), vec!["a", "b"]);
+        // An escaped key is the key it spells, whichever row has it.
+        let p = json(r#"[{"a\u0062":1,"c":2},{"ab":3,"\u0063":4},{"c":5,"ab":6,"ab":7}]"#).unwrap();
+        assert_eq!(keys(&p), vec!["ab", "c"]);
+        assert!(json(r#"[{"ab":1},{"a\u0063":2}]"#).is_err());
         let p = json("[]").unwrap();
         assert!(matches!(
             &p,
