@@ -130,7 +130,7 @@ struct SentKeys {
 }
 
 /// A primary key (`p`), unique (`u`) or foreign key (`f`) constraint.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct DocConstraint {
     pub name: String,
     pub kind: String,
@@ -230,8 +230,14 @@ impl Document {
     pub fn parse(doc: &[u8]) -> Result<Document, String> {
         let invalid = |e: String| format!("invalid schema cache document: {e}");
         let sent: SentDocument = serde_json::from_slice(doc).map_err(|e| invalid(e.to_string()))?;
-        let tables = with_columns(sent.tables).map_err(invalid)?;
-        let constraints = named_constraints(sent.keys.constraints, &tables).map_err(invalid)?;
+        let mut tables = sent.tables.relations;
+        let at: HashMap<u32, usize> = tables
+            .iter()
+            .enumerate()
+            .map(|(i, table)| (table.oid, i))
+            .collect();
+        add_columns(&mut tables, &at, sent.tables.columns).map_err(invalid)?;
+        let constraints = named_constraints(sent.keys.constraints, &tables, &at).map_err(invalid)?;
         Ok(Document {
             tables,
             keys: DocKeys {
@@ -244,38 +250,40 @@ impl Document {
     }
 }
 
-/// The relations, each with its columns in attnum order.
-fn with_columns(sent: SentTables) -> Result<Vec<DocTable>, String> {
-    let mut tables = sent.relations;
-    let at: HashMap<u32, usize> = tables
-        .iter()
-        .enumerate()
-        .map(|(i, table)| (table.oid, i))
-        .collect();
-    for column in sent.columns {
+/// Gives each relation of `tables` (`at`: its index by oid) its columns, in attnum order.
+fn add_columns(
+    tables: &mut [DocTable],
+    at: &HashMap<u32, usize>,
+    columns: Vec<DocColumn>,
+) -> Result<(), String> {
+    for column in columns {
         let i = at
             .get(&column.rel)
             .ok_or_else(|| format!("column {} of an unlisted relation {}", column.name, column.rel))?;
         tables[*i].columns.push(column);
     }
-    for table in &mut tables {
+    for table in tables {
         table.columns.sort_unstable_by_key(|column| column.attnum);
     }
-    Ok(tables)
+    Ok(())
 }
 
 /// The constraints with every column named, in the order relationships are inferred in: a stable order of
 /// the result (the hints of an ambiguous embedding list them in it).
-fn named_constraints(sent: Vec<SentConstraint>, tables: &[DocTable]) -> Result<Vec<DocConstraint>, String> {
-    let by_oid: HashMap<u32, &DocTable> = tables.iter().map(|table| (table.oid, table)).collect();
+/// `at`: the index of each relation of `tables` by oid.
+fn named_constraints(
+    sent: Vec<SentConstraint>,
+    tables: &[DocTable],
+    at: &HashMap<u32, usize>,
+) -> Result<Vec<DocConstraint>, String> {
     let names = |rel: u32, attnums: &[i16], constraint: &str| -> Result<Vec<String>, String> {
-        let table = by_oid.get(&rel).ok_or_else(|| {
+        let table = at.get(&rel).map(|&i| &tables[i]).ok_or_else(|| {
             format!("constraint {constraint} has unnamed columns of an unlisted relation {rel}")
         })?;
         attnums
             .iter()
             .map(|attnum| {
-                // The columns are in attnum order (with_columns).
+                // The columns are in attnum order (add_columns).
                 let at = table.columns.binary_search_by_key(attnum, |column| column.attnum);
                 at.map(|i| table.columns[i].name.clone()).map_err(|_| {
                     format!("constraint {constraint} names column {attnum} that {rel} does not have")
