@@ -21,6 +21,7 @@ from restpg.schema.fingerprint import CATALOGS
 
 __all__ = [
     "QUERIES",
+    "STATES_KEY",
     "CatalogJob",
     "CatalogQuery",
     "SchemaTooLarge",
@@ -56,6 +57,10 @@ READERS = 2
 # PostgreSQL's time, the keys ~20%, at 1,000 and 10,000 tables): taken first, they leave the small ones to
 # even out the connections' ends.
 LARGEST_FIRST = ("tables", "keys")
+
+# The key of the catalog's states (``fingerprint.CATALOG_STATES_SQL``) among a read's results: no query file
+# has an empty stem.
+STATES_KEY = ""
 
 #: ``(stem, sql, params)``: one query ready for libpq.
 CatalogJob = tuple[str, bytes, list[bytes | None]]

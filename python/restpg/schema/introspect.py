@@ -18,6 +18,7 @@ from restpg.schema.catalog import (
     QUERIES,
     READ_SETTINGS,
     READERS,
+    STATES_KEY,
     CatalogQuery,
     SchemaTooLarge,
     assemble_document,
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["QUERIES", "Reading", "SchemaTooLarge", "load_document", "read_catalog", "reread_catalog"]
 
-# The key of the catalog's states among a read's results (no query file has an empty stem).
-_STATES_KEY = ""
 # Parts every result depends on: another database of the same name is another catalog.
 _ALWAYS = frozenset({"database"})
 
@@ -152,7 +151,7 @@ async def read_catalog(
     files, parts = await _read(
         conninfo, schemas, extra_search_path, queries, max_bytes, parallel=True, states=True
     )
-    return fingerprint_of(parts.pop(_STATES_KEY), digest), assemble_document(files, parts)
+    return fingerprint_of(parts.pop(STATES_KEY), digest), assemble_document(files, parts)
 
 
 async def _read(
@@ -165,11 +164,11 @@ async def _read(
     parallel: bool,
     states: bool,
 ) -> tuple[list[CatalogQuery], dict[str, bytes]]:
-    """Each query's result by stem (the catalog states under ``_STATES_KEY`` with ``states``)."""
+    """Each query's result by stem (the catalog states under ``STATES_KEY`` with ``states``)."""
     files = catalog_queries(queries)
     jobs = catalog_jobs(files, schemas, extra_search_path)
     if states:
-        jobs.insert(0, (_STATES_KEY, CATALOG_STATES_SQL.encode(), []))
+        jobs.insert(0, (STATES_KEY, CATALOG_STATES_SQL.encode(), []))
     queue = collections.deque(reading_order(jobs))
     parts: dict[str, bytes] = {}
 

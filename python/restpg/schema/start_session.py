@@ -25,6 +25,7 @@ from restpg.schema.catalog import (
     QUERIES,
     READ_SETTINGS,
     READERS,
+    STATES_KEY,
     SchemaTooLarge,
     assemble_document,
     catalog_jobs,
@@ -89,9 +90,9 @@ class Session:
 
         The fingerprint and the queries run on this session and ``READERS - 1`` connections of their own at
         the same time, each taking the next (``reading_order``) when done with its last, in the snapshot
-        this session's transaction exports (as ``introspect.py``). ``TimedOut`` when a query outlasts ``budget`` seconds from now;
-        ``SchemaTooLarge`` when the parts exceed ``max_bytes`` (checked once all are read, before anything
-        parses them).
+        this session's transaction exports (as ``introspect.py``). ``TimedOut`` when a query outlasts
+        ``budget`` seconds from now; ``SchemaTooLarge`` when the parts exceed ``max_bytes`` (checked once
+        all are read, before anything parses them).
         """
         files = catalog_queries(queries)
         deadline = time.monotonic() + budget
@@ -102,7 +103,10 @@ class Session:
         if left_ms <= 0:
             raise TimedOut
         bound: _Statement = (b"SELECT set_config('statement_timeout', $1, true)", [str(left_ms).encode()])
-        jobs = [("", CATALOG_STATES_SQL.encode(), []), *catalog_jobs(files, schemas, extra_search_path)]
+        jobs = [
+            (STATES_KEY, CATALOG_STATES_SQL.encode(), []),
+            *catalog_jobs(files, schemas, extra_search_path),
+        ]
         ordered = reading_order(jobs)
         # This session's transaction exported the snapshot; the other connections read in it.
         openings: list[list[_Statement]] = [[(READ_SETTINGS, []), bound]] + [
@@ -114,7 +118,7 @@ class Session:
         except TimeoutError:
             raise TimedOut from None
         read = {stem: value or b"null" for (stem, _, _), value in zip(ordered, values, strict=True)}
-        states = read.pop("")
+        states = read.pop(STATES_KEY)
         size = 0
         for query in files:  # the part at which the sum crosses the cap is named
             size += len(read[query.stem])
