@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 
-from restpg.schema.catalog import READ_SETTINGS, catalog_jobs, catalog_queries
+from restpg.schema.catalog import READ_SETTINGS, catalog_jobs, catalog_queries, whole_document
 from restpg.schema.fingerprint import catalog_fingerprint, queries_digest
 from restpg.schema.introspect import QUERIES, load_document
 
@@ -45,7 +45,7 @@ async def main(conninfo: str, schema: str, out: str | None) -> None:
         best = min(best, time.perf_counter() - start)
     print(f"{'fingerprint':10} {best * 1000:7.0f} ms (with connecting)")
     start = time.perf_counter()
-    document = b"".join(await load_document(conninfo, schemas=[schema], extra_search_path=["public"]))
+    document = whole_document(await load_document(conninfo, schemas=[schema], extra_search_path=["public"]))
     print(f"{'document':10} {(time.perf_counter() - start) * 1000:7.0f} ms for all, {len(document) >> 10} KB")
     if out:
         Path(out).write_bytes(document)

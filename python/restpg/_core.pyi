@@ -5,7 +5,6 @@ into Rust once per load; per request Python passes a few ``str``/``bytes`` and g
 ``Prepared`` (or an ``ApiError``), then queues it on the connection's ``Pipeline`` and gets an ``Outcome``.
 """
 
-from collections.abc import Sequence
 from typing import Final, Literal, Protocol, Self, TypeAlias, final
 
 __all__ = [
@@ -41,9 +40,9 @@ class ApiError(Exception):
 class SchemaCache:
     """An immutable, shareable schema cache built from the introspection document."""
 
-    def __new__(cls, document: bytes | Sequence[bytes], *, background: bool = False) -> Self:
+    def __new__(cls, document: bytes | dict[str, bytes], *, background: bool = False) -> Self:
         """``document`` is the JSON object built by the introspection queries (see docs/schema-cache.md),
-        whole or in pieces that joined make it (joined in the core, without the GIL).
+        whole, or as its parts: each query's result by the query's stem (parsed apart, without the GIL).
 
         With ``background`` (a reload while requests are served) the work runs on a thread of low CPU
         priority, as with ``to_snapshot`` and ``from_snapshot``.

@@ -35,6 +35,7 @@ from restpg.disconnect import CLIENT_CLOSED, RunningReads, asgi_disconnected
 from restpg.http import Response, wire
 from restpg.limits import BodyTooLarge, Limits, read_asgi_body, read_rsgi_body
 from restpg.log import AccessLog
+from restpg.schema.catalog import Document
 from restpg.schema.fingerprint import pooled_fingerprint, queries_digest
 from restpg.schema.introspect import QUERIES, Reading, load_document, reread_catalog
 from restpg.schema.listener import CONFIG, SCHEMA, Listener
@@ -253,7 +254,7 @@ class App:
                 await self._reload_config()
         await self.reload()
 
-    async def _load_document(self) -> list[bytes]:
+    async def _load_document(self) -> Document:
         """The whole document (a start, or a follower that waited too long for the leader's snapshot)."""
         config = self.config
         started = perf_counter()
@@ -274,7 +275,7 @@ class App:
 
     async def _reread(
         self, published: str | None, checked: Callable[[str], None]
-    ) -> tuple[str, list[bytes] | None]:
+    ) -> tuple[str, Document | None]:
         """The leader's reload: the fingerprint, and the document unless it is ``published``, in one read
         on a pooled connection that runs only the queries whose catalogs changed since its last read."""
         config = self.config

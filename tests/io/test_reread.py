@@ -13,7 +13,7 @@ from psycopg import sql
 
 from restpg._core import SchemaCache
 from restpg.db.pool import Pool, PoolOptions
-from restpg.schema.catalog import catalog_queries
+from restpg.schema.catalog import Document, catalog_queries
 from restpg.schema.fingerprint import catalog_fingerprint
 from restpg.schema.introspect import Reading, SchemaTooLarge, load_document, reread_catalog
 from support.postgres import Database
@@ -37,8 +37,8 @@ def run(database: Database, schema: str, *statements: str) -> None:
 
 def reread(
     database: Database, schema: str, previous: Reading | None, unless: str | None = None
-) -> tuple[str, bytes | None, Reading | None]:
-    async def on_a_pool() -> tuple[str, list[bytes] | None, Reading | None]:
+) -> tuple[str, Document | None, Reading | None]:
+    async def on_a_pool() -> tuple[str, Document | None, Reading | None]:
         pool = Pool(database.admin_dsn, PoolOptions(size=1))
         await pool.open()
         try:
@@ -54,10 +54,10 @@ def reread(
     assert fingerprint == asyncio.run(catalog_fingerprint(database.admin_dsn, "d"))
     if document is None:
         return fingerprint, None, reading
-    # What a start would read now, every query run: the reload must have assembled the same bytes.
+    # What a start would read now, every query run: the reload must have put together the same parts.
     full = asyncio.run(load_document(database.admin_dsn, schemas=[schema], extra_search_path=[]))
-    assert b"".join(document) == b"".join(full)
-    return fingerprint, b"".join(document), reading
+    assert document == full and list(document) == list(full)
+    return fingerprint, document, reading
 
 
 @pytest.mark.parametrize(
@@ -88,8 +88,8 @@ def test_an_unchanged_catalog_stops_the_read_at_its_fingerprint(database: Databa
     run(database, schema, "comment on table {s}.films is 'the films'")
     changed, document, reading = reread(database, schema, first, unless=fingerprint)
     assert changed != fingerprint and reading is not None and reading.ran == {"descriptions"}
-    assert document is not None and b'"the films"' in document
-    assert SchemaCache([document]).table_count == 1
+    assert document is not None and b'"the films"' in document["descriptions"]
+    assert SchemaCache(document).table_count == 1
 
 
 def test_a_read_over_the_cap_fails_and_drops_its_connection(database: Database, schema: str) -> None:

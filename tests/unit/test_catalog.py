@@ -15,9 +15,10 @@ from restpg.schema.catalog import (
     CatalogQuery,
     _numbered,
     _text_array,
-    assemble_document,
     catalog_queries,
+    document_of,
     reading_order,
+    whole_document,
 )
 from restpg.schema.fingerprint import CATALOGS
 
@@ -58,12 +59,25 @@ def test_a_side_by_side_read_takes_the_largest_queries_first() -> None:
     assert reading_order([routines, states]) == [routines, states]  # the others keep their order
 
 
-def test_the_document_in_pieces_builds_the_same_cache_as_whole() -> None:
+def test_the_document_in_parts_builds_the_same_cache_as_whole() -> None:
     whole = FIXTURE.read_bytes()
-    parts = {stem: json.dumps(value).encode() for stem, value in json.loads(whole).items()}
-    pieces = assemble_document([CatalogQuery(stem, "", frozenset()) for stem in sorted(parts)], parts)
-    assert len(pieces) > 1 and json.loads(b"".join(pieces)) == json.loads(whole)
-    assert SchemaCache(pieces).to_json() == SchemaCache(whole).to_json()
+    results = {stem: json.dumps(value).encode() for stem, value in json.loads(whole).items()}
+    document = document_of(
+        [CatalogQuery(stem, "", frozenset()) for stem in sorted(results)], results | {"": b"x"}
+    )
+    assert list(document) == sorted(results) and json.loads(whole_document(document)) == json.loads(whole)
+    assert SchemaCache(document).to_json() == SchemaCache(whole).to_json()
+
+
+def test_a_document_missing_a_part_or_of_another_shape_is_refused() -> None:
+    results = {stem: json.dumps(value).encode() for stem, value in json.loads(FIXTURE.read_bytes()).items()}
+    with pytest.raises(ValueError, match="no part `keys`"):
+        SchemaCache({stem: json for stem, json in results.items() if stem != "keys"})
+    with pytest.raises(ValueError, match="routines: "):
+        SchemaCache(results | {"routines": b"{}"})
+    with pytest.raises(TypeError):
+        SchemaCache(list(results.values()))  # type: ignore[arg-type]
+    assert SchemaCache(results | {"extra": b"[]"}).table_count > 0  # a part the core does not know is ignored
 
 
 def test_every_query_file_names_the_catalogs_it_reads() -> None:

@@ -3,9 +3,9 @@
 Each ``queries/<stem>.sql`` returns one row with one json column and may use the named placeholders
 ``%(schemas)s`` and ``%(extra_search_path)s`` (text arrays; a literal ``%`` is written ``%%``). Its
 ``-- catalogs:`` lines name the parts of the catalog fingerprint (``fingerprint.CATALOGS``) whose change can
-change its result. The results
-are assembled into ``{"<stem>": <json>, ...}`` in file-name order, byte for byte, without being parsed in
-Python, and handed to ``_core.SchemaCache``. Two readers run them, both with libpq's numbered parameters
+change its result. The results make the document, ``{"<stem>": <json>, ...}``: handed to
+``_core.SchemaCache`` as its parts (``Document``), each as PostgreSQL wrote it, never parsed in Python nor
+joined (the core parses the parts apart, two at a time). Two readers run them, both with libpq's numbered parameters
 (``catalog_jobs``) on the core's connections: the event loop's (``introspect.py``: workers, reloads) and the
 blocking ones of a cold start's supervisor (``start_session.py``: the whole read without the GIL).
 """
@@ -24,11 +24,13 @@ __all__ = [
     "STATES_KEY",
     "CatalogJob",
     "CatalogQuery",
+    "Document",
     "SchemaTooLarge",
-    "assemble_document",
     "catalog_jobs",
     "catalog_queries",
+    "document_of",
     "reading_order",
+    "whole_document",
 ]
 
 QUERIES = Path(__file__).with_name("queries")
@@ -64,6 +66,10 @@ STATES_KEY = ""
 
 #: ``(stem, sql, params)``: one query ready for libpq.
 CatalogJob = tuple[str, bytes, list[bytes | None]]
+
+#: The introspection document as its parts: each query's result (JSON, as PostgreSQL wrote it) by the
+#: query's stem, in file-name order (what ``_core.SchemaCache`` takes).
+Document = dict[str, bytes]
 
 
 class SchemaTooLarge(Exception):
@@ -108,14 +114,15 @@ def catalog_queries(queries: Path = QUERIES) -> list[CatalogQuery]:
     return found
 
 
-def assemble_document(queries: list[CatalogQuery], parts: Mapping[str, bytes]) -> list[bytes]:
-    """``{"<stem>": <json>, ...}`` from each query's result (its JSON text, as PostgreSQL wrote it), in
-    pieces that joined make the document: the core joins them (``SchemaCache``) without the GIL, where
-    joining them here held it for ~20 ms at 10,000 tables (14 MB) and stalled a reloading worker's requests."""
-    pieces: list[bytes] = []
-    for query in queries:
-        pieces += [b"," if pieces else b"{", b'"' + query.stem.encode() + b'":', parts[query.stem]]
-    return [*pieces, b"}"] if pieces else [b"{}"]
+def document_of(queries: list[CatalogQuery], results: Mapping[str, bytes]) -> Document:
+    """The document of ``queries`` from a read's ``results`` (which may hold more, such as the catalog's
+    states): each query's result under its stem, in file order."""
+    return {query.stem: results[query.stem] for query in queries}
+
+
+def whole_document(document: Document) -> bytes:
+    """The document as one JSON object, ``{"<stem>": <json>, ...}`` (for a file; the core takes the parts)."""
+    return b"{" + b",".join(b'"' + stem.encode() + b'":' + json for stem, json in document.items()) + b"}"
 
 
 def catalog_jobs(

@@ -20,10 +20,11 @@ from restpg.schema.catalog import (
     READERS,
     STATES_KEY,
     CatalogQuery,
+    Document,
     SchemaTooLarge,
-    assemble_document,
     catalog_jobs,
     catalog_queries,
+    document_of,
     import_snapshot,
     reading_order,
 )
@@ -46,9 +47,8 @@ async def load_document(
     queries: Path = QUERIES,
     max_bytes: int | None = None,
     parallel: bool = True,
-) -> list[bytes]:
-    """Run every query in ``queries`` and return the introspection document (keys in file-name order), in
-    the pieces ``catalog.assemble_document`` makes.
+) -> Document:
+    """Run every query in ``queries`` and return the introspection document (``catalog.Document``).
 
     With ``parallel`` the queries run side by side on two connections (``catalog.READERS``), each taking
     the next (largest first, ``catalog.reading_order``) when done with its last, so PostgreSQL runs them on
@@ -65,7 +65,7 @@ async def load_document(
     files, parts = await _read(
         conninfo, schemas, extra_search_path, queries, max_bytes, parallel=parallel, states=False
     )
-    return assemble_document(files, parts)
+    return document_of(files, parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +98,7 @@ async def reread_catalog(
     checked: Callable[[str], None] | None = None,
     queries: Path = QUERIES,
     max_bytes: int | None = None,
-) -> tuple[str, list[bytes] | None, Reading | None]:
+) -> tuple[str, Document | None, Reading | None]:
     """``(fingerprint, document, reading)`` for a reload while requests are served: the catalog's
     fingerprint and, unless it is ``unless`` (the cache served is current: ``(fingerprint, None, None)``),
     the document and what this read saw, for the next one. ``checked`` gets the fingerprint as soon as it
@@ -131,7 +131,7 @@ async def reread_catalog(
                 ran.add(stem)
             parts[stem] = value
             _check_size(parts, max_bytes, stem)
-    return fingerprint, assemble_document(files, parts), Reading(states, parts, frozenset(ran))
+    return fingerprint, document_of(files, parts), Reading(states, parts, frozenset(ran))
 
 
 async def read_catalog(
@@ -142,7 +142,7 @@ async def read_catalog(
     digest: str,
     queries: Path = QUERIES,
     max_bytes: int | None = None,
-) -> tuple[str, list[bytes]]:
+) -> tuple[str, Document]:
     """``(fingerprint, document)`` read side by side in one snapshot, for a start (nothing else waits).
 
     The fingerprint (see ``fingerprint.py``) then describes exactly the catalog state the document was read
@@ -151,7 +151,7 @@ async def read_catalog(
     files, parts = await _read(
         conninfo, schemas, extra_search_path, queries, max_bytes, parallel=True, states=True
     )
-    return fingerprint_of(parts.pop(STATES_KEY), digest), assemble_document(files, parts)
+    return fingerprint_of(parts.pop(STATES_KEY), digest), document_of(files, parts)
 
 
 async def _read(

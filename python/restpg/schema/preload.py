@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from restpg._core import SchemaCache
 from restpg.dbconfig import as_settings, settings_statements
-from restpg.schema.catalog import QUERIES
+from restpg.schema.catalog import QUERIES, Document
 from restpg.schema.fingerprint import queries_digest
 from restpg.schema.snapshot import SnapshotStore, store_for
 from restpg.schema.start_session import ConnectFailed, Session, TimedOut
@@ -118,7 +118,7 @@ def _digest(config: Config) -> str:
     return queries_digest(QUERIES, config.db_schemas, config.db_extra_search_path)
 
 
-def _write_snapshot(config: Config, read: Callable[[], tuple[str, list[bytes]]]) -> bool:
+def _write_snapshot(config: Config, read: Callable[[], tuple[str, Document]]) -> bool:
     """Lead, ``read`` the catalog and write the snapshot; False when there is one already, another server
     of this database leads, or the read fails (reported) or outlasts its budget (silently: a large schema)."""
     store = store_for(config)

@@ -30,6 +30,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, cast
 
+from restpg.schema.catalog import Document
 from restpg.schema.snapshot import FileIdentity, SnapshotStore
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ C = TypeVar("C")
 #: ``(published fingerprint, checked) -> (fingerprint, document or None)``: the catalog's fingerprint, and
 #: the document unless the fingerprint is the published one, read together; ``checked`` is called with the
 #: fingerprint as soon as it is known.
-Reread = Callable[[str | None, Callable[[str], None]], Awaitable[tuple[str, list[bytes] | None]]]
+Reread = Callable[[str | None, Callable[[str], None]], Awaitable[tuple[str, Document | None]]]
 
 
 class Codec(Protocol[C]):
@@ -51,7 +52,7 @@ class Codec(Protocol[C]):
     ``background`` is set while the worker serves a cache (a reload): the work then yields the CPU to the
     requests."""
 
-    def from_document(self, document: list[bytes], *, background: bool) -> C: ...
+    def from_document(self, document: Document, *, background: bool) -> C: ...
     def to_snapshot(self, cache: C, fingerprint: str, *, background: bool) -> bytes: ...
     def from_snapshot(self, data: bytes, *, background: bool) -> tuple[C, str]: ...
 
@@ -62,7 +63,7 @@ class SchemaReloader(Generic[C]):
         *,
         store: SnapshotStore,
         codec: Codec[C],
-        load_document: Callable[[], Awaitable[list[bytes]]],
+        load_document: Callable[[], Awaitable[Document]],
         fingerprint: Callable[[], Awaitable[str]],
         publish: Callable[[C], None],
         reread: Reread | None = None,
@@ -155,7 +156,7 @@ class SchemaReloader(Generic[C]):
         except OSError as exc:  # the followers ask PostgreSQL themselves, as without verdicts
             _log(f"could not record the catalog fingerprint {self.store.verdict_path}: {exc}")
 
-    async def _load(self, fingerprint: str, document: list[bytes] | None = None) -> None:
+    async def _load(self, fingerprint: str, document: Document | None = None) -> None:
         if document is None:
             document = await self._load_document()
         # Inference and encoding are CPU work in Rust: off the event loop, so requests keep flowing, and
@@ -218,7 +219,7 @@ def _log(message: str) -> None:
 class CoreCodec:
     """The production codec: ``restpg._core.SchemaCache``."""
 
-    def from_document(self, document: list[bytes], *, background: bool) -> SchemaCache:
+    def from_document(self, document: Document, *, background: bool) -> SchemaCache:
         from restpg._core import SchemaCache
 
         return SchemaCache(document, background=background)

@@ -26,10 +26,11 @@ from restpg.schema.catalog import (
     READ_SETTINGS,
     READERS,
     STATES_KEY,
+    Document,
     SchemaTooLarge,
-    assemble_document,
     catalog_jobs,
     catalog_queries,
+    document_of,
     import_snapshot,
     reading_order,
 )
@@ -85,7 +86,7 @@ class Session:
         budget: float,
         queries: Path = QUERIES,
         max_bytes: int | None = None,
-    ) -> tuple[str, list[bytes]]:
+    ) -> tuple[str, Document]:
         """``(fingerprint, document)`` as ``introspect.read_catalog`` returns them, read in one snapshot.
 
         The fingerprint and the queries run on this session and ``READERS - 1`` connections of their own at
@@ -124,4 +125,4 @@ class Session:
             size += len(read[query.stem])
             if max_bytes is not None and size > max_bytes:
                 raise SchemaTooLarge(size, max_bytes, query.stem)
-        return fingerprint_of(states, digest), assemble_document(files, read)
+        return fingerprint_of(states, digest), document_of(files, read)

@@ -9,7 +9,7 @@ mod watchdog;
 
 use std::sync::Arc;
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyType};
@@ -20,7 +20,7 @@ use crate::freed_off_thread::FreedOffThread;
 use crate::low_priority::run_at_low_priority;
 use crate::openapi;
 use crate::prepare::prepare;
-use crate::schema_cache::SchemaCache;
+use crate::schema_cache::{DocumentParts, SchemaCache};
 use crate::settings::{Settings, TxEnd};
 use prepared::{PyPrepared, ShapeCache};
 
@@ -119,23 +119,33 @@ impl PySchemaCache {
     /// Parses the introspection document and infers the relationships: CPU work of tens of milliseconds
     /// at 1,000 tables, done without the GIL so the worker's event loop keeps serving meanwhile.
     ///
-    /// `document` is bytes, or a sequence of bytes that joined make the document: the pieces are joined
-    /// here without the GIL (joining 14 MB in Python held it for ~20 ms at 10,000 tables).
+    /// `document` is a whole document (bytes), or its parts: a dict of each query's result (bytes) by the
+    /// query's stem, as the catalog read returns them (parsed apart, none joined to another; see
+    /// `Document::parse`).
     ///
     /// With `background` (a reload while requests are served) the work runs at a low CPU priority, as
     /// does `background` in `to_snapshot` and `from_snapshot` (see `low_priority`).
     #[new]
     #[pyo3(signature = (document, *, background = false))]
     fn new(py: Python<'_>, document: &Bound<'_, PyAny>, background: bool) -> PyResult<Self> {
-        let pieces: Vec<Bound<'_, PyBytes>> = match document.cast::<PyBytes>() {
-            Ok(whole) => vec![whole.clone()],
-            Err(_) => document.extract()?,
-        };
-        let pieces: Vec<&[u8]> = pieces.iter().map(|piece| piece.as_bytes()).collect();
-        let cache = detached(py, background, || match pieces.as_slice() {
-            [whole] => SchemaCache::from_document(whole),
-            _ => SchemaCache::from_document(&pieces.concat()),
-        })
+        let cache = if let Ok(whole) = document.cast::<PyBytes>() {
+            let whole = whole.as_bytes();
+            detached(py, background, || SchemaCache::from_document(whole))
+        } else {
+            let Ok(parts) = document.cast::<PyDict>() else {
+                return Err(PyTypeError::new_err(
+                    "a schema cache document is bytes, or a dict of its parts (str) to their JSON (bytes)",
+                ));
+            };
+            let named = parts
+                .iter()
+                .map(|(name, json)| Ok((name.extract::<String>()?, json.cast_into::<PyBytes>()?)))
+                .collect::<PyResult<Vec<_>>>()?;
+            let parts =
+                DocumentParts::from_named(named.iter().map(|(name, json)| (name.as_str(), json.as_bytes())))
+                    .map_err(PyValueError::new_err)?;
+            detached(py, background, || SchemaCache::from_parts(parts))
+        }
         .map_err(PyValueError::new_err)?;
         Ok(PySchemaCache {
             inner: FreedOffThread::new(Arc::new(cache)),

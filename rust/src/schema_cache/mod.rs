@@ -24,6 +24,7 @@ pub use snapshot::{SnapshotError, SnapshotHeader, FORMAT_VERSION as SNAPSHOT_FOR
 pub use suggest::best_match;
 pub use types::*;
 
+pub use document::DocumentParts;
 use document::{DocTable, Document};
 use view_keys::{view_key_dependencies, KeyDepKind};
 
@@ -39,9 +40,14 @@ pub struct SchemaCache {
 }
 
 impl SchemaCache {
-    /// Builds the cache from the introspection document (see docs/schema-cache.md).
+    /// Builds the cache from a whole introspection document (see docs/schema-cache.md).
     pub fn from_document(doc: &[u8]) -> Result<SchemaCache, String> {
-        let doc = Document::parse(doc)?;
+        SchemaCache::from_parts(DocumentParts::split(doc)?)
+    }
+
+    /// Builds the cache from the document's parts, as the queries return them.
+    pub fn from_parts(parts: DocumentParts<'_>) -> Result<SchemaCache, String> {
+        let doc = Document::parse(parts)?;
 
         let mut pk_by_rel: HashMap<u32, Vec<String>> = HashMap::new();
         for con in doc.keys.constraints.iter().filter(|c| c.kind == "p") {

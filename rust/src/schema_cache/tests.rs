@@ -368,6 +368,32 @@ fn malformed_documents_are_errors() {
     .is_ok());
 }
 
+#[test]
+fn the_parts_of_a_document_build_what_it_builds_whole() {
+    let whole: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(FIXTURE).unwrap();
+    let parts: Vec<(String, Vec<u8>)> = whole
+        .iter()
+        .map(|(name, value)| (name.clone(), serde_json::to_vec(value).unwrap()))
+        .collect();
+    let named = || parts.iter().map(|(name, json)| (name.as_str(), json.as_slice()));
+    let from_parts = SchemaCache::from_parts(DocumentParts::from_named(named()).unwrap()).unwrap();
+    assert_eq!(from_parts.to_json(), cache().to_json());
+
+    // A name the core does not know is ignored; a missing part, or one that does not parse, is named.
+    let extra = named().chain([("extra", &b"[]"[..])]);
+    assert!(DocumentParts::from_named(extra).is_ok());
+    let missing = DocumentParts::from_named(named().filter(|(name, _)| *name != "keys")).unwrap_err();
+    assert_eq!(missing, "invalid schema cache document: no part `keys`");
+    for broken in ["tables", "routines"] {
+        let parts = named().map(|(name, json)| (name, if name == broken { &b"{}"[..] } else { json }));
+        let error = SchemaCache::from_parts(DocumentParts::from_named(parts).unwrap()).unwrap_err();
+        assert!(
+            error.starts_with(&format!("invalid schema cache document: {broken}: ")),
+            "{error}"
+        );
+    }
+}
+
 /// A document with one table `test.t` (oid 1), tables.sql's `columns` value `columns` and the
 /// `descriptions` value `descriptions` (JSON).
 fn one_table_described(columns: &str, descriptions: &str) -> Result<SchemaCache, String> {
