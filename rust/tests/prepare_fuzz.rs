@@ -38,7 +38,7 @@ fn fixture() -> &'static Fixture {
                 .filter_map(|item| item["name"].as_str().map(str::to_owned))
                 .collect()
         };
-        let mut columns: Vec<String> = doc["tables"]["columns"]["name"]
+        let mut columns: Vec<String> = doc["columns"]["name"]
             .as_array()
             .expect("the columns' names")
             .iter()
@@ -48,7 +48,7 @@ fn fixture() -> &'static Fixture {
         columns.dedup();
         Fixture {
             cache,
-            tables: names(&doc["tables"]["relations"]),
+            tables: names(&doc["tables"]),
             routines: names(&doc["routines"]),
             columns,
         }

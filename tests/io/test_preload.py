@@ -66,11 +66,11 @@ def test_a_session_reports_what_postgresql_refused_and_stays_usable(database: Da
         session.value(b"select 1")
 
 
-@pytest.mark.parametrize("failing", ["b", "tables"])  # taken last; taken first
+@pytest.mark.parametrize("failing", ["b", "columns"])  # taken last; taken first
 def test_a_failing_query_side_by_side_fails_the_read(
     database: Database, tmp_path: Path, failing: str
 ) -> None:
-    for stem in ("a", "b", "tables"):
+    for stem in ("a", "b", "columns"):
         (tmp_path / f"{stem}.sql").write_text("-- catalogs: pg_class\nselect '[]'::json")
     (tmp_path / f"{failing}.sql").write_text("-- catalogs: pg_class\nselect (1 / 0)::text::json")
     session = Session(database.admin_dsn, 2)

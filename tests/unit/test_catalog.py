@@ -46,15 +46,16 @@ def _job(stem: str) -> CatalogJob:
 
 
 def test_a_side_by_side_read_takes_the_largest_queries_first() -> None:
-    states, descriptions, keys, routines, tables = (
-        _job(stem) for stem in ("", "descriptions", "keys", "routines", "tables")
+    states, columns, descriptions, keys, routines, tables = (
+        _job(stem) for stem in ("", "columns", "descriptions", "keys", "routines", "tables")
     )
-    assert reading_order([states, descriptions, keys, routines, tables]) == [
-        tables,
+    assert reading_order([states, columns, descriptions, keys, routines, tables]) == [
+        columns,
         keys,
         states,
         descriptions,
         routines,
+        tables,
     ]
     assert reading_order([routines, states]) == [routines, states]  # the others keep their order
 

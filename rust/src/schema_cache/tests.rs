@@ -362,7 +362,7 @@ fn malformed_documents_are_errors() {
     assert!(SchemaCache::from_document(b"").is_err());
     assert!(SchemaCache::from_document(b"{}").is_err());
     assert!(SchemaCache::from_document(
-        br#"{"tables": {"relations": [], "columns": null}, "keys": {"constraints": null, "views": []},
+        br#"{"tables": [], "columns": null, "keys": {"constraints": null, "views": []},
             "routines": [], "descriptions": null}"#
     )
     .is_ok());
@@ -384,7 +384,7 @@ fn the_parts_of_a_document_build_what_it_builds_whole() {
     assert!(DocumentParts::from_named(extra).is_ok());
     let missing = DocumentParts::from_named(named().filter(|(name, _)| *name != "keys")).unwrap_err();
     assert_eq!(missing, "invalid schema cache document: no part `keys`");
-    for broken in ["tables", "routines"] {
+    for broken in ["columns", "tables", "routines"] {
         let parts = named().map(|(name, json)| (name, if name == broken { &b"{}"[..] } else { json }));
         let error = SchemaCache::from_parts(DocumentParts::from_named(parts).unwrap()).unwrap_err();
         assert!(
@@ -394,12 +394,12 @@ fn the_parts_of_a_document_build_what_it_builds_whole() {
     }
 }
 
-/// A document with one table `test.t` (oid 1), tables.sql's `columns` value `columns` and the
-/// `descriptions` value `descriptions` (JSON).
+/// A document with one table `test.t` (oid 1), columns.sql's value `columns` and descriptions.sql's
+/// value `descriptions` (JSON).
 fn one_table_described(columns: &str, descriptions: &str) -> Result<SchemaCache, String> {
     let document = format!(
-        r#"{{"tables": {{"relations": [{{"oid": 1, "schema": "test", "name": "t", "kind": "r",
-            "insertable": true, "updatable": true, "deletable": true}}], "columns": {columns}}},
+        r#"{{"tables": [{{"oid": 1, "schema": "test", "name": "t", "kind": "r",
+            "insertable": true, "updatable": true, "deletable": true}}], "columns": {columns},
             "keys": {{"constraints": null, "views": []}}, "routines": [], "descriptions": {descriptions}}}"#
     );
     SchemaCache::from_document(document.as_bytes()).map_err(|e| e.to_string())
@@ -457,11 +457,11 @@ fn two_tables_constrained(constraints: &str) -> Result<SchemaCache, String> {
     };
     // The columns of both, interleaved: the core groups them by relation.
     let document = format!(
-        r#"{{"tables": {{"relations": [{}, {}], "columns": {{"rel": [2, 1, 1], "attnum": [1, 2, 1],
+        r#"{{"tables": [{}, {}], "columns": {{"rel": [2, 1, 1], "attnum": [1, 2, 1],
             "name": ["x", "b", "a"], "nullable": [false, false, false],
             "data_type": ["integer", "integer", "integer"], "nominal_type": ["int4", "int4", "int4"],
             "max_len": [null, null, null], "default": [null, null, null], "enum_values": [[], [], []],
-            "generated": [false, false, false]}}}},
+            "generated": [false, false, false]}},
             "keys": {{"constraints": {constraints}, "views": []}}, "routines": [], "descriptions": null}}"#,
         table(1, "t"),
         table(2, "u"),

@@ -1,20 +1,12 @@
--- catalogs: pg_namespace pg_class pg_attribute pg_type pg_attrdef pg_enum
--- catalogs: pg_rewrite pg_trigger
--- (pg_rewrite and pg_trigger for pg_relation_is_updatable; pg_depend, read for identity columns, changes
--- only with pg_class and pg_attribute.)
--- Tables, views, materialized views, foreign tables and partitioned tables of the exposed schemas
--- (`relations`), and the columns of them all (`columns`). Keys come from keys.sql, comments from
--- descriptions.sql.
+-- catalogs: pg_namespace pg_class pg_rewrite pg_trigger
+-- (pg_rewrite and pg_trigger for pg_relation_is_updatable.)
+-- Tables, views, materialized views, foreign tables and partitioned tables of the exposed schemas: the
+-- relations. Their columns come from columns.sql, keys from keys.sql, comments from descriptions.sql.
 --
--- Written for large catalogs (see docs/schema-cache.md, "Performance"): type names and enum labels
--- are computed once per distinct type rather than once per column, defaults are deparsed without a
--- relation context unless they can reference columns (only generated columns do), and the columns of
--- every relation are one array per field (with each column's relation and attnum; the core groups and
--- sorts them) rather than one JSON object per column: PostgreSQL works out how to write a field as JSON
--- once per array instead of once per value (15-20% less time at 1,000 tables), and with no array per
--- relation it neither sorts the columns by relation nor builds 9 arrays per relation (another 17% at
--- 10,000 tables). The relations come in no particular order: the core sorts them (sorting their JSON
--- here took 2-5% of the query).
+-- A query of its own, apart from the columns, so that a read side by side spreads evenly over its two
+-- connections (the columns are ~90% of what the two took together; see docs/schema-cache.md). The
+-- relations come in no particular order: the core sorts them (sorting their JSON here took 2-5% of the
+-- query).
 with rels as (
   select c.oid, n.nspname, c.relname, c.relkind
   from pg_class c
@@ -22,109 +14,20 @@ with rels as (
   where n.nspname = any(%(schemas)s)
     and c.relkind in ('r', 'v', 'm', 'f', 'p')
     and not c.relispartition
-),
-attrs as materialized (
-  select a.attrelid, a.attnum, a.attname, a.attnotnull, a.atttypid, a.atttypmod, a.attgenerated,
-    a.attidentity
-  from pg_attribute a
-  join rels r on r.oid = a.attrelid
-  where a.attnum > 0 and not a.attisdropped
-),
--- Everything that depends only on the column's type and modifier.
-types as (
-  select
-    x.atttypid,
-    x.atttypmod,
-    -- Built-in types without modifiers (`character varying`), others as declared; a domain over a
-    -- built-in type shows its base type.
-    case when t.typtype = 'd' and btn.nspname = 'pg_catalog' then format_type(t.typbasetype, null)
-         when tn.nspname = 'pg_catalog' then format_type(x.atttypid, null)
-         else format_type(x.atttypid, x.atttypmod) end as data_type,
-    case when tn.nspname = 'pg_catalog' then t.typname::text
-         else tn.nspname || '.' || t.typname end as nominal_type,
-    case when coalesce(bt.oid, t.oid) in ('bpchar'::regtype, 'varchar'::regtype)
-           and coalesce(nullif(t.typtypmod, -1), x.atttypmod) >= 0
-         then coalesce(nullif(t.typtypmod, -1), x.atttypmod) - 4 end as max_len,
-    case when coalesce(bt.typtype, t.typtype) = 'e' then coalesce(bt.oid, t.oid) end as enum_oid,
-    -- `CREATE DOMAIN … DEFAULT`: what a column of the domain without a DEFAULT of its own gets.
-    case when t.typtype = 'd' then pg_get_expr(t.typdefaultbin, 0) end as domain_default
-  from (select distinct atttypid, atttypmod from attrs) x
-  join pg_type t on t.oid = x.atttypid
-  join pg_namespace tn on tn.oid = t.typnamespace
-  left join pg_type bt on t.typtype = 'd' and bt.oid = t.typbasetype
-  left join pg_namespace btn on btn.oid = bt.typnamespace
-),
-enums as (
-  select e.enumtypid, array_agg(e.enumlabel order by e.enumsortorder) as labels
-  from pg_enum e
-  where e.enumtypid in (select enum_oid from types)
-  group by e.enumtypid
-),
-cols as (
-  -- The aggregates read the rows in the same order: the arrays line up.
-  select json_build_object(
-    'rel', array_agg(a.attrelid::int8),
-    'attnum', array_agg(a.attnum),
-    'name', array_agg(c.name),
-    'nullable', array_agg(c.nullable),
-    'data_type', array_agg(c.data_type),
-    'nominal_type', array_agg(c.nominal_type),
-    'max_len', array_agg(c.max_len),
-    'default', array_agg(c.default),
-    -- Arrays of arrays must be rectangular: one JSON array per column.
-    'enum_values', json_agg(c.enum_values),
-    'generated', array_agg(c.generated)
-  ) as columns
-  from attrs a
-  join types ty on ty.atttypid = a.atttypid and ty.atttypmod = a.atttypmod
-  left join enums en on en.enumtypid = ty.enum_oid
-  left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
-  -- One column's fields.
-  cross join lateral (
-    select
-      a.attname as name,
-      not a.attnotnull as nullable,
-      ty.data_type,
-      ty.nominal_type,
-      ty.max_len,
-      -- As PostgREST: the column's DEFAULT, else its domain's, else for an identity column
-      -- (GENERATED BY DEFAULT) the next value of its sequence. A plain default cannot reference
-      -- columns, so it needs no relation to deparse against.
-      case
-        when ad.adbin is not null
-          then pg_get_expr(ad.adbin, case when a.attgenerated <> '' then ad.adrelid else 0 end)
-        when a.attidentity = 'd'
-          then (select format('nextval(%%L)', dep.objid::regclass)
-                from pg_depend dep
-                where dep.refclassid = 'pg_class'::regclass and dep.refobjid = a.attrelid
-                  and dep.refobjsubid = a.attnum and dep.classid = 'pg_class'::regclass
-                  and dep.deptype = 'i')
-        else ty.domain_default
-      end as default,
-      coalesce(en.labels, '{}') as enum_values,
-      a.attgenerated <> '' as generated
-  ) c
-  having count(*) > 0
 )
-select json_build_object(
-  'relations', (
-    select coalesce(json_agg(json_build_object(
-      'oid', r.oid::int8,
-      'schema', r.nspname,
-      'name', r.relname,
-      'kind', r.relkind,
-      'insertable', (u.events & 8) = 8,
-      'updatable', (u.events & 4) = 4,
-      'deletable', (u.events & 16) = 16
-    )), '[]')
-    from rels r
-    -- Bits of pg_relation_is_updatable: 8 insert, 4 update, 16 delete. It accounts for auto-updatable
-    -- views, INSTEAD OF triggers, DO INSTEAD rules and foreign data wrappers. Asked once per view or
-    -- foreign table (it analyses the view's query each time: ~50 us a call), never for a table.
-    cross join lateral (
-      select case when r.relkind in ('r', 'p') then 28 else pg_relation_is_updatable(r.oid, true) end as events
-    ) u
-  ),
-  -- Null when no relation has a column.
-  'columns', (select columns from cols)
-)
+select coalesce(json_agg(json_build_object(
+  'oid', r.oid::int8,
+  'schema', r.nspname,
+  'name', r.relname,
+  'kind', r.relkind,
+  'insertable', (u.events & 8) = 8,
+  'updatable', (u.events & 4) = 4,
+  'deletable', (u.events & 16) = 16
+)), '[]')
+from rels r
+-- Bits of pg_relation_is_updatable: 8 insert, 4 update, 16 delete. It accounts for auto-updatable
+-- views, INSTEAD OF triggers, DO INSTEAD rules and foreign data wrappers. Asked once per view or
+-- foreign table (it analyses the view's query each time: ~50 us a call), never for a table.
+cross join lateral (
+  select case when r.relkind in ('r', 'p') then 28 else pg_relation_is_updatable(r.oid, true) end as events
+) u
