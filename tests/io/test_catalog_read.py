@@ -1,5 +1,5 @@
 """The catalog read against a real database, through the core: what keys.sql leaves out (the column names of
-the relations tables.sql lists) is named from tables.sql, and what it sends (partitions, relations of other
+the relations tables.sql lists) is named from columns.sql, and what it sends (partitions, relations of other
 schemas) is kept."""
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ BEGIN_READ = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 # estimated as 221 at 1,000 tables), and picks one index probe per column into pg_attrdef and
 # pg_description where one hash of each is cheaper (the side-by-side read 181 -> 169 ms at 1,000 tables,
 # 1,531 -> 1,378 ms at 10,000). Without merge joins, for the same misestimate: it sorted all of a schema's
-# columns to merge them with the handful of distinct types (tables.sql -10%, keys.sql -7% at 10,000
+# columns to merge them with the handful of distinct types (the columns -10%, keys.sql -7% at 10,000
 # tables, medians of 8-10 interleaved runs; the others unchanged).
 READ_SETTINGS = (
     b"SELECT set_config('search_path', '', true), set_config('jit', 'off', true), "

@@ -1,7 +1,7 @@
 -- catalogs: pg_namespace pg_class pg_description:pg_class
 -- Comments on the relations of tables.sql (objsubid 0) and on their columns (objsubid: the column's
 -- attnum), for the OpenAPI output. A query of their own so that a reload after a COMMENT ON TABLE,
--- VIEW or COLUMN runs this one alone, not tables.sql (see docs/schema-cache.md): one array per field,
+-- VIEW or COLUMN runs this one alone, not columns.sql (see docs/schema-cache.md): one array per field,
 -- null when there are none.
 select json_build_object(
   'oid', array_agg(d.objoid::int8),

@@ -6,7 +6,7 @@
 --
 -- Written for large catalogs (see docs/schema-cache.md, "Performance"). A constraint's column names are
 -- sent only when its relation is not one tables.sql lists (a view's source or a referenced table in
--- another schema, a partition): the core names the others from tables.sql's columns by attnum, and
+-- another schema, a partition): the core names the others from columns.sql's columns by attnum, and
 -- looking names up here was ~40% of this query (a sorted scan of pg_attribute for every constrained
 -- relation). The few sent are looked up per column in pg_attribute's index. Constraints are sent as one
 -- array per field, unsorted (19-22% less time than one JSON object per constraint in order); views, few,
