@@ -118,3 +118,21 @@ def test_a_read_over_the_cap_fails_and_drops_its_connection(database: Database, 
             await pool.close()
 
     assert asyncio.run(over_the_cap()) == (0, 1)
+
+
+def test_temporary_tables_leave_the_fingerprint_as_it_was(database: Database, schema: str) -> None:
+    """Temporary relations say nothing about the API: their rows in pg_class, pg_attribute and pg_type are
+    left out of the fingerprint, which a real table does change."""
+
+    def fingerprint() -> str:
+        return asyncio.run(catalog_fingerprint(database.admin_dsn, "d"))
+
+    with psycopg.connect(database.admin_dsn, autocommit=True) as conn:
+        # The backend's temporary schema is created once, with its first temporary table.
+        conn.execute("create temporary table warm_up (id int)")
+        before = fingerprint()
+        conn.execute("create temporary table scratch (id int, note text)")
+        conn.execute("alter table scratch add column at timestamptz")
+        during = fingerprint()
+    run(database, schema, "create table {s}.scratch (id int)")
+    assert during == before != fingerprint()

@@ -46,11 +46,13 @@ _STATES: tuple[tuple[str, str], ...] = (
         "pg_class",
         "select count(*) || ':' || sum(xmin::text::int8) from pg_class where relpersistence <> 't'",
     ),
+    # The columns of all but the (few) temporary relations: set against those few, not joined to every
+    # relation (the whole query 204 -> 167 ms at 10,000 tables, 31 -> 28 ms at 1,000; medians of 8).
     (
         "pg_attribute",
         """select count(*) || ':' || sum(a.xmin::text::int8)
-     from pg_attribute a join pg_class c on c.oid = a.attrelid
-     where c.relpersistence <> 't' and a.attnum > 0""",
+     from pg_attribute a
+     where a.attnum > 0 and a.attrelid not in (select oid from pg_class where relpersistence = 't')""",
     ),
     (
         "pg_type",
