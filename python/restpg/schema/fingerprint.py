@@ -10,7 +10,7 @@ need an exact collision of counts and sums in every catalog at once.
 The parts are also compared one by one: a worker's reload re-runs only the introspection queries that read
 a catalog whose part changed (``introspect.reread_catalog``).
 
-It takes about 100 ms on a 10,000-table catalog and a few ms on small ones (loadtest/schema_scale).
+It takes 100-200 ms on a 10,000-table catalog and a few ms on small ones (loadtest/schema_scale).
 """
 
 from __future__ import annotations
