@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import pytest
 
+from restpg.schema.catalog import Document
 from restpg.schema.listener import CONFIG, SCHEMA, Listener, parse_payload
 from restpg.schema.reloader import SchemaReloader
 from restpg.schema.snapshot import SnapshotStore, boot_id, snapshot_key
@@ -29,15 +30,16 @@ def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., N
 
 
 class FakeCodec:
-    """A cache is its document; a snapshot is checksummed JSON, so damage is detected like the real one.
+    """A cache is its document's parts joined; a snapshot is checksummed JSON, so damage is detected like the
+    real one.
     ``calls`` records each call's name and ``background``."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, bool]] = []
 
-    def from_document(self, document: list[bytes], *, background: bool) -> bytes:
+    def from_document(self, document: Document, *, background: bool) -> bytes:
         self.calls.append(("from_document", background))
-        return b"".join(document)
+        return b"".join(document.values())
 
     def to_snapshot(self, cache: bytes, fingerprint: str, *, background: bool) -> bytes:
         self.calls.append(("to_snapshot", background))
@@ -52,6 +54,10 @@ class FakeCodec:
         return value["doc"].encode(), value["fp"]
 
 
+def _document(version: int) -> Document:
+    return {"name": b"doc-", "version": str(version).encode()}
+
+
 class Database:
     """The catalog state the fake loaders read."""
 
@@ -61,9 +67,9 @@ class Database:
         self.checks = 0
         self.rereads = 0
 
-    async def document(self) -> list[bytes]:
+    async def document(self) -> Document:
         self.loads += 1
-        return [b"doc-", str(self.version).encode()]
+        return _document(self.version)
 
     async def fingerprint(self) -> str:
         self.checks += 1
@@ -73,7 +79,7 @@ class Database:
 
     async def reread(
         self, published: str | None, checked: Callable[[str], None]
-    ) -> tuple[str, list[bytes] | None]:
+    ) -> tuple[str, Document | None]:
         """Fingerprint and document in one read (``introspect.reread_catalog``)."""
         self.rereads += 1
         version = self.version
@@ -82,7 +88,7 @@ class Database:
         if fingerprint == published:
             return fingerprint, None
         await asyncio.sleep(0.02)  # the queries: the followers have the verdict meanwhile
-        return fingerprint, [b"doc-", str(version).encode()]
+        return fingerprint, _document(version)
 
 
 def make_reloader(folder: Path, db: Database, published: list[bytes], **kw: Any) -> SchemaReloader[bytes]:
