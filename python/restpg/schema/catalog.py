@@ -5,9 +5,10 @@ Each ``queries/<stem>.sql`` returns one row with one json column and may use the
 ``-- catalogs:`` lines name the parts of the catalog fingerprint (``fingerprint.CATALOGS``) whose change can
 change its result. The results make the document, ``{"<stem>": <json>, ...}``: handed to
 ``_core.SchemaCache`` as its parts (``Document``), each as PostgreSQL wrote it, never parsed in Python nor
-joined (the core parses the parts apart, two at a time). Two readers run them, both with libpq's numbered parameters
-(``catalog_jobs``) on the core's connections: the event loop's (``introspect.py``: workers, reloads) and the
-blocking ones of a cold start's supervisor (``start_session.py``: the whole read without the GIL).
+joined (the core parses the parts apart, two at a time). Two readers run them, both with libpq's numbered
+parameters (``catalog_jobs``) on the core's connections: the event loop's (``introspect.py``: workers,
+reloads) and the blocking ones of a cold start's supervisor (``start_session.py``: the whole read without
+the GIL).
 """
 
 from __future__ import annotations

@@ -3,9 +3,10 @@
 Every row of a system catalog carries the id of the transaction that last wrote it (``xmin``): any DDL,
 ``COMMENT`` or ``GRANT`` inserts, updates or deletes rows in these catalogs and so changes a count or a sum
 of ``xmin``. The fingerprint hashes those per catalog. It covers the whole database, not only the exposed
-schemas (a view may read from any schema), but leaves out temporary relations and their row types, whose
-churn says nothing about the API. A false "changed" costs one background reload; a false "unchanged" would
-need an exact collision of counts and sums in every catalog at once.
+schemas (a view may read from any schema), but leaves out the rows of temporary relations in every catalog
+(their columns, types, defaults, keys, rules, triggers, comments), whose churn says nothing about the API.
+A false "changed" costs one background reload; a false "unchanged" would need an exact collision of counts
+and sums in every catalog at once.
 
 The parts are also compared one by one: a worker's reload re-runs only the introspection queries that read
 a catalog whose part changed (``introspect.reread_catalog``).

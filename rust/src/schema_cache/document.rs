@@ -92,8 +92,7 @@ impl<'a> DocumentParts<'a> {
     }
 
     /// The parts of a whole document, `{"columns": …, "descriptions": …, "keys": …, "routines": …,
-    /// "tables": …}`,
-    /// borrowed from it (checked to be JSON, not yet parsed).
+    /// "tables": …}`, borrowed from it (checked to be JSON, not yet parsed).
     pub fn split(document: &'a [u8]) -> Result<Self, String> {
         #[derive(Deserialize)]
         struct Whole<'a> {
