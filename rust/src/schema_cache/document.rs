@@ -2,7 +2,7 @@
 //! (see `docs/schema-cache.md`). Only deserialized here; `SchemaCache::from_document` turns it into
 //! the model of `types.rs`.
 
-use std::collections::HashMap;
+use super::fast_hash::HashMap;
 use std::panic::resume_unwind;
 use std::thread;
 

@@ -6,6 +6,7 @@
 //! `suggest` finds near names for error hints; `snapshot` writes and loads the built cache as compact bytes.
 
 mod document;
+mod fast_hash;
 mod relationship;
 mod routine;
 mod snapshot;
@@ -16,7 +17,7 @@ pub mod types;
 mod view_keys;
 mod view_rule;
 
-use std::collections::HashMap;
+use fast_hash::HashMap;
 
 use serde::Serialize;
 
@@ -49,7 +50,7 @@ impl SchemaCache {
     pub fn from_parts(parts: DocumentParts<'_>) -> Result<SchemaCache, String> {
         let doc = Document::parse(parts)?;
 
-        let mut pk_by_rel: HashMap<u32, Vec<String>> = HashMap::new();
+        let mut pk_by_rel: HashMap<u32, Vec<String>> = HashMap::default();
         for con in doc.keys.constraints.iter().filter(|c| c.kind == "p") {
             pk_by_rel.insert(con.rel, con.columns.clone());
         }
@@ -57,7 +58,7 @@ impl SchemaCache {
         let key_deps = view_key_dependencies(&doc.keys.views, &doc.keys.constraints, &exposed_views);
 
         // A view's key: the first view column showing each column of a base table's primary key.
-        let mut view_pks: HashMap<&QualifiedIdentifier, Vec<String>> = HashMap::new();
+        let mut view_pks: HashMap<&QualifiedIdentifier, Vec<String>> = HashMap::default();
         for dep in key_deps.iter().filter(|d| d.kind == KeyDepKind::Pk) {
             let cols = view_pks.entry(&dep.view).or_default();
             cols.extend(dep.columns.iter().filter_map(|(_, shown)| shown.first().cloned()));
@@ -67,7 +68,7 @@ impl SchemaCache {
             .into_iter()
             .map(|d| ((d.oid, d.attnum), d.description))
             .collect();
-        let mut tables = HashMap::with_capacity(doc.tables.len());
+        let mut tables = HashMap::with_capacity_and_hasher(doc.tables.len(), Default::default());
         // The document's strings move into the cache: no copy of its ~60,000 columns at 10,000 tables.
         for t in doc.tables {
             let pk_cols = if is_view(&t) {
@@ -90,7 +91,7 @@ impl SchemaCache {
             .collect();
         let relationships = relationship::infer(&tables, &doc.keys.constraints, &key_deps, computed);
 
-        let mut routines: HashMap<QualifiedIdentifier, Vec<Routine>> = HashMap::new();
+        let mut routines: HashMap<QualifiedIdentifier, Vec<Routine>> = HashMap::default();
         for r in doc.routines.iter().filter_map(routine::routine) {
             routines
                 .entry(QualifiedIdentifier::new(&r.schema, &r.name))

@@ -10,7 +10,7 @@
 //! 6. computed relationships (see `routine.rs`) replace the detected relationships from the same
 //!    table to a foreign table with the function's qualified name.
 
-use std::collections::{HashMap, HashSet};
+use super::fast_hash::{HashMap, HashSet};
 
 use super::document::DocConstraint;
 use super::types::{Cardinality, ColumnPair, Junction, QualifiedIdentifier, Relationship, Table};
@@ -39,7 +39,7 @@ pub fn infer(
     computed: Vec<Relationship>,
 ) -> HashMap<QualifiedIdentifier, Vec<Relationship>> {
     let mut forward = foreign_key_relationships(constraints);
-    let mut deps_by_key: DepsByKey = HashMap::new();
+    let mut deps_by_key: DepsByKey = HashMap::default();
     for dep in key_deps {
         deps_by_key
             .entry((&dep.table, dep.constraint.as_str(), dep.kind))
@@ -115,7 +115,7 @@ pub fn infer(
         Relationship::Computed { .. } => true,
     });
     drop(overridden);
-    let mut by_table: HashMap<QualifiedIdentifier, Vec<Relationship>> = HashMap::new();
+    let mut by_table: HashMap<QualifiedIdentifier, Vec<Relationship>> = HashMap::default();
     for rel in all.into_iter().chain(computed) {
         let (table, foreign_table) = match &rel {
             Relationship::ForeignKey {
@@ -142,7 +142,7 @@ pub fn infer(
 
 fn foreign_key_relationships(constraints: &[DocConstraint]) -> Vec<Forward> {
     // Column sets of the primary and unique keys of each relation.
-    let mut unique_keys: HashMap<u32, Vec<HashSet<&str>>> = HashMap::new();
+    let mut unique_keys: HashMap<u32, Vec<HashSet<&str>>> = HashMap::default();
     for con in constraints.iter().filter(|c| c.kind == "p" || c.kind == "u") {
         unique_keys
             .entry(con.rel)
@@ -260,7 +260,7 @@ fn expand(columns: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
 }
 
 fn many_to_many(tables: &HashMap<QualifiedIdentifier, Table>, forward: &[Forward]) -> Vec<Relationship> {
-    let mut by_junction: HashMap<&QualifiedIdentifier, Vec<&Forward>> = HashMap::new();
+    let mut by_junction: HashMap<&QualifiedIdentifier, Vec<&Forward>> = HashMap::default();
     for rel in forward.iter().filter(|r| !r.one_to_one) {
         by_junction.entry(&rel.table).or_default().push(rel);
     }

@@ -19,7 +19,7 @@
 //! panic: the checksum catches corruption before the decoder sees the payload, and the decoder is
 //! bounds-checked anyway.
 
-use std::collections::HashMap;
+use super::fast_hash::HashMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

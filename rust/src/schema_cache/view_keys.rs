@@ -2,7 +2,7 @@
 //! foreign key (either side), following views of views down to the tables. They give views their
 //! primary keys and their relationships.
 
-use std::collections::HashMap;
+use super::fast_hash::HashMap;
 
 use super::document::{DocConstraint, DocView};
 use super::types::QualifiedIdentifier;
@@ -59,8 +59,8 @@ pub fn view_key_dependencies(
         None
     };
     // Constraints by the relation they constrain, and foreign keys by the relation they reference.
-    let mut by_rel: HashMap<u32, Vec<&DocConstraint>> = HashMap::new();
-    let mut by_foreign_rel: HashMap<u32, Vec<&DocConstraint>> = HashMap::new();
+    let mut by_rel: HashMap<u32, Vec<&DocConstraint>> = HashMap::default();
+    let mut by_foreign_rel: HashMap<u32, Vec<&DocConstraint>> = HashMap::default();
     for con in constraints {
         by_rel.entry(con.rel).or_default().push(con);
         if let (Some(rel), "f") = (con.foreign_rel, con.kind.as_str()) {
@@ -70,7 +70,7 @@ pub fn view_key_dependencies(
     let mut deps = Vec::new();
     for view in views.iter().filter(|v| exposed_views.contains(&v.oid)) {
         // (base relation, attnum) -> view columns showing it, in view column order
-        let mut shown: HashMap<(u32, i16), Vec<String>> = HashMap::new();
+        let mut shown: HashMap<(u32, i16), Vec<String>> = HashMap::default();
         for (i, name) in view.columns.iter().enumerate() {
             let Ok(attnum) = i16::try_from(i + 1) else { break };
             if let Some(base) = resolve(view.oid, attnum) {
