@@ -1,4 +1,5 @@
-"""Windows PostgREST refuses or ignores: limit=0 with an offset, the Range header outside GET."""
+"""Windows PostgREST refuses or ignores: limit=0 with an offset (at the top level only), the Range header
+outside GET."""
 
 import httpx
 
@@ -15,6 +16,16 @@ def test_limit_zero_with_an_offset_is_not_satisfiable(client: httpx.Client) -> N
             message="Requested range not satisfiable",
             details="Limit should be greater than or equal to zero.",
         )
+
+
+def test_an_embedded_limit_zero_with_an_offset_is_an_empty_embed(client: httpx.Client) -> None:
+    # PostgREST checks only the top level's window; an embed's limit=0 goes to SQL as LIMIT 0.
+    whole = client.get("/albums?select=id,tracks(title)&id=eq.2")
+    assert whole.status_code == 200, whole.text
+    assert whole.json()[0]["tracks"], "the album needs tracks for the empty embed to mean something"
+    response = client.get("/albums?select=id,tracks(title)&tracks.limit=0&tracks.offset=5&id=eq.2")
+    assert response.status_code == 200, response.text
+    assert response.json() == [{"id": 2, "tracks": []}]
 
 
 def test_limit_zero_with_offset_zero_is_an_empty_page(client: httpx.Client) -> None:

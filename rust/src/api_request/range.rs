@@ -2,7 +2,8 @@
 //!
 //! PostgREST models both as integer intervals and intersects them; the rules below are that arithmetic:
 //! a negative offset only shifts the window's end (so `offset=-4` alone is a no-op), `limit=0` is
-//! allowed, any other empty window is 416 PGRST103.
+//! allowed, any other empty window is 416 PGRST103. Only the top level's window is checked that way: an
+//! embedded level's `limit=0` is an empty embed whatever its offset (PostgREST sends it as `LIMIT 0`).
 
 use std::collections::BTreeMap;
 
@@ -41,8 +42,8 @@ fn to_u64(v: i128) -> u64 {
     u64::try_from(v.max(0)).unwrap_or(u64::MAX)
 }
 
-/// The window for one level from its `limit` and `offset` values.
-fn window(limit: Option<i128>, offset: Option<i128>) -> ApiResult<RowRange> {
+/// The window for one level from its `limit` and `offset` values (`embedded`: not the top level).
+fn window(limit: Option<i128>, offset: Option<i128>, embedded: bool) -> ApiResult<RowRange> {
     let offset = offset.unwrap_or(0);
     let lower = offset.max(0);
     match limit {
@@ -57,11 +58,12 @@ fn window(limit: Option<i128>, offset: Option<i128>) -> ApiResult<RowRange> {
                     offset: to_u64(lower),
                     limit: Some(to_u64(upper - lower + 1)),
                 })
-            } else if upper == -1 {
+            } else if upper == -1 || (embedded && limit == 0 && offset >= 0) {
+                // `limit=0`: an empty page, not an error
                 Ok(RowRange {
-                    offset: 0,
+                    offset: to_u64(lower),
                     limit: Some(0),
-                }) // `limit=0`: an empty page, not an error
+                })
             } else {
                 Err(not_satisfiable(NEGATIVE_LIMIT))
             }
@@ -89,7 +91,10 @@ pub fn query_ranges(pairs: &[(&str, &str)]) -> ApiResult<BTreeMap<EmbedPath, Row
     }
     levels
         .into_iter()
-        .map(|(path, (limit, offset))| Ok((path, window(limit, offset)?)))
+        .map(|(path, (limit, offset))| {
+            let embedded = !path.is_empty();
+            Ok((path, window(limit, offset, embedded)?))
+        })
         .collect()
 }
 
@@ -188,6 +193,15 @@ mod tests {
                 .collect();
             assert_eq!(query_ranges(pairs), Ok(want), "{pairs:?}");
         }
+    }
+
+    #[test]
+    fn an_embedded_limit_zero_is_empty_at_any_offset() {
+        let want: BTreeMap<EmbedPath, RowRange> = [(vec!["a".to_owned()], r(5, Some(0)))].into();
+        assert_eq!(query_ranges(&[("a.limit", "0"), ("a.offset", "5")]), Ok(want));
+        // The top level's `limit=0` with an offset is an empty window PostgREST refuses.
+        let e = query_ranges(&[("limit", "0"), ("offset", "5")]).unwrap_err();
+        assert_eq!((e.status, e.details.as_str()), (416, Some(NEGATIVE_LIMIT)));
     }
 
     #[test]
