@@ -27,7 +27,15 @@ select coalesce(json_agg(json_build_object(
 from rels r
 -- Bits of pg_relation_is_updatable: 8 insert, 4 update, 16 delete. It accounts for auto-updatable
 -- views, INSTEAD OF triggers, DO INSTEAD rules and foreign data wrappers. Asked once per view or
--- foreign table (it analyses the view's query each time: ~50 us a call), never for a table.
+-- foreign table (it analyses the view's query each time: ~50 us a call), never for a table; nor for a
+-- foreign table whose wrapper has no handler (one that only validates options), where it raises an
+-- error and would fail the whole read: such a table can be neither read nor written.
 cross join lateral (
-  select case when r.relkind in ('r', 'p') then 28 else pg_relation_is_updatable(r.oid, true) end as events
+  select case when r.relkind in ('r', 'p') then 28
+              when r.relkind = 'f' and not exists (
+                select from pg_foreign_table ft
+                join pg_foreign_server fs on fs.oid = ft.ftserver
+                join pg_foreign_data_wrapper w on w.oid = fs.srvfdw
+                where ft.ftrelid = r.oid and w.fdwhandler <> 0) then 0
+              else pg_relation_is_updatable(r.oid, true) end as events
 ) u
