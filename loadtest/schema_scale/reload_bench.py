@@ -9,7 +9,8 @@ Starts ``restpg serve`` on a schema made by ``generate.py`` and runs three back-
 catalog (``--change``: a ``COMMENT ON TABLE`` by default, see ``CHANGES``) is followed by ``NOTIFY pgrst,
 'reload schema'``, so each notification is a real reload (introspection, inference, a new snapshot the
 other workers adopt), not a no-op on an unchanged fingerprint; which introspection queries it runs again
-depends on the change. With ``--without-notify`` the change comes alone: the floor, what the change itself
+depends on the change. ``--change none`` sends the notifications alone: what asking whether anything
+changed costs. With ``--without-notify`` the change comes alone: the floor, what the change itself
 costs the requests (it may invalidate their prepared plans). Each phase also reports the CPU seconds
 restpg and PostgreSQL spent in it. Prints req/s, p50, p99 (and the slowest, with
 ``--rate``) and errors per phase, and whether the snapshot was republished.
@@ -107,12 +108,20 @@ def oha(url: str, seconds: int, connections: int, rate: int) -> dict[str, str]:
 
 # What changes before each notification, and which introspection queries a reload then runs again (the
 # catalogs their `-- catalogs:` lines name): a comment on a table (descriptions.sql), a function replaced
-# (routines.sql), a privilege granted or revoked on a table (pg_class: every query).
+# (routines.sql), a privilege granted or revoked on a table (pg_class: every query), a table created or
+# dropped.
 CHANGES = {
     "comment": "comment on table api.t1 is 'reload {n}'",
     "function": "create or replace function api.reload_bench_{parity}() returns int language sql as 'select {n}'",
     "grant": "{grant_or_revoke} select on api.t1 {to_or_from} public",
+    # Nothing changes: each notification costs the fingerprint, and finds the cache current.
+    "none": "",
+    # A migration's usual step: a table comes (with a key to an existing one, so a new relationship) and
+    # goes; every query but the functions'.
+    "table": "{create_or_drop}",
 }
+_CREATE = "create table api.reload_bench (id int primary key, t1_id int references api.t1 (id))"
+_DROP = "drop table api.reload_bench"
 
 
 def change(kind: str, n: int) -> str:
@@ -123,6 +132,7 @@ def change(kind: str, n: int) -> str:
         parity="odd" if odd else "even",
         grant_or_revoke="grant" if odd else "revoke",
         to_or_from="to" if odd else "from",
+        create_or_drop=_CREATE if odd else _DROP,
     )
 
 
@@ -132,7 +142,9 @@ def reload_repeatedly(
     with psycopg.connect(dsn, autocommit=True) as conn:
         while not stop.wait(every):
             count[0] += 1
-            conn.execute(change(kind, count[0]))
+            statement = change(kind, count[0])
+            if statement:
+                conn.execute(statement)
             if notify:
                 conn.execute("notify pgrst, 'reload schema'")
 
@@ -143,6 +155,8 @@ def run_once(
     env: dict[str, str] | None = None,
 ) -> dict[str, dict[str, str]]:
     """One server (``env`` picks its restpg): the three phases, and the notifications sent."""
+    with psycopg.connect(args.dsn, autocommit=True) as conn:
+        conn.execute("drop table if exists api.reload_bench")  # left by an odd count of `--change table`
     workdir = Path(tempfile.mkdtemp(prefix="restpg-reload-"))
     port, admin = 29_310, 29_311  # below the ephemeral range: no client socket holds them
     config = workdir / "restpg.conf"
@@ -169,30 +183,50 @@ def run_once(
                 result[f"cpu {name}"] = f"{spent['cpu_s']:.2f}s"
         return result
 
-    try:
-        coldstart.until_200(process, url, time.perf_counter(), 120.0)
-        time.sleep(2)  # background revalidation done
-        phase(url, 3)  # warm up: connections, prepared statements
-        before = measured(args.seconds)
-        snapshot = next(workdir.glob("schema-*.snap"))
-        written = snapshot.stat().st_mtime_ns
-        stop, count = threading.Event(), [0]
+    count = [0]
+
+    def reloading(seconds: int) -> dict[str, str]:
+        """A phase with a change and a notification every ``--every`` seconds."""
+        stop = threading.Event()
         notifier = threading.Thread(
             target=reload_repeatedly,
             args=(args.dsn, args.every, args.change, not args.without_notify, stop, count),
         )
         notifier.start()
-        during = measured(args.seconds)
-        stop.set()
-        notifier.join()
-        time.sleep(3)  # the last reload lands
+        try:
+            return measured(seconds)
+        finally:
+            stop.set()
+            notifier.join()
+
+    phases: dict[str, dict[str, str]] = {}
+    try:
+        coldstart.until_200(process, url, time.perf_counter(), 120.0)
+        time.sleep(2)  # background revalidation done
+        phase(url, 3)  # warm up: connections, prepared statements
+        snapshot = next(workdir.glob("schema-*.snap"))
+        written = snapshot.stat().st_mtime_ns
+        if args.pairs:
+            for pair in range(1, args.pairs + 1):
+                # ABBA: a drift of the machine over the run weighs on both kinds alike.
+                kinds = ("quiet", "reloading") if pair % 2 else ("reloading", "quiet")
+                for kind in kinds:
+                    if kind == "quiet":
+                        time.sleep(1)  # the last reload lands
+                        phases[f"quiet {pair}"] = measured(args.seconds)
+                    else:
+                        phases[f"reloading {pair}"] = reloading(args.seconds)
+        else:
+            phases["before"] = measured(args.seconds)
+            phases["during"] = reloading(args.seconds)
+            time.sleep(3)  # the last reload lands
+            phases["after"] = measured(args.seconds)
         republished = snapshot.stat().st_mtime_ns != written
-        after = measured(args.seconds)
     finally:
         coldstart.stop(process)
         shutil.rmtree(workdir, ignore_errors=True)
-    sent = {"notifications": str(count[0]), "snapshot republished": str(republished)}
-    return {"before": before, "during": during, "after": after, "sent": sent}
+    phases["sent"] = {"notifications": str(count[0]), "snapshot republished": str(republished)}
+    return phases
 
 
 def main() -> int:
@@ -213,6 +247,13 @@ def main() -> int:
         action="store_true",
         help="the COMMENT alone, no NOTIFY: what the change itself costs the requests (no reload)",
     )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=0,
+        help="instead of before/during/after: N pairs of phases, one with reloads and one without, in "
+        "ABBA order, and the median of each pair's p99 ratio",
+    )
     parser.add_argument("--variant", action="append", default=[], help="NAME=DIR holding a restpg package")
     parser.add_argument("--rounds", type=int, default=1, help="servers per variant, interleaved")
     args = parser.parse_args()
@@ -226,18 +267,33 @@ def main() -> int:
 
     variants = processes.variants(args.variant)
     p99s: dict[str, dict[str, list[float]]] = {name: {} for name in variants}
+    ratios: dict[str, list[float]] = {name: [] for name in variants}
     for round_ in range(1, args.rounds + 1):
         for name in list(variants) if round_ % 2 else list(reversed(variants)):
             phases = run_once(args, phase, processes.variant_env(variants[name]))
             for label, measured in phases.items():
                 print(f"{name} round {round_} {label}: " + ", ".join(f"{k} {v}" for k, v in measured.items()))
                 if "p99" in measured:
-                    p99s[name].setdefault(label, []).append(float(measured["p99"].removesuffix("ms")))
-    if args.rounds > 1 or len(variants) > 1:
+                    kind = label.split()[0]  # "quiet 3" and "reloading 3" are pair 3 of their kinds
+                    p99s[name].setdefault(kind, []).append(float(measured["p99"].removesuffix("ms")))
+            ratios[name] += pair_ratios(phases)
+    if args.rounds > 1 or len(variants) > 1 or args.pairs:
         for name, by_phase in p99s.items():
             medians = ", ".join(f"{label} {statistics.median(v):.2f} ms" for label, v in by_phase.items())
             print(f"{name} median p99: {medians}")
+            if ratios[name]:
+                listed = ", ".join(f"{r:.2f}" for r in sorted(ratios[name]))
+                print(
+                    f"{name} p99 reloading / quiet, per pair: median {statistics.median(ratios[name]):.2f}"
+                    f" ({listed})"
+                )
     return 0
+
+
+def pair_ratios(phases: dict[str, dict[str, str]]) -> list[float]:
+    """Each pair's p99 with reloads over its p99 without (``--pairs``)."""
+    p99 = {label: float(m["p99"].removesuffix("ms")) for label, m in phases.items() if "p99" in m}
+    return [p99[label] / p99[f"quiet {label.split()[1]}"] for label in p99 if label.startswith("reloading ")]
 
 
 if __name__ == "__main__":

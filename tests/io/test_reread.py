@@ -82,6 +82,19 @@ def test_a_reload_reruns_only_the_queries_whose_catalogs_changed(
     assert after is not None and after.ran == rerun
 
 
+def test_a_foreign_server_reruns_the_relations(database: Database, schema: str) -> None:
+    """Whether a foreign table can be written depends on its wrapper's handler (tables.sql): the foreign
+    data catalogs are parts of the fingerprint, and their change runs tables.sql again."""
+    run(database, schema, "create foreign data wrapper {s}")
+    try:
+        _, _, first = reread(database, schema, None)
+        run(database, schema, "create server {s} foreign data wrapper {s}")
+        _, _, after = reread(database, schema, first)
+        assert after is not None and after.ran == {"tables"}
+    finally:
+        run(database, schema, "drop foreign data wrapper {s} cascade")
+
+
 def test_an_unchanged_catalog_stops_the_read_at_its_fingerprint(database: Database, schema: str) -> None:
     fingerprint, _, first = reread(database, schema, None)
     assert reread(database, schema, first, unless=fingerprint) == (fingerprint, None, None)

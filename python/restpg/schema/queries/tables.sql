@@ -1,5 +1,6 @@
 -- catalogs: pg_namespace pg_class pg_rewrite pg_trigger
--- (pg_rewrite and pg_trigger for pg_relation_is_updatable.)
+-- catalogs: pg_foreign_table pg_foreign_server pg_foreign_data_wrapper
+-- (pg_rewrite and pg_trigger for pg_relation_is_updatable, the foreign ones for a wrapper's handler.)
 -- Tables, views, materialized views, foreign tables and partitioned tables of the exposed schemas: the
 -- relations. Their columns come from columns.sql, keys from keys.sql, comments from descriptions.sql.
 --
