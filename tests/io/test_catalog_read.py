@@ -95,7 +95,9 @@ def every_relkind(database: Database) -> Iterator[str]:
         "type": ["pair"],
     }
     statements += [
-        f"comment on {kind} {{s}}.{name} is 'the {name}'" for kind, names in commented.items() for name in names
+        f"comment on {kind} {{s}}.{name} is 'the {name}'"
+        for kind, names in commented.items()
+        for name in names
     ]
     statements += [
         f"comment on column {{s}}.{name}.{column} is 'a column'"
