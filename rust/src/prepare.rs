@@ -6,7 +6,7 @@ mod mutate;
 pub mod shape;
 
 use crate::api_request::{
-    self, ApiRequest, Method, PreferCount, PreferHandling, PreferTransaction, RequestHead,
+    self, ApiRequest, Method, PreferCount, PreferHandling, PreferTransaction, RequestHead, RowRange,
 };
 use crate::error::ApiResult;
 use crate::plan::{self, ActionPlan, Media};
@@ -136,7 +136,7 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
             prepared.params = statement.params;
             prepared.count_sql = statement.count_sql;
             prepared.content_type = Some(read.media.content_type().into());
-            prepared.offset = read.tree.node.range.offset;
+            prepared.offset = top_offset(read.tree.node.range);
             prepared.has_limit = read.tree.node.range.limit.is_some();
             prepared.count = read.count.map(count_name);
             prepared.singular = matches!(read.media, Media::Singular { .. });
@@ -165,7 +165,7 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
             let void = call.call.result == plan::call_plan::ResultKind::Void;
             prepared.status = if void { 204 } else { 200 };
             prepared.content_type = (!void).then(|| call.media.content_type().into());
-            prepared.offset = call.tree.node.range.offset;
+            prepared.offset = top_offset(call.tree.node.range);
             prepared.has_limit = call.tree.node.range.limit.is_some();
             prepared.count = call.count.map(count_name);
             prepared.singular = matches!(call.media, Media::Singular { .. });
@@ -186,6 +186,11 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
 
 /// `/<table>?<canonical query>` (no `?` without a query), as PostgREST sends on GET/HEAD: the
 /// table's name as the schema cache spells it, not the path as received.
+/// The first row's index for `Content-Range`: the top level's offset, never negative.
+fn top_offset(range: RowRange) -> u64 {
+    u64::try_from(range.offset).unwrap_or(0)
+}
+
 fn content_location(req: &ApiRequest, table: &str) -> String {
     if req.query.canonical.is_empty() {
         format!("/{table}")

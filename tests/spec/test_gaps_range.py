@@ -1,5 +1,5 @@
 """Windows PostgREST refuses or ignores: limit=0 with an offset (at the top level only), the Range header
-outside GET."""
+outside GET, an embed's negative limit or offset (PostgreSQL refuses them)."""
 
 import httpx
 
@@ -26,6 +26,27 @@ def test_an_embedded_limit_zero_with_an_offset_is_an_empty_embed(client: httpx.C
     response = client.get("/albums?select=id,tracks(title)&tracks.limit=0&tracks.offset=5&id=eq.2")
     assert response.status_code == 200, response.text
     assert response.json() == [{"id": 2, "tracks": []}]
+
+
+def test_an_embedded_negative_window_is_refused_by_postgresql(client: httpx.Client) -> None:
+    # PostgREST checks only the top level's window and sends an embed's as `LIMIT … OFFSET …`: PostgreSQL
+    # refuses a negative one when it reads the embed, OFFSET first.
+    for window, code, message in [
+        ("tracks.limit=-2", "2201W", "LIMIT must not be negative"),
+        ("tracks.offset=-1", "2201X", "OFFSET must not be negative"),
+        ("tracks.limit=-2&tracks.offset=-1", "2201X", "OFFSET must not be negative"),
+        ("tracks.limit=0&tracks.offset=-5", "2201X", "OFFSET must not be negative"),
+    ]:
+        assert_error(
+            client.get(f"/albums?select=id,tracks(title)&id=eq.2&{window}"),
+            status=400,
+            code=code,
+            message=message,
+        )
+    # No album: the embed is never read, nothing to refuse.
+    response = client.get("/albums?select=id,tracks(title)&id=eq.-1&tracks.limit=-2")
+    assert response.status_code == 200, response.text
+    assert response.json() == []
 
 
 def test_limit_zero_with_offset_zero_is_an_empty_page(client: httpx.Client) -> None:

@@ -3,7 +3,8 @@
 //! PostgREST models both as integer intervals and intersects them; the rules below are that arithmetic:
 //! a negative offset only shifts the window's end (so `offset=-4` alone is a no-op), `limit=0` is
 //! allowed, any other empty window is 416 PGRST103. Only the top level's window is checked that way: an
-//! embedded level's `limit=0` is an empty embed whatever its offset (PostgREST sends it as `LIMIT 0`).
+//! embedded level's `limit` and `offset` go to SQL as they came (`LIMIT 0` is an empty embed whatever the
+//! offset; a negative one fails in PostgreSQL, 400 `2201W` or `2201X`, when the embed is read).
 
 use std::collections::BTreeMap;
 
@@ -38,30 +39,43 @@ fn read_integer(s: &str) -> Option<i128> {
     Some(if negative { -magnitude } else { magnitude })
 }
 
-fn to_u64(v: i128) -> u64 {
-    u64::try_from(v.max(0)).unwrap_or(u64::MAX)
+/// A value as a `bigint`: a larger window is the same window, and PostgreSQL would reject it.
+fn bigint(v: i128) -> i64 {
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+}
+
+fn to_nonneg(v: i128) -> i64 {
+    bigint(v.max(0))
 }
 
 /// The window for one level from its `limit` and `offset` values (`embedded`: not the top level).
 fn window(limit: Option<i128>, offset: Option<i128>, embedded: bool) -> ApiResult<RowRange> {
+    if embedded {
+        // PostgREST's window of an embed is `offset .. offset + limit - 1`, sent as `LIMIT limit OFFSET
+        // offset` without a check.
+        return Ok(RowRange {
+            offset: bigint(offset.unwrap_or(0)),
+            limit: limit.map(bigint),
+        });
+    }
     let offset = offset.unwrap_or(0);
     let lower = offset.max(0);
     match limit {
         None => Ok(RowRange {
-            offset: to_u64(lower),
+            offset: to_nonneg(lower),
             limit: None,
         }),
         Some(limit) => {
             let upper = offset.saturating_add(limit) - 1;
             if upper >= lower {
                 Ok(RowRange {
-                    offset: to_u64(lower),
-                    limit: Some(to_u64(upper - lower + 1)),
+                    offset: to_nonneg(lower),
+                    limit: Some(to_nonneg(upper - lower + 1)),
                 })
-            } else if upper == -1 || (embedded && limit == 0 && offset >= 0) {
+            } else if upper == -1 {
                 // `limit=0`: an empty page, not an error
                 Ok(RowRange {
-                    offset: to_u64(lower),
+                    offset: to_nonneg(lower),
                     limit: Some(0),
                 })
             } else {
@@ -120,11 +134,11 @@ pub fn range_header(value: Option<&str>) -> ApiResult<Option<RowRange>> {
     match upper {
         Some(upper) if upper < lower => Err(not_satisfiable(LOWER_GT_UPPER)),
         Some(upper) => Ok(Some(RowRange {
-            offset: to_u64(lower),
-            limit: Some(to_u64(upper - lower + 1)),
+            offset: to_nonneg(lower),
+            limit: Some(to_nonneg(upper - lower + 1)),
         })),
         None => Ok(Some(RowRange {
-            offset: to_u64(lower),
+            offset: to_nonneg(lower),
             limit: None,
         })),
     }
@@ -139,14 +153,14 @@ pub fn check_intersection(header: Option<RowRange>, top: Option<RowRange>) -> Ap
     if top.limit == Some(0) {
         return Ok(());
     }
-    let end = |r: RowRange| r.limit.map(|l| u128::from(r.offset) + u128::from(l)); // exclusive
+    let end = |r: RowRange| r.limit.map(|l| i128::from(r.offset) + i128::from(l)); // exclusive
     let lower = header.offset.max(top.offset);
     let upper = match (end(header), end(top)) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
     match upper {
-        Some(upper) if upper <= u128::from(lower) => Err(not_satisfiable(NEGATIVE_LIMIT)),
+        Some(upper) if upper <= i128::from(lower) => Err(not_satisfiable(NEGATIVE_LIMIT)),
         _ => Ok(()),
     }
 }
@@ -155,7 +169,7 @@ pub fn check_intersection(header: Option<RowRange>, top: Option<RowRange>) -> Ap
 mod tests {
     use super::*;
 
-    fn r(offset: u64, limit: Option<u64>) -> RowRange {
+    fn r(offset: i64, limit: Option<i64>) -> RowRange {
         RowRange { offset, limit }
     }
 
@@ -183,7 +197,7 @@ mod tests {
             ),
             (
                 &[("limit", "99999999999999999999999")],
-                vec![(vec![], r(0, Some(u64::MAX)))],
+                vec![(vec![], r(0, Some(i64::MAX)))],
             ),
         ];
         for (pairs, want) in cases {
@@ -196,9 +210,23 @@ mod tests {
     }
 
     #[test]
-    fn an_embedded_limit_zero_is_empty_at_any_offset() {
-        let want: BTreeMap<EmbedPath, RowRange> = [(vec!["a".to_owned()], r(5, Some(0)))].into();
-        assert_eq!(query_ranges(&[("a.limit", "0"), ("a.offset", "5")]), Ok(want));
+    fn an_embedded_window_is_sent_as_it_came() {
+        let embedded =
+            |pairs: &[(&str, &str)]| query_ranges(pairs).map(|ranges| ranges[&vec!["a".to_owned()]]);
+        assert_eq!(
+            embedded(&[("a.limit", "0"), ("a.offset", "5")]),
+            Ok(r(5, Some(0)))
+        );
+        assert_eq!(embedded(&[("a.limit", "-2")]), Ok(r(0, Some(-2))));
+        assert_eq!(embedded(&[("a.offset", "-4")]), Ok(r(-4, None)));
+        assert_eq!(
+            embedded(&[("a.limit", "3"), ("a.offset", "-1")]),
+            Ok(r(-1, Some(3)))
+        );
+        assert_eq!(
+            embedded(&[("a.offset", "-99999999999999999999999")]),
+            Ok(r(i64::MIN, None))
+        );
         // The top level's `limit=0` with an offset is an empty window PostgREST refuses.
         let e = query_ranges(&[("limit", "0"), ("offset", "5")]).unwrap_err();
         assert_eq!((e.status, e.details.as_str()), (416, Some(NEGATIVE_LIMIT)));
@@ -206,11 +234,7 @@ mod tests {
 
     #[test]
     fn negative_limit_is_not_satisfiable() {
-        for pairs in [
-            &[("limit", "-1")][..],
-            &[("a.limit", "-2")],
-            &[("limit", "2"), ("offset", "-5")],
-        ] {
+        for pairs in [&[("limit", "-1")][..], &[("limit", "2"), ("offset", "-5")]] {
             let e = query_ranges(pairs).unwrap_err();
             assert_eq!(
                 (e.status, e.code, e.message.as_str()),

@@ -229,11 +229,13 @@ pub enum OrderTerm {
     },
 }
 
-/// A window over the rows: `offset` and an optional `limit` (rows, not an upper index).
+/// A window over the rows: `offset` and an optional `limit` (rows, not an upper index), as `bigint`s.
+/// Never negative at the top level; an embedded level's are the request's own, which PostgreSQL refuses
+/// when negative, as it does PostgREST's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RowRange {
-    pub offset: u64,
-    pub limit: Option<u64>,
+    pub offset: i64,
+    pub limit: Option<i64>,
 }
 
 /// Parsed query string (PostgREST's `QueryParams`).

@@ -14,7 +14,8 @@ pub fn cap_to_many(tree: &mut ReadPlanTree, max_rows: Option<u64>) {
     }
 }
 
-/// The rows both windows include (PostgREST's `rangeIntersection`).
+/// The rows both windows include (PostgREST's `rangeIntersection`); for the top level, whose windows are
+/// never negative.
 pub fn intersect(a: RowRange, b: RowRange) -> RowRange {
     let end = |r: RowRange| r.limit.map(|l| r.offset.saturating_add(l));
     let offset = a.offset.max(b.offset);
@@ -25,12 +26,14 @@ pub fn intersect(a: RowRange, b: RowRange) -> RowRange {
     };
     RowRange {
         offset,
-        limit: end.map(|e| e.saturating_sub(offset)),
+        limit: end.map(|e| e.saturating_sub(offset).max(0)),
     }
 }
 
-/// Apply `db-max-rows` to a window.
+/// Apply `db-max-rows` to a window (an embed's negative limit stays: PostgreSQL refuses it, as
+/// PostgREST's).
 pub fn restrict(range: RowRange, max_rows: Option<u64>) -> RowRange {
+    let max_rows = max_rows.map(|m| i64::try_from(m).unwrap_or(i64::MAX));
     let limit = match (range.limit, max_rows) {
         (Some(l), Some(m)) => Some(l.min(m)),
         (l, m) => l.or(m),
@@ -45,7 +48,7 @@ pub fn restrict(range: RowRange, max_rows: Option<u64>) -> RowRange {
 mod tests {
     use super::*;
 
-    fn r(offset: u64, limit: Option<u64>) -> RowRange {
+    fn r(offset: i64, limit: Option<i64>) -> RowRange {
         RowRange { offset, limit }
     }
 
@@ -54,7 +57,7 @@ mod tests {
         assert_eq!(intersect(r(2, Some(3)), r(0, Some(20))), r(2, Some(3)));
         assert_eq!(intersect(r(0, None), r(10, None)), r(10, None));
         assert_eq!(intersect(r(0, Some(5)), r(10, Some(5))), r(10, Some(0)));
-        assert_eq!(intersect(r(0, None), r(0, Some(u64::MAX))), r(0, Some(u64::MAX)));
+        assert_eq!(intersect(r(0, None), r(0, Some(i64::MAX))), r(0, Some(i64::MAX)));
     }
 
     #[test]
@@ -62,5 +65,7 @@ mod tests {
         assert_eq!(restrict(r(0, None), Some(2)), r(0, Some(2)));
         assert_eq!(restrict(r(0, Some(1)), Some(2)), r(0, Some(1)));
         assert_eq!(restrict(r(3, Some(10)), None), r(3, Some(10)));
+        assert_eq!(restrict(r(0, Some(-2)), Some(2)), r(0, Some(-2)));
+        assert_eq!(restrict(r(0, None), Some(u64::MAX)), r(0, Some(i64::MAX)));
     }
 }

@@ -315,19 +315,17 @@ fn order_and_range(out: &mut String, params: &mut Params, tree: &ReadPlanTree, l
 }
 
 /// `LIMIT $n OFFSET $m` (a NULL limit is no limit), only when the window restricts anything.
-/// Values are clamped to `bigint`: a larger window is the same window, and PostgreSQL would reject it.
 fn range(out: &mut String, params: &mut Params, range: RowRange) {
     if range.limit.is_none() && range.offset == 0 {
         return;
     }
-    let bigint = |n: u64| n.min(i64::MAX as u64).to_string();
     out.push_str(" LIMIT ");
     match range.limit {
-        Some(l) => params.push(out, bigint(l)),
+        Some(l) => params.push(out, l.to_string()),
         None => params.push_null(out),
     }
     out.push_str(" OFFSET ");
-    params.push(out, bigint(range.offset));
+    params.push(out, range.offset.to_string());
 }
 
 /// The embed as `LEFT|INNER JOIN LATERAL (SELECT … AS "body" … FROM (<child rows>) r) AS "<alias>_j"`.
