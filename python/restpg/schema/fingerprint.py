@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = [
     "CATALOGS",
     "CATALOG_STATES_SQL",
-    "CATALOG_STATE_STATEMENTS",
     "catalog_fingerprint",
     "fingerprint_of",
     "parse_states",
@@ -127,20 +126,11 @@ CATALOG_STATES_SQL = (
     + "\n)"
 )
 
-#: The same parts one statement each, ``(catalog, sql)``: for a read that pauses between them
-#: (``introspect.reread_catalog``). Each returns one row, one text column.
-CATALOG_STATE_STATEMENTS: tuple[tuple[str, bytes], ...] = tuple(
-    (name, ((_TEMPORARY_RELATIONS if "temporary_relations" in sql else "") + sql).encode())
-    for name, sql in _STATES
-)
 
-
-def fingerprint_of(states: Mapping[str, str | None], digest: str) -> str:
-    """``<catalog hash>-<digest>`` from the catalog's states (``parse_states``): equal only for the same
-    catalog state seen through the same queries (``queries_digest``). The states are hashed in a form of
-    their own, so that reading them in one statement or part by part gives the same fingerprint."""
-    canonical = "\n".join(f"{name}\t{states.get(name) or ''}" for name, _ in _STATES)
-    return f"{hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()}-{digest}"
+def fingerprint_of(states: bytes, digest: str) -> str:
+    """``<catalog hash>-<digest>`` from the result of ``CATALOG_STATES_SQL``: equal only for the same
+    catalog state seen through the same queries (``queries_digest``)."""
+    return f"{hashlib.blake2b(states, digest_size=16).hexdigest()}-{digest}"
 
 
 def parse_states(states: bytes) -> dict[str, str | None]:
@@ -189,7 +179,7 @@ async def _fingerprint(connection: Connection, digest: str) -> str:
     rows = await fetch_rows(connection, CATALOG_STATES_SQL.encode(), before=[_JIT_OFF])
     if not rows or rows[0][0] is None:
         raise RuntimeError("the catalog fingerprint query returned no row")
-    return fingerprint_of(parse_states(rows[0][0]), digest)
+    return fingerprint_of(rows[0][0], digest)
 
 
 # For this transaction only: the pooled connection's session stays as it is.

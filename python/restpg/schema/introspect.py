@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -29,12 +28,7 @@ from restpg.schema.catalog import (
     import_snapshot,
     reading_order,
 )
-from restpg.schema.fingerprint import (
-    CATALOG_STATE_STATEMENTS,
-    CATALOG_STATES_SQL,
-    fingerprint_of,
-    parse_states,
-)
+from restpg.schema.fingerprint import CATALOG_STATES_SQL, fingerprint_of, parse_states
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,8 +37,6 @@ __all__ = ["QUERIES", "Reading", "SchemaTooLarge", "load_document", "read_catalo
 
 # Parts every result depends on: another database of the same name is another catalog.
 _ALWAYS = frozenset({"database"})
-# A reload's statements pause after each for this many times as long as it took (``_Pacer``).
-RELOAD_PACE = 1.0
 
 
 async def load_document(
@@ -106,7 +98,6 @@ async def reread_catalog(
     checked: Callable[[str], None] | None = None,
     queries: Path = QUERIES,
     max_bytes: int | None = None,
-    pace: float = RELOAD_PACE,
 ) -> tuple[str, Document | None, Reading | None]:
     """``(fingerprint, document, reading)`` for a reload while requests are served: the catalog's
     fingerprint and, unless it is ``unless`` (the cache served is current: ``(fingerprint, None, None)``),
@@ -114,8 +105,7 @@ async def reread_catalog(
     is known.
 
     All in one read-only transaction on one of ``pool``'s connections, so the fingerprint describes exactly
-    the state the document was read in, one statement after the other with a pause after each (``pace``,
-    see ``_Pacer``): the cores stay with the requests.
+    the state the document was read in, one query after the other (the other cores stay with the requests).
     A query whose catalogs (its ``-- catalogs:`` lines) are in the state ``previous`` saw is not run again:
     its result would be the same. A ``COMMENT ON TABLE`` re-runs ``descriptions.sql`` alone, a ``CREATE
     FUNCTION`` ``routines.sql``. ``SchemaTooLarge`` as in ``load_document``.
@@ -123,50 +113,25 @@ async def reread_catalog(
     files = catalog_queries(queries)
     jobs = catalog_jobs(files, schemas, extra_search_path)
     async with _pooled(pool) as connection:
-        paced = _Pacer(connection, pace)
-        await fetch_rows(connection, READ_SETTINGS, before=(BEGIN_READ,))
-        states: dict[str, str | None] = {}
-        for catalog, statement in CATALOG_STATE_STATEMENTS:
-            state = (await paced.rows(statement))[0][0]
-            states[catalog] = None if state is None else state.decode()
-        fingerprint = fingerprint_of(states, digest)
+        raw = _value(
+            await fetch_rows(connection, CATALOG_STATES_SQL.encode(), before=(BEGIN_READ, READ_SETTINGS))
+        )
+        fingerprint = fingerprint_of(raw, digest)
         if checked is not None:
             checked(fingerprint)
         if fingerprint == unless:
             return fingerprint, None, None
+        states = parse_states(raw)
         parts: dict[str, bytes] = {}
         ran: set[str] = set()
         for query, (stem, sql, params) in zip(files, jobs, strict=True):
             value = None if previous is None else previous.result_for(query, states)
             if value is None:
-                value = _value(await paced.rows(sql, params))
+                value = _value(await fetch_rows(connection, sql, params))
                 ran.add(stem)
             parts[stem] = value
             _check_size(parts, max_bytes, stem)
     return fingerprint, document_of(files, parts), Reading(states, parts, frozenset(ran))
-
-
-class _Pacer:
-    """Runs a reload's statements one at a time, pausing after each for ``pace`` times as long as it took.
-
-    The database's share of a reload (at 1,000 tables ~15 ms for the catalog's states, up to ~30 ms for
-    one query) would otherwise run back to back at full priority, taking a whole core from the requests for
-    as long; with both cores busy serving, their queue grows for that long. Paused so, the reload asks for
-    a core at most 1 / (1 + pace) of the time, as PostgreSQL's own cost-based vacuum delay does. The pause
-    follows the statement's time as the reader saw it, so a busier server pauses longer."""
-
-    def __init__(self, connection: Connection, pace: float) -> None:
-        self._connection = connection
-        self._pace = pace
-        self._pending = 0.0
-
-    async def rows(self, sql: bytes, params: Sequence[bytes | None] = ()) -> list[tuple[bytes | None, ...]]:
-        if self._pending:
-            await asyncio.sleep(self._pending)
-        started = time.perf_counter()
-        rows = await fetch_rows(self._connection, sql, params)
-        self._pending = (time.perf_counter() - started) * self._pace
-        return rows
 
 
 async def read_catalog(
@@ -186,7 +151,7 @@ async def read_catalog(
     files, parts = await _read(
         conninfo, schemas, extra_search_path, queries, max_bytes, parallel=True, states=True
     )
-    return fingerprint_of(parse_states(parts.pop(STATES_KEY)), digest), document_of(files, parts)
+    return fingerprint_of(parts.pop(STATES_KEY), digest), document_of(files, parts)
 
 
 async def _read(

@@ -34,7 +34,7 @@ from restpg.schema.catalog import (
     import_snapshot,
     reading_order,
 )
-from restpg.schema.fingerprint import CATALOG_STATES_SQL, fingerprint_of, parse_states
+from restpg.schema.fingerprint import CATALOG_STATES_SQL, fingerprint_of
 
 __all__ = ["ConnectFailed", "Session", "TimedOut"]
 
@@ -125,4 +125,4 @@ class Session:
             size += len(read[query.stem])
             if max_bytes is not None and size > max_bytes:
                 raise SchemaTooLarge(size, max_bytes, query.stem)
-        return fingerprint_of(parse_states(states), digest), document_of(files, read)
+        return fingerprint_of(states, digest), document_of(files, read)
