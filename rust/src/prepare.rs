@@ -184,13 +184,13 @@ pub fn prepare_request(cache: &SchemaCache, settings: &Settings, req: &ApiReques
     Ok(prepared)
 }
 
-/// `/<table>?<canonical query>` (no `?` without a query), as PostgREST sends on GET/HEAD: the
-/// table's name as the schema cache spells it, not the path as received.
 /// The first row's index for `Content-Range`: the top level's offset, never negative.
 fn top_offset(range: RowRange) -> u64 {
     u64::try_from(range.offset).unwrap_or(0)
 }
 
+/// `/<table>?<canonical query>` (no `?` without a query), as PostgREST sends on GET/HEAD: the
+/// table's name as the schema cache spells it, not the path as received.
 fn content_location(req: &ApiRequest, table: &str) -> String {
     if req.query.canonical.is_empty() {
         format!("/{table}")

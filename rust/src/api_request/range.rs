@@ -44,6 +44,7 @@ fn bigint(v: i128) -> i64 {
     i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
 }
 
+/// A top-level value: never below zero.
 fn to_nonneg(v: i128) -> i64 {
     bigint(v.max(0))
 }
@@ -73,9 +74,9 @@ fn window(limit: Option<i128>, offset: Option<i128>, embedded: bool) -> ApiResul
                     limit: Some(to_nonneg(upper - lower + 1)),
                 })
             } else if upper == -1 {
-                // `limit=0`: an empty page, not an error
+                // `limit=0` (its window ends just before row 0): an empty page, not an error
                 Ok(RowRange {
-                    offset: to_nonneg(lower),
+                    offset: 0,
                     limit: Some(0),
                 })
             } else {
