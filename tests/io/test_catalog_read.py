@@ -14,6 +14,7 @@ import pytest
 from psycopg import sql
 
 from restpg._core import SchemaCache
+from restpg.schema.catalog import catalog_queries
 from restpg.schema.introspect import load_document
 from support.postgres import Database
 
@@ -132,6 +133,13 @@ def test_every_query_reads_the_relations_tables_sql_lists(database: Database, ev
     assert not (remote["insertable"] or remote["updatable"] or remote["deletable"])
 
     assert set(json.loads(document["columns"])["rel"]) == set(tables)
+    # A reload's change query (queries/changes/columns.sql) names the relations too.
+    columns = next(query for query in catalog_queries() if query.stem == "columns")
+    assert columns.changes is not None
+    with psycopg.connect(database.admin_dsn) as conn:
+        params = {"since": 0, "schemas": [every_relkind], "moved": []}
+        changes = conn.execute(columns.changes.sql, params).fetchone()
+    assert changes is not None and set(changes[0]["rels"]) == set(tables)
     described = json.loads(document["descriptions"])
     assert set(described["oid"]) == set(tables)
     assert len(described["oid"]) == 2 * len(tables)  # a relation's comment and one column's each

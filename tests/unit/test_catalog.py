@@ -100,6 +100,8 @@ def test_every_query_file_names_the_catalogs_it_reads() -> None:
                 needed |= follows.get(catalog, {catalog})
         assert needed <= query.catalogs, (query.stem, sorted(needed - query.catalogs))
         assert query.catalogs <= CATALOGS
+        # A change query follows changes of what the query reads, no other.
+        assert query.changes is None or query.changes.follows <= query.catalogs, query.stem
 
 
 @pytest.mark.parametrize(
@@ -111,5 +113,20 @@ def test_every_query_file_names_the_catalogs_it_reads() -> None:
 )
 def test_a_query_file_without_valid_catalogs_is_refused(tmp_path: Path, header: str, error: str) -> None:
     (tmp_path / "tables.sql").write_text(header + "select '[]'::json")
+    with pytest.raises(ValueError, match=error):
+        catalog_queries(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("header", "error"),
+    [
+        ("", "must name what it follows"),
+        ("-- follows: pg_class pg_nonsense\n", "pg_nonsense"),
+    ],
+)
+def test_a_change_query_without_valid_follows_is_refused(tmp_path: Path, header: str, error: str) -> None:
+    (tmp_path / "tables.sql").write_text("-- catalogs: pg_class\nselect '[]'::json")
+    (tmp_path / "changes").mkdir()
+    (tmp_path / "changes" / "tables.sql").write_text(header + "select '{}'::json, '{}'")
     with pytest.raises(ValueError, match=error):
         catalog_queries(tmp_path)

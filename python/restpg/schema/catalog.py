@@ -1,9 +1,11 @@
 """The introspection queries as files, and the document their results make; no database client here.
 
 Each ``queries/<stem>.sql`` returns one row with one json column and may use the named placeholders
-``%(schemas)s`` and ``%(extra_search_path)s`` (text arrays; a literal ``%`` is written ``%%``). Its
-``-- catalogs:`` lines name the parts of the catalog fingerprint (``fingerprint.CATALOGS``) whose change can
-change its result. The results make the document, ``{"<stem>": <json>, ...}``: handed to
+``%(schemas)s`` and ``%(extra_search_path)s`` (text arrays; a literal ``%`` is written ``%%``), and
+``%(only)s`` (an oid array, null for every relation). Its ``-- catalogs:`` lines name the parts of the
+catalog fingerprint (``fingerprint.CATALOGS``) whose change can change its result. A
+``queries/changes/<stem>.sql`` beside it lets a reload read it for the relations that changed alone
+(``ChangeQuery``). The results make the document, ``{"<stem>": <json>, ...}``: handed to
 ``_core.SchemaCache`` as its parts (``Document``), each as PostgreSQL wrote it, never parsed in Python nor
 joined (the core parses the parts apart, two at a time). Two readers run them, both with libpq's numbered
 parameters (``catalog_jobs``) on the core's connections: the event loop's (``introspect.py``: workers,
@@ -14,7 +16,7 @@ the GIL).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +27,13 @@ __all__ = [
     "STATES_KEY",
     "CatalogJob",
     "CatalogQuery",
+    "ChangeQuery",
     "Document",
     "SchemaTooLarge",
+    "catalog_job",
     "catalog_jobs",
     "catalog_queries",
+    "change_jobs",
     "document_of",
     "reading_order",
     "whole_document",
@@ -52,6 +57,7 @@ READ_SETTINGS = (
 )
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
 _CATALOGS_LINE = re.compile(r"^-- catalogs:(.*)$", re.MULTILINE)
+_FOLLOWS_LINE = re.compile(r"^-- follows:(.*)$", re.MULTILINE)
 # A read side by side runs on two connections, each taking the next query when done with its last. Two
 # backends on two cores beat one per query: the start's read 162 -> 126 ms at 1,000 tables, 1,308 -> 1,164
 # ms at 10,000, and two connections to open instead of four.
@@ -88,12 +94,26 @@ class SchemaTooLarge(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class ChangeQuery:
+    """``queries/changes/<stem>.sql``: which relations may have another result in ``<stem>.sql`` than an
+    earlier read of it gave (one row: ``{"rels": [...], "changed": [...]}`` and the changed ones as an oid
+    array, for the query's ``%(only)s``). Placeholders ``%(schemas)s`` and ``%(since)s``."""
+
+    sql: str
+    #: The parts of the catalog whose changes it follows, from its ``-- follows:`` lines: when another of
+    #: the query's catalogs changed, the query is read whole.
+    follows: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogQuery:
     stem: str  # the file's name without ``.sql``: the document's key
     sql: str  # with psycopg's named placeholders
     #: The parts of the catalog its result depends on (``fingerprint.CATALOGS``), from its ``-- catalogs:``
     #: lines: a reload reuses the previous result while none of them changed.
     catalogs: frozenset[str]
+    #: How a reload reads it for the changed relations alone, when it can (``introspect.reread_catalog``).
+    changes: ChangeQuery | None = None
 
 
 def catalog_queries(queries: Path = QUERIES) -> list[CatalogQuery]:
@@ -105,15 +125,29 @@ def catalog_queries(queries: Path = QUERIES) -> list[CatalogQuery]:
         # Stems are file names chosen by the project (letters, digits, _): no escaping needed, but be strict.
         if not path.stem.replace("_", "").isalnum():
             raise ValueError(f"introspection query file name {path.stem!r} must be letters, digits and '_'")
-        catalogs = frozenset(name for line in _CATALOGS_LINE.findall(sql) for name in line.split())
-        if not catalogs or not catalogs <= CATALOGS:
-            unknown = ", ".join(sorted(catalogs - CATALOGS)) or "none named"
-            raise ValueError(
-                f"introspection query {path.name} must name the catalogs it reads in '-- catalogs:' lines, "
-                f"from those the fingerprint states ({unknown})"
+        catalogs = _parts_named(_CATALOGS_LINE, sql, path, "the catalogs it reads in '-- catalogs:'")
+        changes = None
+        changes_path = queries / "changes" / path.name
+        if changes_path.exists():
+            changes_sql = changes_path.read_text(encoding="utf-8")
+            follows = _parts_named(
+                _FOLLOWS_LINE, changes_sql, changes_path, "what it follows in '-- follows:'"
             )
-        found.append(CatalogQuery(path.stem, sql, catalogs))
+            changes = ChangeQuery(changes_sql, follows)
+        found.append(CatalogQuery(path.stem, sql, catalogs, changes))
     return found
+
+
+def _parts_named(line: re.Pattern[str], sql: str, path: Path, what: str) -> frozenset[str]:
+    """The fingerprint's parts a query file names in its ``line`` lines: at least one, each a part."""
+    parts = frozenset(name for found in line.findall(sql) for name in found.split())
+    if not parts or not parts <= CATALOGS:
+        unknown = ", ".join(sorted(parts - CATALOGS)) or "none named"
+        raise ValueError(
+            f"introspection query {path.name} must name {what} lines, "
+            f"from the parts the fingerprint states ({unknown})"
+        )
+    return parts
 
 
 def document_of(queries: list[CatalogQuery], results: Mapping[str, bytes]) -> Document:
@@ -131,12 +165,44 @@ def catalog_jobs(
     queries: list[CatalogQuery], schemas: Sequence[str], extra_search_path: Sequence[str]
 ) -> list[CatalogJob]:
     """``(stem, sql, params)`` per query: its placeholders as libpq's ``$n``, its arrays as text literals."""
-    arrays = {"schemas": _text_array(schemas), "extra_search_path": _text_array(extra_search_path)}
-    jobs: list[CatalogJob] = []
-    for query in queries:
-        sql, names = _numbered(query.sql)
-        jobs.append((query.stem, sql.encode(), [arrays[name] for name in names]))
-    return jobs
+    values = _values(schemas, extra_search_path)
+    return [catalog_job(query.stem, query.sql, values) for query in queries]
+
+
+def change_jobs(
+    query: CatalogQuery,
+    schemas: Sequence[str],
+    extra_search_path: Sequence[str],
+    since: int,
+    moved: Iterable[str],
+) -> tuple[CatalogJob, Callable[[bytes], CatalogJob]]:
+    """For a reload that reads ``query`` for the changed relations alone: its change query (``since``:
+    the earlier read's horizon; ``moved``: the parts of the catalog whose state changed since), and its
+    job for the relations that query names (an oid array literal)."""
+    assert query.changes is not None
+    values = _values(schemas, extra_search_path)
+    values |= {"since": str(since).encode(), "moved": _text_array(sorted(moved))}
+    changes = catalog_job(query.stem, query.changes.sql, values)
+
+    def only(oids: bytes) -> CatalogJob:
+        return catalog_job(query.stem, query.sql, {**values, "only": oids})
+
+    return changes, only
+
+
+def catalog_job(stem: str, sql: str, values: Mapping[str, bytes | None]) -> CatalogJob:
+    """``sql``'s placeholders as libpq's ``$n``, with their ``values`` (text)."""
+    numbered, names = _numbered(sql)
+    return (stem, numbered.encode(), [values[name] for name in names])
+
+
+def _values(schemas: Sequence[str], extra_search_path: Sequence[str]) -> dict[str, bytes | None]:
+    """Every query's placeholders: the scope as text array literals; ``only`` null (every relation)."""
+    return {
+        "schemas": _text_array(schemas),
+        "extra_search_path": _text_array(extra_search_path),
+        "only": None,
+    }
 
 
 def reading_order(jobs: list[CatalogJob]) -> list[CatalogJob]:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CATALOGS",
+    "CATALOG_STATES_AND_HORIZON_SQL",
     "CATALOG_STATES_SQL",
     "catalog_fingerprint",
     "fingerprint_of",
@@ -118,13 +119,23 @@ _STATES: tuple[tuple[str, str], ...] = (
 #: The names of the parts, as the query files' ``-- catalogs:`` lines name them.
 CATALOGS = frozenset(name for name, _ in _STATES)
 
+
+def _states_sql(*also: str) -> str:
+    return (
+        _TEMPORARY_RELATIONS
+        + "select json_build_object(\n  "
+        + ",\n  ".join(f"'{name}', ({sql})" for name, sql in _STATES)
+        + "\n)"
+        + "".join(f", {column}" for column in also)
+    )
+
+
 #: One row, one json column: ``{"<catalog>": "<count>:<xmin sum>", ...}``, in ``_STATES`` order.
-CATALOG_STATES_SQL = (
-    _TEMPORARY_RELATIONS
-    + "select json_build_object(\n  "
-    + ",\n  ".join(f"'{name}', ({sql})" for name, sql in _STATES)
-    + "\n)"
-)
+CATALOG_STATES_SQL = _states_sql()
+#: ``CATALOG_STATES_SQL`` and a second column: the oldest transaction still running when the read's
+#: snapshot was taken (an xid8, as text), from which a later reload looks for what changed since
+#: (``queries/changes/``).
+CATALOG_STATES_AND_HORIZON_SQL = _states_sql("pg_snapshot_xmin(pg_current_snapshot())::text")
 
 
 def fingerprint_of(states: bytes, digest: str) -> str:

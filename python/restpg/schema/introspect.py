@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from restpg._core import merge_by_relation
 from restpg.db.execute import fetch_rows
 from restpg.db.pool import Connection, Pool, connection_params, open_connection
 from restpg.schema.catalog import (
@@ -24,11 +26,17 @@ from restpg.schema.catalog import (
     SchemaTooLarge,
     catalog_jobs,
     catalog_queries,
+    change_jobs,
     document_of,
     import_snapshot,
     reading_order,
 )
-from restpg.schema.fingerprint import CATALOG_STATES_SQL, fingerprint_of, parse_states
+from restpg.schema.fingerprint import (
+    CATALOG_STATES_AND_HORIZON_SQL,
+    CATALOG_STATES_SQL,
+    fingerprint_of,
+    parse_states,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -75,8 +83,13 @@ class Reading:
 
     states: Mapping[str, str | None]
     results: Mapping[str, bytes]
-    #: The queries this read ran; the others' results it took from the read before.
+    #: The queries this read ran whole; the others' results it took from the read before, or merged.
     ran: frozenset[str]
+    #: The queries it read for the relations that changed alone, merged into the read before's results.
+    merged: frozenset[str] = frozenset()
+    #: The oldest transaction running when its snapshot was taken (an xid8): the rows the next read's
+    #: change queries take as new are those written by it or later.
+    horizon: int | None = None
 
     def result_for(self, query: CatalogQuery, states: Mapping[str, str | None]) -> bytes | None:
         """This read's result of ``query`` if it still holds in ``states``: none of the parts of the catalog
@@ -108,30 +121,79 @@ async def reread_catalog(
     the state the document was read in, one query after the other (the other cores stay with the requests).
     A query whose catalogs (its ``-- catalogs:`` lines) are in the state ``previous`` saw is not run again:
     its result would be the same. A ``COMMENT ON TABLE`` re-runs ``descriptions.sql`` alone, a ``CREATE
-    FUNCTION`` ``routines.sql``. ``SchemaTooLarge`` as in ``load_document``.
+    FUNCTION`` ``routines.sql``. A query with a change query (``catalog.ChangeQuery``) that follows every
+    part that changed is run for the relations it names alone, and the core merges that into the earlier
+    result (``_read_changed``): after a ``CREATE TABLE`` the columns of that table, not of all of them.
+    ``SchemaTooLarge`` as in ``load_document``.
     """
     files = catalog_queries(queries)
     jobs = catalog_jobs(files, schemas, extra_search_path)
     async with _pooled(pool) as connection:
-        raw = _value(
-            await fetch_rows(connection, CATALOG_STATES_SQL.encode(), before=(BEGIN_READ, READ_SETTINGS))
+        rows = await fetch_rows(
+            connection, CATALOG_STATES_AND_HORIZON_SQL.encode(), before=(BEGIN_READ, READ_SETTINGS)
         )
+        raw = _value(rows)
         fingerprint = fingerprint_of(raw, digest)
         if checked is not None:
             checked(fingerprint)
         if fingerprint == unless:
             return fingerprint, None, None
         states = parse_states(raw)
+        horizon = rows[0][1]
+        assert horizon is not None  # (an xid8: never null)
         parts: dict[str, bytes] = {}
         ran: set[str] = set()
+        merged: set[str] = set()
         for query, (stem, sql, params) in zip(files, jobs, strict=True):
             value = None if previous is None else previous.result_for(query, states)
+            if value is None and previous is not None:
+                value = await _read_changed(connection, query, previous, states, schemas, extra_search_path)
+                if value is not None:
+                    merged.add(stem)
             if value is None:
                 value = _value(await fetch_rows(connection, sql, params))
                 ran.add(stem)
             parts[stem] = value
             _check_size(parts, max_bytes, stem)
-    return fingerprint, document_of(files, parts), Reading(states, parts, frozenset(ran))
+    reading = Reading(states, parts, frozenset(ran), frozenset(merged), int(horizon))
+    return fingerprint, document_of(files, parts), reading
+
+
+async def _read_changed(
+    connection: Connection,
+    query: CatalogQuery,
+    previous: Reading,
+    states: Mapping[str, str | None],
+    schemas: Sequence[str],
+    extra_search_path: Sequence[str],
+) -> bytes | None:
+    """``query``'s result from ``previous``'s and a read of the relations that changed since, or None when
+    it must be read whole: no change query, or one that does not follow a part that changed (a schema
+    renamed), or nothing to merge into."""
+    earlier = previous.results.get(query.stem)
+    if query.changes is None or earlier is None or previous.horizon is None:
+        return None
+    moved = {part for part in query.catalogs | _ALWAYS if previous.states.get(part) != states.get(part)}
+    if not moved <= query.changes.follows:
+        return None
+    (_, changes_sql, changes_params), only = change_jobs(
+        query, schemas, extra_search_path, previous.horizon, moved
+    )
+    rows = await fetch_rows(connection, changes_sql, changes_params)
+    changes, oids = rows[0]
+    assert changes is not None and oids is not None
+    if oids == b"{}" and "pg_class" not in moved:
+        return earlier  # no relation changed, none came or went (a CREATE FUNCTION)
+    fresh = b"null"
+    if oids != b"{}":
+        _, sql, params = only(oids)
+        fresh = _value(await fetch_rows(connection, sql, params))
+    try:
+        # Tens of kilobytes to megabytes of JSON: in the core, without the GIL, behind the requests.
+        return await asyncio.to_thread(merge_by_relation, earlier, fresh, changes, background=True)
+    except ValueError as exc:  # not the lists the change query was written for: read it whole
+        print(f"restpg: reading {query.stem}.sql whole: {exc}", file=sys.stderr)
+        return None
 
 
 async def read_catalog(

@@ -1,6 +1,9 @@
--- catalogs: pg_namespace pg_class pg_attribute pg_type pg_attrdef pg_enum
--- (pg_depend, read for identity columns, changes only with pg_class and pg_attribute.)
--- The columns of the relations tables.sql lists (its `rels`, by the same conditions).
+-- catalogs: pg_namespace pg_class pg_attribute pg_type pg_attrdef pg_enum pg_proc
+-- (pg_proc: a default names the functions it calls. pg_depend, read for identity columns, changes only
+-- with pg_class and pg_attribute.)
+-- The columns of the relations tables.sql lists (its `rels`, by the same conditions); with `only`
+-- (an oid array, null for all) those of these relations alone: a reload's read of the relations that
+-- changed (changes/columns.sql names them; the core merges them into the earlier result).
 --
 -- Written for large catalogs (see docs/schema-cache.md, "Performance"): type names and enum labels
 -- are computed once per distinct type rather than once per column, defaults are deparsed without a
@@ -17,6 +20,7 @@ with rels as (
   where n.nspname = any(%(schemas)s)
     and c.relkind in ('r', 'v', 'm', 'f', 'p')
     and not c.relispartition
+    and (%(only)s::oid[] is null or c.oid = any(%(only)s::oid[]))
 ),
 attrs as materialized (
   select a.attrelid, a.attnum, a.attname, a.attnotnull, a.atttypid, a.atttypmod, a.attgenerated,
@@ -24,6 +28,8 @@ attrs as materialized (
   from pg_attribute a
   join rels r on r.oid = a.attrelid
   where a.attnum > 0 and not a.attisdropped
+    -- (Said again here for an index scan of those relations' columns instead of a hash of them all.)
+    and (%(only)s::oid[] is null or a.attrelid = any(%(only)s::oid[]))
 ),
 -- Everything that depends only on the column's type and modifier.
 types as (
