@@ -66,11 +66,12 @@ class SchemaCache:
         Raises ``ValueError`` when it is truncated, corrupt, or written by another version of restpg.
         """
 
-def merge_by_relation(previous: bytes, fresh: bytes, changes: bytes, *, background: bool = False) -> bytes:
-    """A catalog query's earlier result (one array per field, with ``rel``) without the items of the
-    relations that changed or are gone, plus ``fresh``'s: what a whole read would give, in another order.
-    ``changes`` is ``{"rels": [...], "changed": [...]}`` (``queries/changes/``). ``ValueError`` when the
-    results cannot be merged exactly. Without the GIL; at a low CPU priority with ``background``."""
+def merge_changed(previous: bytes, fresh: bytes, changes: bytes, *, background: bool = False) -> bytes:
+    """A catalog query's earlier result without the items of the relations or functions that changed or
+    are gone, plus ``fresh``'s: what a whole read would give, in another order. The results are arrays by
+    field with ``rel``, or arrays of objects with ``oid``; ``changes`` is ``{"present": [...], "changed":
+    [...]}`` (``queries/changes/``). ``ValueError`` when the results cannot be merged exactly. Without the
+    GIL; at a low CPU priority with ``background``."""
 
 @final
 class Settings:

@@ -139,7 +139,7 @@ def test_every_query_reads_the_relations_tables_sql_lists(database: Database, ev
     with psycopg.connect(database.admin_dsn) as conn:
         params = {"since": 0, "schemas": [every_relkind], "moved": []}
         changes = conn.execute(columns.changes.sql, params).fetchone()
-    assert changes is not None and set(changes[0]["rels"]) == set(tables)
+    assert changes is not None and set(changes[0]["present"]) == set(tables)
     described = json.loads(document["descriptions"])
     assert set(described["oid"]) == set(tables)
     assert len(described["oid"]) == 2 * len(tables)  # a relation's comment and one column's each

@@ -102,6 +102,7 @@ def test_every_query_file_names_the_catalogs_it_reads() -> None:
         assert query.catalogs <= CATALOGS
         # A change query follows changes of what the query reads, no other.
         assert query.changes is None or query.changes.follows <= query.catalogs, query.stem
+        assert query.changes is None or query.changes.members <= query.changes.follows, query.stem
 
 
 @pytest.mark.parametrize(
@@ -120,11 +121,12 @@ def test_a_query_file_without_valid_catalogs_is_refused(tmp_path: Path, header: 
 @pytest.mark.parametrize(
     ("header", "error"),
     [
-        ("", "must name what it follows"),
-        ("-- follows: pg_class pg_nonsense\n", "pg_nonsense"),
+        ("-- members: pg_class\n", "must name what it follows"),
+        ("-- follows: pg_class pg_nonsense\n-- members: pg_class\n", "pg_nonsense"),
+        ("-- follows: pg_class\n", "must name its members"),
     ],
 )
-def test_a_change_query_without_valid_follows_is_refused(tmp_path: Path, header: str, error: str) -> None:
+def test_a_change_query_without_valid_parts_is_refused(tmp_path: Path, header: str, error: str) -> None:
     (tmp_path / "tables.sql").write_text("-- catalogs: pg_class\nselect '[]'::json")
     (tmp_path / "changes").mkdir()
     (tmp_path / "changes" / "tables.sql").write_text(header + "select '{}'::json, '{}'")

@@ -58,6 +58,7 @@ READ_SETTINGS = (
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
 _CATALOGS_LINE = re.compile(r"^-- catalogs:(.*)$", re.MULTILINE)
 _FOLLOWS_LINE = re.compile(r"^-- follows:(.*)$", re.MULTILINE)
+_MEMBERS_LINE = re.compile(r"^-- members:(.*)$", re.MULTILINE)
 # A read side by side runs on two connections, each taking the next query when done with its last. Two
 # backends on two cores beat one per query: the start's read 162 -> 126 ms at 1,000 tables, 1,308 -> 1,164
 # ms at 10,000, and two connections to open instead of four.
@@ -95,14 +96,18 @@ class SchemaTooLarge(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ChangeQuery:
-    """``queries/changes/<stem>.sql``: which relations may have another result in ``<stem>.sql`` than an
-    earlier read of it gave (one row: ``{"rels": [...], "changed": [...]}`` and the changed ones as an oid
-    array, for the query's ``%(only)s``). Placeholders ``%(schemas)s`` and ``%(since)s``."""
+    """``queries/changes/<stem>.sql``: which relations (or functions) may have another result in
+    ``<stem>.sql`` than an earlier read of it gave. One row: ``{"present": [...], "changed": [...]}`` and
+    the changed ones as an oid array, for the query's ``%(only)s``. Placeholders ``%(schemas)s``,
+    ``%(since)s`` (the earlier read's ``horizon``) and ``%(moved)s`` (the parts that changed since)."""
 
     sql: str
     #: The parts of the catalog whose changes it follows, from its ``-- follows:`` lines: when another of
     #: the query's catalogs changed, the query is read whole.
     follows: frozenset[str]
+    #: The parts whose rows come and go with the relations or functions themselves (``-- members:``):
+    #: while these are unchanged and none changed, the earlier result stands as it was.
+    members: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +138,8 @@ def catalog_queries(queries: Path = QUERIES) -> list[CatalogQuery]:
             follows = _parts_named(
                 _FOLLOWS_LINE, changes_sql, changes_path, "what it follows in '-- follows:'"
             )
-            changes = ChangeQuery(changes_sql, follows)
+            members = _parts_named(_MEMBERS_LINE, changes_sql, changes_path, "its members in '-- members:'")
+            changes = ChangeQuery(changes_sql, follows, members)
         found.append(CatalogQuery(path.stem, sql, catalogs, changes))
     return found
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from restpg._core import merge_by_relation
+from restpg._core import merge_changed
 from restpg.db.execute import fetch_rows
 from restpg.db.pool import Connection, Pool, connection_params, open_connection
 from restpg.schema.catalog import (
@@ -182,15 +182,15 @@ async def _read_changed(
     rows = await fetch_rows(connection, changes_sql, changes_params)
     changes, oids = rows[0]
     assert changes is not None and oids is not None
-    if oids == b"{}" and "pg_class" not in moved:
-        return earlier  # no relation changed, none came or went (a CREATE FUNCTION)
+    if oids == b"{}" and not moved & query.changes.members:
+        return earlier  # none changed, none came or went (the columns after a CREATE FUNCTION)
     fresh = b"null"
     if oids != b"{}":
         _, sql, params = only(oids)
         fresh = _value(await fetch_rows(connection, sql, params))
     try:
         # Tens of kilobytes to megabytes of JSON: in the core, without the GIL, behind the requests.
-        return await asyncio.to_thread(merge_by_relation, earlier, fresh, changes, background=True)
+        return await asyncio.to_thread(merge_changed, earlier, fresh, changes, background=True)
     except ValueError as exc:  # not the lists the change query was written for: read it whole
         print(f"restpg: reading {query.stem}.sql whole: {exc}", file=sys.stderr)
         return None

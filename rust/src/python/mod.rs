@@ -351,12 +351,12 @@ impl PyEngine {
     }
 }
 
-/// A catalog query's earlier result with the changed relations' items replaced by `fresh`'s (see
-/// `schema_cache::merge_by_relation`); ValueError when the results cannot be merged exactly. Without the
-/// GIL, at a low CPU priority with `background`, as the cache's build.
+/// A catalog query's earlier result with the changed objects' items replaced by `fresh`'s (see
+/// `schema_cache::merge_changed`); ValueError when the results cannot be merged exactly. Without the GIL,
+/// at a low CPU priority with `background`, as the cache's build.
 #[pyfunction]
 #[pyo3(signature = (previous, fresh, changes, *, background = false))]
-fn merge_by_relation<'py>(
+fn merge_changed<'py>(
     py: Python<'py>,
     previous: &[u8],
     fresh: &[u8],
@@ -364,7 +364,7 @@ fn merge_by_relation<'py>(
     background: bool,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let merged = detached(py, background, || {
-        crate::schema_cache::merge_by_relation(previous, fresh, changes)
+        crate::schema_cache::merge_changed(previous, fresh, changes)
     })
     .map_err(PyValueError::new_err)?;
     Ok(PyBytes::new(py, &merged))
@@ -386,6 +386,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(execute::load_libpq, m)?)?;
     m.add_function(wrap_pyfunction!(execute::parse_conninfo, m)?)?;
     m.add_function(wrap_pyfunction!(watchdog::watch_supervisor, m)?)?;
-    m.add_function(wrap_pyfunction!(merge_by_relation, m)?)?;
+    m.add_function(wrap_pyfunction!(merge_changed, m)?)?;
     Ok(())
 }

@@ -262,6 +262,7 @@ pub struct DocView {
 
 #[derive(Debug, Deserialize)]
 pub struct DocRoutine {
+    pub oid: u32,
     pub schema: String,
     pub name: String,
     /// `f` function, `p` procedure.
@@ -335,13 +336,17 @@ impl Document {
             .collect();
         add_columns(&mut tables, &at, columns).map_err(invalid)?;
         let constraints = named_constraints(others.keys.constraints, &tables, &at).map_err(invalid)?;
+        // In routines.sql's order, which a reload's merge does not keep (see `merge.rs`): the order of
+        // overloads with as many parameters, and of computed relationships, follows it.
+        let mut routines = others.routines;
+        routines.sort_unstable_by(|a, b| (&a.schema, &a.name, a.oid).cmp(&(&b.schema, &b.name, b.oid)));
         Ok(Document {
             tables,
             keys: DocKeys {
                 constraints,
                 views: others.keys.views,
             },
-            routines: others.routines,
+            routines,
             descriptions: others.descriptions,
         })
     }

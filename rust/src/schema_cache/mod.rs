@@ -4,7 +4,7 @@
 //! `document` reads the JSON the catalog queries build; `view_rule` and `view_keys` trace view
 //! columns back to table keys; `relationship` and `routine` infer what can be embedded and called;
 //! `suggest` finds near names for error hints; `snapshot` writes and loads the built cache as compact bytes;
-//! `merge` puts together a reload's result read again for some relations only.
+//! `merge` puts together a reload's result read again for some relations or functions only.
 
 mod document;
 mod fast_hash;
@@ -29,7 +29,7 @@ pub use types::*;
 
 pub use document::DocumentParts;
 use document::{DocTable, Document};
-pub use merge::merge_by_relation;
+pub use merge::merge_changed;
 use view_keys::{view_key_dependencies, KeyDepKind};
 
 /// Everything the plan stage resolves a request against. Immutable once built.

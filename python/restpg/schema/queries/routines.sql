@@ -1,11 +1,15 @@
 -- catalogs: pg_namespace pg_class pg_type pg_proc pg_description:other
 -- Functions and procedures of the exposed schemas (aggregates and window functions excluded), with
--- their input parameters in order (OUT/TABLE parameters only set out_params). Computed relationships are inferred from these in Rust.
+-- their input parameters in order (OUT/TABLE parameters only set out_params). Computed relationships are
+-- inferred from these in Rust. With `only` (an oid array, null for all) these functions alone: a
+-- reload's read of those that changed (changes/routines.sql names them; the core merges them into the
+-- earlier result, and sorts them as here).
 with procs as (
   select p.*, n.nspname
   from pg_proc p
   join pg_namespace n on n.oid = p.pronamespace
   where n.nspname = any(%(schemas)s) and p.prokind in ('f', 'p')
+    and (%(only)s::oid[] is null or p.oid = any(%(only)s::oid[]))
 ),
 params as (
   select

@@ -1,4 +1,5 @@
 -- follows: pg_class pg_attribute pg_type pg_attrdef pg_enum pg_proc
+-- members: pg_class
 -- Which relations of columns.sql (its `rels`, by the same conditions) may have other columns than an
 -- earlier read of it saw, so that a reload reads theirs alone (see `introspect.reread_catalog`).
 -- `since` is the oldest transaction that was still running when that read's snapshot was taken (an
@@ -96,7 +97,7 @@ changed_oids as (
 )
 select
   json_build_object(
-    'rels', (select coalesce(array_agg(oid::int8), '{}') from rels),
+    'present', (select coalesce(array_agg(oid::int8), '{}') from rels),
     'changed', (select oids from changed_oids)
   ),
   (select oids from changed_oids)
