@@ -23,6 +23,7 @@ from test_reload import RELOAD_TIMEOUT, code, execute, statuses, wait_for, with_
 
 from support.fix_server import base_config
 from support.postgres import Database, session_database
+from support.rereads import reread, run
 from support.server import Server, free_ports, render_config, restpg_command, start_server
 
 
@@ -119,6 +120,23 @@ def test_the_listener_recovers_from_a_database_restart_and_reloads(
     finally:
         server.stop()
     assert "listener reconnected" in server.log()
+
+
+def test_a_reload_after_the_server_restarted_reads_the_catalog_whole(
+    private_cluster: Any, private_database: Database
+) -> None:
+    """Transaction ids count on in one server's history only (a failover's new primary reuses those it
+    never saw; a restore rewinds them): after a restart nothing is read for the changed objects alone."""
+    name = f"restart_{uuid.uuid4().hex[:8]}"
+    run(private_database, name, "create schema {s}", "create table {s}.films (id int primary key)")
+    _, _, first = reread(private_database, name, None)
+    run(private_database, name, "alter table {s}.films add column title text")
+    _, _, same_server = reread(private_database, name, first)
+    assert same_server is not None and same_server.merged == {"columns", "routines"}
+    restart(private_cluster)
+    run(private_database, name, "alter table {s}.films add column year int")
+    _, _, after = reread(private_database, name, same_server)  # (compared with a whole read there)
+    assert after is not None and after.merged == frozenset() and "columns" in after.ran
 
 
 # --- two servers -------------------------------------------------------------------------------------

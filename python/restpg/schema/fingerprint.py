@@ -132,10 +132,13 @@ def _states_sql(*also: str) -> str:
 
 #: One row, one json column: ``{"<catalog>": "<count>:<xmin sum>", ...}``, in ``_STATES`` order.
 CATALOG_STATES_SQL = _states_sql()
-#: ``CATALOG_STATES_SQL`` and a second column: the oldest transaction still running when the read's
+#: ``CATALOG_STATES_SQL`` and two more columns: the oldest transaction still running when the read's
 #: snapshot was taken (an xid8, as text), from which a later reload looks for what changed since
-#: (``queries/changes/``).
-CATALOG_STATES_AND_HORIZON_SQL = _states_sql("pg_snapshot_xmin(pg_current_snapshot())::text")
+#: (``queries/changes/``), and when the server started, without which that means nothing (see
+#: ``introspect.Reading``).
+CATALOG_STATES_AND_HORIZON_SQL = _states_sql(
+    "pg_snapshot_xmin(pg_current_snapshot())::text", "pg_postmaster_start_time()::text"
+)
 
 
 def fingerprint_of(states: bytes, digest: str) -> str:

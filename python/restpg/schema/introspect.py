@@ -90,6 +90,11 @@ class Reading:
     #: The oldest transaction running when its snapshot was taken (an xid8): the rows the next read's
     #: change queries take as new are those written by it or later.
     horizon: int | None = None
+    #: When the server it read from started. Transaction ids count on in one server's history only: a
+    #: failover's new primary goes on from what it had replayed, reusing the ids of the transactions it
+    #: never saw, and a restore to an earlier point rewinds them. Either is a server started at another
+    #: time, and the next read then reads everything whole.
+    server_start: bytes | None = None
 
     def result_for(self, query: CatalogQuery, states: Mapping[str, str | None]) -> bytes | None:
         """This read's result of ``query`` if it still holds in ``states``: none of the parts of the catalog
@@ -139,7 +144,7 @@ async def reread_catalog(
         if fingerprint == unless:
             return fingerprint, None, None
         states = parse_states(raw)
-        horizon = rows[0][1]
+        horizon, server_start = rows[0][1], rows[0][2]
         assert horizon is not None  # (an xid8: never null)
         parts: dict[str, bytes] = {}
         ran: set[str] = set()
@@ -147,7 +152,9 @@ async def reread_catalog(
         for query, (stem, sql, params) in zip(files, jobs, strict=True):
             value = None if previous is None else previous.result_for(query, states)
             if value is None and previous is not None:
-                value = await _read_changed(connection, query, previous, states, schemas, extra_search_path)
+                value = await _read_changed(
+                    connection, query, previous, states, server_start, schemas, extra_search_path
+                )
                 if value is not None:
                     merged.add(stem)
             if value is None:
@@ -155,7 +162,7 @@ async def reread_catalog(
                 ran.add(stem)
             parts[stem] = value
             _check_size(parts, max_bytes, stem)
-    reading = Reading(states, parts, frozenset(ran), frozenset(merged), int(horizon))
+    reading = Reading(states, parts, frozenset(ran), frozenset(merged), int(horizon), server_start)
     return fingerprint, document_of(files, parts), reading
 
 
@@ -164,14 +171,17 @@ async def _read_changed(
     query: CatalogQuery,
     previous: Reading,
     states: Mapping[str, str | None],
+    server_start: bytes | None,
     schemas: Sequence[str],
     extra_search_path: Sequence[str],
 ) -> bytes | None:
-    """``query``'s result from ``previous``'s and a read of the relations that changed since, or None when
+    """``query``'s result from ``previous``'s and a read of the objects that changed since, or None when
     it must be read whole: no change query, or one that does not follow a part that changed (a schema
-    renamed), or nothing to merge into."""
+    renamed), nothing to merge into, or another server (``Reading.server_start``)."""
     earlier = previous.results.get(query.stem)
     if query.changes is None or earlier is None or previous.horizon is None:
+        return None
+    if server_start is None or previous.server_start != server_start:
         return None
     moved = {part for part in query.catalogs | _ALWAYS if previous.states.get(part) != states.get(part)}
     if not moved <= query.changes.follows:
