@@ -137,7 +137,7 @@ def test_every_query_reads_the_relations_tables_sql_lists(database: Database, ev
     columns = next(query for query in catalog_queries() if query.stem == "columns")
     assert columns.changes is not None
     with psycopg.connect(database.admin_dsn) as conn:
-        params = {"since": 0, "schemas": [every_relkind], "moved": []}
+        params = {"horizon": 2147483647, "schemas": [every_relkind], "moved": []}
         changes = conn.execute(columns.changes.sql, params).fetchone()
     assert changes is not None and set(changes[0]["present"]) == set(tables)
     described = json.loads(document["descriptions"])

@@ -23,6 +23,7 @@ from pathlib import Path
 from restpg.schema.fingerprint import CATALOGS
 
 __all__ = [
+    "HORIZON_AGE",
     "QUERIES",
     "STATES_KEY",
     "CatalogJob",
@@ -54,6 +55,15 @@ BEGIN_READ = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 READ_SETTINGS = (
     b"SELECT set_config('search_path', '', true), set_config('jit', 'off', true), "
     b"set_config('enable_nestloop', 'off', true), set_config('enable_mergejoin', 'off', true)"
+)
+# How many transactions back (as age(xid) counts them, from this transaction's view of now) an earlier
+# read's horizon is ($1: the oldest transaction still running when its snapshot was taken, an xid8; see
+# `introspect.Reading`): the change queries take the rows written no further back as new. age() counts
+# modulo 2^32, so further back than a billion transactions, or ahead of this server's (another cluster),
+# everything is new (no age is above 2^31 - 1).
+HORIZON_AGE = (
+    b"SELECT CASE WHEN pg_snapshot_xmin(pg_current_snapshot())::text::int8 - $1::int8 "
+    b"BETWEEN 0 AND 1000000000 THEN age(($1::int8 % 4294967296)::text::xid) ELSE 2147483647 END"
 )
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
 _CATALOGS_LINE = re.compile(r"^-- catalogs:(.*)$", re.MULTILINE)
@@ -99,7 +109,7 @@ class ChangeQuery:
     """``queries/changes/<stem>.sql``: which relations (or functions) may have another result in
     ``<stem>.sql`` than an earlier read of it gave. One row: ``{"present": [...], "changed": [...]}`` and
     the changed ones as an oid array, for the query's ``%(only)s``. Placeholders ``%(schemas)s``,
-    ``%(since)s`` (the earlier read's ``horizon``) and ``%(moved)s`` (the parts that changed since)."""
+    ``%(horizon)s`` (``HORIZON_AGE`` of the earlier read's) and ``%(moved)s`` (the parts that changed since)."""
 
     sql: str
     #: The parts of the catalog whose changes it follows, from its ``-- follows:`` lines: when another of
@@ -179,15 +189,15 @@ def change_jobs(
     query: CatalogQuery,
     schemas: Sequence[str],
     extra_search_path: Sequence[str],
-    since: int,
+    horizon: int,
     moved: Iterable[str],
 ) -> tuple[CatalogJob, Callable[[bytes], CatalogJob]]:
-    """For a reload that reads ``query`` for the changed relations alone: its change query (``since``:
-    the earlier read's horizon; ``moved``: the parts of the catalog whose state changed since), and its
-    job for the relations that query names (an oid array literal)."""
+    """For a reload that reads ``query`` for the changed objects alone: its change query (``horizon``: the
+    earlier read's, as ``HORIZON_AGE`` counts it; ``moved``: the parts of the catalog whose state changed
+    since), and its job for the objects that query names (an oid array literal)."""
     assert query.changes is not None
     values = _values(schemas, extra_search_path)
-    values |= {"since": str(since).encode(), "moved": _text_array(sorted(moved))}
+    values |= {"horizon": str(horizon).encode(), "moved": _text_array(sorted(moved))}
     changes = catalog_job(query.stem, query.changes.sql, values)
 
     def only(oids: bytes) -> CatalogJob:

@@ -17,6 +17,7 @@ from restpg.db.execute import fetch_rows
 from restpg.db.pool import Connection, Pool, connection_params, open_connection
 from restpg.schema.catalog import (
     BEGIN_READ,
+    HORIZON_AGE,
     QUERIES,
     READ_SETTINGS,
     READERS,
@@ -146,14 +147,21 @@ async def reread_catalog(
         states = parse_states(raw)
         horizon, server_start = rows[0][1], rows[0][2]
         assert horizon is not None  # (an xid8: never null)
+        look_back = None  # how far back the change queries look: None, everything is read whole
+        same_server = (
+            server_start is not None and previous is not None and previous.server_start == server_start
+        )
+        if previous is not None and previous.horizon is not None and same_server:
+            since = [str(previous.horizon).encode()]
+            look_back = int(_value(await fetch_rows(connection, HORIZON_AGE, since)))
         parts: dict[str, bytes] = {}
         ran: set[str] = set()
         merged: set[str] = set()
         for query, (stem, sql, params) in zip(files, jobs, strict=True):
             value = None if previous is None else previous.result_for(query, states)
-            if value is None and previous is not None:
+            if value is None and previous is not None and look_back is not None:
                 value = await _read_changed(
-                    connection, query, previous, states, server_start, schemas, extra_search_path
+                    connection, query, previous, states, look_back, schemas, extra_search_path
                 )
                 if value is not None:
                     merged.add(stem)
@@ -171,24 +179,20 @@ async def _read_changed(
     query: CatalogQuery,
     previous: Reading,
     states: Mapping[str, str | None],
-    server_start: bytes | None,
+    look_back: int,
     schemas: Sequence[str],
     extra_search_path: Sequence[str],
 ) -> bytes | None:
-    """``query``'s result from ``previous``'s and a read of the objects that changed since, or None when
-    it must be read whole: no change query, or one that does not follow a part that changed (a schema
-    renamed), nothing to merge into, or another server (``Reading.server_start``)."""
+    """``query``'s result from ``previous``'s and a read of the objects that changed since (written up to
+    ``look_back`` transactions back), or None when it must be read whole: no change query, or one that
+    does not follow a part that changed (a schema renamed), or nothing to merge into."""
     earlier = previous.results.get(query.stem)
-    if query.changes is None or earlier is None or previous.horizon is None:
-        return None
-    if server_start is None or previous.server_start != server_start:
+    if query.changes is None or earlier is None:
         return None
     moved = {part for part in query.catalogs | _ALWAYS if previous.states.get(part) != states.get(part)}
     if not moved <= query.changes.follows:
         return None
-    (_, changes_sql, changes_params), only = change_jobs(
-        query, schemas, extra_search_path, previous.horizon, moved
-    )
+    (_, changes_sql, changes_params), only = change_jobs(query, schemas, extra_search_path, look_back, moved)
     rows = await fetch_rows(connection, changes_sql, changes_params)
     changes, oids = rows[0]
     assert changes is not None and oids is not None

@@ -2,32 +2,27 @@
 -- members: pg_class
 -- Which relations of columns.sql (its `rels`, by the same conditions) may have other columns than an
 -- earlier read of it saw, so that a reload reads theirs alone (see `introspect.reread_catalog`).
--- `since` is the oldest transaction that was still running when that read's snapshot was taken (an
--- xid8): every row written by an older one was committed or rolled back then, and that read saw it.
+-- `horizon` is how many transactions back (as age(xmin) counts them) the oldest one still running when
+-- that read's snapshot was taken is (`catalog.HORIZON_AGE`): every row written by an older one was
+-- committed or rolled back then, and that read saw it.
 -- A relation is taken as changed when any row columns.sql reads about it may be newer: its own, its
 -- columns', their types' (with a domain's base type and an enum's labels), and the relations, types
 -- and functions its defaults and its domains' defaults name (pg_get_expr writes their names) or its
 -- identity columns' sequences. Rows that read saw may be taken too (the transactions running then):
 -- read again for nothing. A row deleted leaves no trace, but none is deleted without one of those
 -- written: a dropped column or default updates its pg_attribute row, a dropped relation leaves `rels`.
--- (Each of these is pinned by a case of tests/io/test_reread_changes.py.) Not followed (the `-- follows:` line): a schema renamed, which renames
--- types and sequences anywhere; columns.sql is then read whole.
+-- (Each of these is pinned by a case of tests/io/test_reread_changes.py.) Not followed (the
+-- `-- follows:` line): a schema renamed, which renames types and sequences anywhere; columns.sql is
+-- then read whole. `-- members:` the relations come and go only with a pg_class row.
 --
 -- One row: the relations and the changed ones as a JSON object for the core's merge, and the changed
 -- ones as an array for columns.sql's `only`.
-with horizon as (
-  -- age() counts back from now, modulo 2^32: further back than a billion transactions (or a since
-  -- from the future: another cluster), everything is new.
-  select case when pg_snapshot_xmin(pg_current_snapshot())::text::int8 - s.since between 0 and 1000000000
-              then age((s.since %% 4294967296)::text::xid)
-              else 2147483647 end as age
-  from (select %(since)s::int8 as since) s
-),
+with
 -- The parts of the catalog whose state changed since that read (`moved`, a text array of the
 -- fingerprint's parts): a catalog whose part did not change has no row written since, and is not
 -- searched (the conditions on `moved` are constants when planned).
 rels as (
-  select c.oid, 'pg_class' = any(%(moved)s::text[]) and age(c.xmin) <= (select age from horizon) as written
+  select c.oid, 'pg_class' = any(%(moved)s::text[]) and age(c.xmin) <= %(horizon)s::int4 as written
   from pg_class c
   join pg_namespace n on n.oid = c.relnamespace
   where n.nspname = any(%(schemas)s)
@@ -36,19 +31,19 @@ rels as (
 ),
 new_classes as materialized (
   select oid from pg_class
-  where 'pg_class' = any(%(moved)s::text[]) and age(xmin) <= (select age from horizon)
+  where 'pg_class' = any(%(moved)s::text[]) and age(xmin) <= %(horizon)s::int4
 ),
 -- An enum's label added or renamed writes a pg_enum row, not its type's.
 new_types as materialized (
   select oid from pg_type
-  where 'pg_type' = any(%(moved)s::text[]) and age(xmin) <= (select age from horizon)
+  where 'pg_type' = any(%(moved)s::text[]) and age(xmin) <= %(horizon)s::int4
   union
   select enumtypid from pg_enum
-  where 'pg_enum' = any(%(moved)s::text[]) and age(xmin) <= (select age from horizon)
+  where 'pg_enum' = any(%(moved)s::text[]) and age(xmin) <= %(horizon)s::int4
 ),
 new_procs as materialized (
   select oid from pg_proc
-  where 'pg_proc' = any(%(moved)s::text[]) and age(xmin) <= (select age from horizon)
+  where 'pg_proc' = any(%(moved)s::text[]) and age(xmin) <= %(horizon)s::int4
 ),
 -- Defaults and domains that name a new object (through pg_depend's index on the referenced object).
 naming as materialized (
@@ -73,7 +68,7 @@ changed as (
   where ('pg_attribute' = any(%(moved)s::text[]) or exists (select from column_types))
     and a.attrelid in (select oid from rels)
     and a.attnum > 0
-    and (('pg_attribute' = any(%(moved)s::text[]) and age(a.xmin) <= (select age from horizon))
+    and (('pg_attribute' = any(%(moved)s::text[]) and age(a.xmin) <= %(horizon)s::int4)
          or a.atttypid in (select oid from column_types))
   union
   -- (A default set, replaced or dropped writes its column's pg_attribute row, atthasdef, too.)

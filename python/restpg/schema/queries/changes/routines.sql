@@ -1,19 +1,14 @@
 -- follows: pg_class pg_type pg_proc
 -- members: pg_proc
 -- Which functions of routines.sql (its `procs`, by the same conditions) may read otherwise than an
--- earlier read of it saw, so that a reload reads theirs alone (see changes/columns.sql for `since`,
+-- earlier read of it saw, so that a reload reads theirs alone (see changes/columns.sql for `horizon`,
 -- `moved` and the row).
 -- A function is taken as changed when its own row may be newer, or the row of a type it takes or
 -- returns (renamed; a table's row type renamed with its table), or of the relation whose row type that
 -- is (its kind). A function dropped leaves `procs`; a type or relation cannot be dropped while a function
 -- names it. Not followed (the `-- follows:` line): a schema renamed, and comments (one removed deletes a
 -- row and leaves no trace); routines.sql is then read whole.
-with horizon as (
-  select case when pg_snapshot_xmin(pg_current_snapshot())::text::int8 - s.since between 0 and 1000000000
-              then age((s.since %% 4294967296)::text::xid)
-              else 2147483647 end as age
-  from (select %(since)s::int8 as since) s
-),
+with
 procs as (
   select p.oid, p.xmin, p.prorettype, coalesce(p.proallargtypes, p.proargtypes::oid[]) as argtypes
   from pg_proc p
@@ -22,14 +17,14 @@ procs as (
 ),
 new_types as materialized (
   select oid from pg_type
-  where 'pg_type' = any(%(moved)s::text[]) and age(xmin) <= (select age from horizon)
+  where 'pg_type' = any(%(moved)s::text[]) and age(xmin) <= %(horizon)s::int4
   union
   select reltype from pg_class
-  where 'pg_class' = any(%(moved)s::text[]) and age(xmin) <= (select age from horizon) and reltype <> 0
+  where 'pg_class' = any(%(moved)s::text[]) and age(xmin) <= %(horizon)s::int4 and reltype <> 0
 ),
 changed as (
   select oid from procs
-  where 'pg_proc' = any(%(moved)s::text[]) and age(xmin) <= (select age from horizon)
+  where 'pg_proc' = any(%(moved)s::text[]) and age(xmin) <= %(horizon)s::int4
   union
   select p.oid from procs p
   where exists (select from new_types)
