@@ -65,6 +65,19 @@ HORIZON_AGE = (
     b"SELECT CASE WHEN pg_snapshot_xmin(pg_current_snapshot())::text::int8 - $1::int8 "
     b"BETWEEN 0 AND 1000000000 THEN age(($1::int8 % 4294967296)::text::xid) ELSE 2147483647 END"
 )
+# What a change query returns, one row: ``{"present": [...], "changed": [...]}`` for the core's merge
+# (``_core.merge_changed``), and the changed objects as an oid array for the query's ``%(only)s``.
+_CHANGES_SELECT = """,
+changed_oids as (
+  select coalesce(array_agg(oid::int8 order by oid), '{}') as oids from changed
+)
+select
+  json_build_object(
+    'present', (select coalesce(array_agg(oid::int8), '{}') from present),
+    'changed', (select oids from changed_oids)
+  ),
+  (select oids from changed_oids)
+"""
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
 _CATALOGS_LINE = re.compile(r"^-- catalogs:(.*)$", re.MULTILINE)
 _FOLLOWS_LINE = re.compile(r"^-- follows:(.*)$", re.MULTILINE)
@@ -107,9 +120,11 @@ class SchemaTooLarge(Exception):
 @dataclass(frozen=True, slots=True)
 class ChangeQuery:
     """``queries/changes/<stem>.sql``: which relations (or functions) may have another result in
-    ``<stem>.sql`` than an earlier read of it gave. One row: ``{"present": [...], "changed": [...]}`` and
-    the changed ones as an oid array, for the query's ``%(only)s``. Placeholders ``%(schemas)s``,
-    ``%(horizon)s`` (``HORIZON_AGE`` of the earlier read's) and ``%(moved)s`` (the parts that changed since)."""
+    ``<stem>.sql`` than an earlier read of it gave. The file is a ``with`` list that defines ``present``
+    (the objects ``<stem>.sql`` lists now) and ``changed`` (those read again), each with an ``oid``
+    column; ``sql`` adds the select that returns them (``_CHANGES_SELECT``). Placeholders
+    ``%(schemas)s``, ``%(horizon)s`` (``HORIZON_AGE`` of the earlier read's) and ``%(moved)s`` (the parts
+    that changed since)."""
 
     sql: str
     #: The parts of the catalog whose changes it follows, from its ``-- follows:`` lines: when another of
@@ -144,7 +159,7 @@ def catalog_queries(queries: Path = QUERIES) -> list[CatalogQuery]:
         changes = None
         changes_path = queries / "changes" / path.name
         if changes_path.exists():
-            changes_sql = changes_path.read_text(encoding="utf-8")
+            changes_sql = changes_path.read_text(encoding="utf-8").rstrip() + _CHANGES_SELECT
             follows = _parts_named(
                 _FOLLOWS_LINE, changes_sql, changes_path, "what it follows in '-- follows:'"
             )

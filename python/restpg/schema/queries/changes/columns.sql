@@ -1,7 +1,8 @@
 -- follows: pg_class pg_attribute pg_type pg_attrdef pg_enum pg_proc
 -- members: pg_class
--- Which relations of columns.sql (its `rels`, by the same conditions) may have other columns than an
--- earlier read of it saw, so that a reload reads theirs alone (see `introspect.reread_catalog`).
+-- Which relations columns.sql lists (`present`: its `rels`, by the same conditions) may have other
+-- columns than an earlier read of it saw (`changed`), so that a reload reads theirs alone (see
+-- `introspect.reread_catalog`; `catalog.ChangeQuery` adds the select that returns the two).
 -- `horizon` is how many transactions back (as age(xmin) counts them) the oldest one still running when
 -- that read's snapshot was taken is (`catalog.HORIZON_AGE`): every row written by an older one was
 -- committed or rolled back then, and that read saw it.
@@ -10,18 +11,15 @@
 -- and functions its defaults and its domains' defaults name (pg_get_expr writes their names) or its
 -- identity columns' sequences. Rows that read saw may be taken too (the transactions running then):
 -- read again for nothing. A row deleted leaves no trace, but none is deleted without one of those
--- written: a dropped column or default updates its pg_attribute row, a dropped relation leaves `rels`.
--- (Each of these is pinned by a case of tests/io/test_reread_changes.py.) Not followed (the
+-- written: a dropped column or default updates its pg_attribute row, a dropped relation is no longer
+-- present. (Each of these is pinned by a case of tests/io/test_reread_changes.py.) Not followed (the
 -- `-- follows:` line): a schema renamed, which renames types and sequences anywhere; columns.sql is
 -- then read whole. `-- members:` the relations come and go only with a pg_class row.
---
--- One row: the relations and the changed ones as a JSON object for the core's merge, and the changed
--- ones as an array for columns.sql's `only`.
 with
 -- The parts of the catalog whose state changed since that read (`moved`, a text array of the
 -- fingerprint's parts): a catalog whose part did not change has no row written since, and is not
 -- searched (the conditions on `moved` are constants when planned).
-rels as (
+present as (
   select c.oid, 'pg_class' = any(%(moved)s::text[]) and age(c.xmin) <= %(horizon)s::int4 as written
   from pg_class c
   join pg_namespace n on n.oid = c.relnamespace
@@ -61,12 +59,12 @@ column_types as materialized (
   select objid from naming where classid = 'pg_type'::regclass
 ),
 changed as (
-  select oid from rels where written
+  select oid from present where written
   union
   select a.attrelid
   from pg_attribute a
   where ('pg_attribute' = any(%(moved)s::text[]) or exists (select from column_types))
-    and a.attrelid in (select oid from rels)
+    and a.attrelid in (select oid from present)
     and a.attnum > 0
     and (('pg_attribute' = any(%(moved)s::text[]) and age(a.xmin) <= %(horizon)s::int4)
          or a.atttypid in (select oid from column_types))
@@ -75,7 +73,7 @@ changed as (
   select ad.adrelid
   from pg_attrdef ad
   where exists (select from naming where classid = 'pg_attrdef'::regclass)
-    and ad.adrelid in (select oid from rels)
+    and ad.adrelid in (select oid from present)
     and ad.oid in (select objid from naming where classid = 'pg_attrdef'::regclass)
   union
   -- An identity column's default is `nextval('<its sequence>')`: the sequence renamed or moved.
@@ -85,14 +83,5 @@ changed as (
     and d.objid = any(array(select oid from new_classes))
     and d.refclassid = 'pg_class'::regclass
     and d.deptype = 'i'
-    and d.refobjid in (select oid from rels)
-),
-changed_oids as (
-  select coalesce(array_agg(oid::int8 order by oid), '{}') as oids from changed
+    and d.refobjid in (select oid from present)
 )
-select
-  json_build_object(
-    'present', (select coalesce(array_agg(oid::int8), '{}') from rels),
-    'changed', (select oids from changed_oids)
-  ),
-  (select oids from changed_oids)
