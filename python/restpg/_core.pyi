@@ -18,6 +18,7 @@ __all__ = [
     "SchemaCache",
     "Settings",
     "load_libpq",
+    "merge_changed",
     "parse_conninfo",
     "watch_supervisor",
 ]
