@@ -105,6 +105,15 @@ def test_every_query_file_names_the_catalogs_it_reads() -> None:
         assert query.changes is None or query.changes.members <= query.changes.follows, query.stem
 
 
+def test_no_query_file_names_a_placeholder_in_a_comment() -> None:
+    """Placeholders are numbered wherever they are written: one in a comment becomes a parameter that no
+    statement uses, which PostgreSQL cannot type (the whole read fails)."""
+    for query in catalog_queries():
+        for sql in (query.sql, query.changes.sql if query.changes else ""):
+            comments = [line.partition("--")[2] for line in sql.splitlines() if "--" in line]
+            assert not [c for c in comments if re.search(r"%\(\w+\)s", c)], query.stem
+
+
 @pytest.mark.parametrize(
     ("header", "error"),
     [
