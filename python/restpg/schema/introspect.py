@@ -146,12 +146,9 @@ async def reread_catalog(
             return fingerprint, None, None
         states = parse_states(raw)
         horizon, server_start = rows[0][1], rows[0][2]
-        assert horizon is not None  # (an xid8: never null)
+        assert horizon is not None and server_start is not None  # (never null)
         look_back = None  # how far back the change queries look: None, everything is read whole
-        same_server = (
-            server_start is not None and previous is not None and previous.server_start == server_start
-        )
-        if previous is not None and previous.horizon is not None and same_server:
+        if previous is not None and previous.horizon is not None and previous.server_start == server_start:
             since = [str(previous.horizon).encode()]
             look_back = int(_value(await fetch_rows(connection, HORIZON_AGE, since)))
         parts: dict[str, bytes] = {}
