@@ -5,15 +5,17 @@ compares them), and the objects read again must include the ones that changed.""
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from restpg.schema.catalog import HORIZON_AGE, catalog_queries
 from restpg.schema.fingerprint import CATALOGS
-from restpg.schema.introspect import Reading
+from restpg.schema.introspect import QUERIES, Reading
 from support.postgres import Database
 from support.rereads import reread, run
 
@@ -245,6 +247,23 @@ def test_a_change_committed_after_a_read_it_was_running_during_is_seen(
     _, document, after = reread(database, schema, during)
     assert after is not None and "columns" in after.merged
     assert document is not None and b'"year"' in document["columns"]
+
+
+def test_a_change_query_that_fails_leaves_the_file_to_be_read_whole(
+    database: Database, schema: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Behind a savepoint: the read's transaction goes on (a server that lacks what a change query reads)."""
+    queries = tmp_path / "queries"
+    shutil.copytree(QUERIES, queries)
+    follows = (QUERIES / "changes" / "columns.sql").read_text().splitlines()[:2]
+    failing = "with present as (select 0::oid as oid), changed as (select (1 / 0)::oid as oid)"
+    (queries / "changes" / "columns.sql").write_text("\n".join([*follows, failing]))
+    _, _, first = reread(database, schema, None, queries=queries)
+    run(database, schema, "alter table {s}.films add column year int")
+    _, document, after = reread(database, schema, first, queries=queries)  # (compared with a whole read)
+    assert after is not None and "columns" in after.ran and after.merged == {"routines"}
+    assert document is not None and b'"year"' in document["columns"]
+    assert "reading columns.sql whole: division by zero" in capfd.readouterr().err
 
 
 def read_again(database: Database, schema: str, previous: Reading) -> set[str]:

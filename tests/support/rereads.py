@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -11,7 +12,7 @@ from restpg._core import SchemaCache
 from restpg.db.pool import Pool, PoolOptions
 from restpg.schema.catalog import Document
 from restpg.schema.fingerprint import catalog_fingerprint
-from restpg.schema.introspect import Reading, load_document, reread_catalog
+from restpg.schema.introspect import QUERIES, Reading, load_document, reread_catalog
 from support.postgres import Database
 
 
@@ -25,7 +26,11 @@ def run(database: Database, schema: str, *statements: str) -> None:
 
 
 def reread(
-    database: Database, schema: str, previous: Reading | None, unless: str | None = None
+    database: Database,
+    schema: str,
+    previous: Reading | None,
+    unless: str | None = None,
+    queries: Path = QUERIES,
 ) -> tuple[str, Document | None, Reading | None]:
     """A reload's read of ``schema``: its fingerprint must be the catalog's, and its document what a start
     would read now, every query run (a merged part in another order: the same cache)."""
@@ -35,7 +40,13 @@ def reread(
         await pool.open()
         try:
             got = await reread_catalog(
-                pool, schemas=[schema], extra_search_path=[], digest="d", previous=previous, unless=unless
+                pool,
+                schemas=[schema],
+                extra_search_path=[],
+                digest="d",
+                previous=previous,
+                unless=unless,
+                queries=queries,
             )
             assert pool.idle == 1  # given back, its transaction ended
             return got
@@ -46,7 +57,9 @@ def reread(
     assert fingerprint == asyncio.run(catalog_fingerprint(database.admin_dsn, "d"))
     if document is None:
         return fingerprint, None, reading
-    full = asyncio.run(load_document(database.admin_dsn, schemas=[schema], extra_search_path=[]))
+    full = asyncio.run(
+        load_document(database.admin_dsn, schemas=[schema], extra_search_path=[], queries=queries)
+    )
     assert list(document) == list(full)
     merged = frozenset() if reading is None else reading.merged
     assert {stem: document[stem] for stem in full if stem not in merged} == {

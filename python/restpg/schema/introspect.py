@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from restpg._core import merge_changed
-from restpg.db.execute import fetch_rows
+from restpg.db.execute import StatementError, fetch_rows
 from restpg.db.pool import Connection, Pool, connection_params, open_connection
 from restpg.schema.catalog import (
     BEGIN_READ,
@@ -190,15 +190,22 @@ async def _read_changed(
     if not moved <= query.changes.follows:
         return None
     (_, changes_sql, changes_params), only = change_jobs(query, schemas, extra_search_path, look_back, moved)
-    rows = await fetch_rows(connection, changes_sql, changes_params)
-    changes, oids = rows[0]
-    assert changes is not None and oids is not None
-    if oids == b"{}" and not moved & query.changes.members:
-        return earlier  # none changed, none came or went (the columns after a CREATE FUNCTION)
-    fresh = b"null"
-    if oids != b"{}":
-        _, sql, params = only(oids)
-        fresh = _value(await fetch_rows(connection, sql, params))
+    try:
+        # Behind a savepoint: a query that fails (a server that lacks what it reads) leaves the read's
+        # transaction usable, and the file is read whole, as without a change query.
+        rows = await fetch_rows(connection, changes_sql, changes_params, before=(_SAVEPOINT,))
+        changes, oids = rows[0]
+        assert changes is not None and oids is not None
+        if oids == b"{}" and not moved & query.changes.members:
+            return earlier  # none changed, none came or went (the columns after a CREATE FUNCTION)
+        fresh = b"null"
+        if oids != b"{}":
+            _, sql, params = only(oids)
+            fresh = _value(await fetch_rows(connection, sql, params))
+    except StatementError as exc:
+        await fetch_rows(connection, _BACK_TO_SAVEPOINT)
+        print(f"restpg: reading {query.stem}.sql whole: {exc}", file=sys.stderr)
+        return None
     try:
         # Tens of kilobytes to megabytes of JSON: in the core, without the GIL, behind the requests.
         return await asyncio.to_thread(merge_changed, earlier, fresh, changes, background=True)
@@ -263,6 +270,10 @@ async def _read(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
     return files, parts
+
+
+_SAVEPOINT = b"SAVEPOINT changes"
+_BACK_TO_SAVEPOINT = b"ROLLBACK TO SAVEPOINT changes"
 
 
 def _value(rows: list[tuple[bytes | None, ...]]) -> bytes:
