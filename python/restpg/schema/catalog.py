@@ -57,12 +57,12 @@ READ_SETTINGS = (
     b"set_config('enable_nestloop', 'off', true), set_config('enable_mergejoin', 'off', true)"
 )
 # How many transactions back (as age(xid) counts them, from this transaction's view of now) an earlier
-# read's horizon is ($1: the oldest transaction still running when its snapshot was taken, an xid8; see
-# `introspect.Reading`): the change queries take the rows written no further back as new. age() counts
-# modulo 2^32, so further back than a billion transactions, or ahead of this server's (another cluster),
-# everything is new (no age is above 2^31 - 1).
+# read's horizon is ($1: the oldest transaction still running when its snapshot was taken, with its
+# epoch; see `introspect.Reading`): the change queries take the rows written no further back as new.
+# age() counts modulo 2^32, so further back than a billion transactions, or ahead of this server's
+# (another cluster), everything is new (no age is above 2^31 - 1).
 HORIZON_AGE = (
-    b"SELECT CASE WHEN pg_snapshot_xmin(pg_current_snapshot())::text::int8 - $1::int8 "
+    b"SELECT CASE WHEN txid_snapshot_xmin(txid_current_snapshot()) - $1::int8 "
     b"BETWEEN 0 AND 1000000000 THEN age(($1::int8 % 4294967296)::text::xid) ELSE 2147483647 END"
 )
 # What a change query returns, one row: ``{"present": [...], "changed": [...]}`` for the core's merge

@@ -133,11 +133,12 @@ def _states_sql(*also: str) -> str:
 #: One row, one json column: ``{"<catalog>": "<count>:<xmin sum>", ...}``, in ``_STATES`` order.
 CATALOG_STATES_SQL = _states_sql()
 #: ``CATALOG_STATES_SQL`` and two more columns: the oldest transaction still running when the read's
-#: snapshot was taken (an xid8, as text), from which a later reload looks for what changed since
+#: snapshot was taken (with its epoch, as text), from which a later reload looks for what changed since
 #: (``queries/changes/``), and when the server started, without which that means nothing (see
-#: ``introspect.Reading``).
+#: ``introspect.Reading``). The ``txid_*`` spelling (``pg_snapshot_xmin`` from PostgreSQL 13 on) also
+#: reaches 12, which PostgREST still supports.
 CATALOG_STATES_AND_HORIZON_SQL = _states_sql(
-    "pg_snapshot_xmin(pg_current_snapshot())::text", "pg_postmaster_start_time()::text"
+    "txid_snapshot_xmin(txid_current_snapshot())::text", "pg_postmaster_start_time()::text"
 )
 
 

@@ -88,7 +88,7 @@ class Reading:
     ran: frozenset[str]
     #: The queries it read for the relations that changed alone, merged into the read before's results.
     merged: frozenset[str] = frozenset()
-    #: The oldest transaction running when its snapshot was taken (an xid8): the rows the next read's
+    #: The oldest transaction running when its snapshot was taken (with its epoch): the rows the next read's
     #: change queries take as new are those written by it or later.
     horizon: int | None = None
     #: When the server it read from started. Transaction ids count on in one server's history only: a
