@@ -31,7 +31,6 @@ __all__ = [
     "ChangeQuery",
     "Document",
     "SchemaTooLarge",
-    "catalog_job",
     "catalog_jobs",
     "catalog_queries",
     "change_jobs",
@@ -197,7 +196,7 @@ def catalog_jobs(
 ) -> list[CatalogJob]:
     """``(stem, sql, params)`` per query: its placeholders as libpq's ``$n``, its arrays as text literals."""
     values = _values(schemas, extra_search_path)
-    return [catalog_job(query.stem, query.sql, values) for query in queries]
+    return [_catalog_job(query.stem, query.sql, values) for query in queries]
 
 
 def change_jobs(
@@ -213,15 +212,15 @@ def change_jobs(
     assert query.changes is not None
     values = _values(schemas, extra_search_path)
     values |= {"horizon": str(horizon).encode(), "moved": _text_array(sorted(moved))}
-    changes = catalog_job(query.stem, query.changes.sql, values)
+    changes = _catalog_job(query.stem, query.changes.sql, values)
 
     def only(oids: bytes) -> CatalogJob:
-        return catalog_job(query.stem, query.sql, {**values, "only": oids})
+        return _catalog_job(query.stem, query.sql, {**values, "only": oids})
 
     return changes, only
 
 
-def catalog_job(stem: str, sql: str, values: Mapping[str, bytes | None]) -> CatalogJob:
+def _catalog_job(stem: str, sql: str, values: Mapping[str, bytes | None]) -> CatalogJob:
     """``sql``'s placeholders as libpq's ``$n``, with their ``values`` (text)."""
     numbered, names = _numbered(sql)
     return (stem, numbered.encode(), [values[name] for name in names])

@@ -87,15 +87,15 @@ class Reading:
     #: The queries this read ran whole; the others' results it took from the read before, or merged.
     ran: frozenset[str]
     #: The queries it read for the relations that changed alone, merged into the read before's results.
-    merged: frozenset[str] = frozenset()
+    merged: frozenset[str]
     #: The oldest transaction running when its snapshot was taken (with its epoch): the rows the next read's
     #: change queries take as new are those written by it or later.
-    horizon: int | None = None
+    horizon: int
     #: When the server it read from started. Transaction ids count on in one server's history only: a
     #: failover's new primary goes on from what it had replayed, reusing the ids of the transactions it
     #: never saw, and a restore to an earlier point rewinds them. Either is a server started at another
     #: time, and the next read then reads everything whole.
-    server_start: bytes | None = None
+    server_start: bytes
 
     def result_for(self, query: CatalogQuery, states: Mapping[str, str | None]) -> bytes | None:
         """This read's result of ``query`` if it still holds in ``states``: none of the parts of the catalog
@@ -148,7 +148,7 @@ async def reread_catalog(
         horizon, server_start = rows[0][1], rows[0][2]
         assert horizon is not None and server_start is not None  # (never null)
         look_back = None  # how far back the change queries look: None, everything is read whole
-        if previous is not None and previous.horizon is not None and previous.server_start == server_start:
+        if previous is not None and previous.server_start == server_start:
             since = [str(previous.horizon).encode()]
             look_back = int(_value(await fetch_rows(connection, HORIZON_AGE, since)))
         parts: dict[str, bytes] = {}
