@@ -2,6 +2,7 @@
 
     python -m loadtest.schema_scale.reload_bench "host=127.0.0.1 user=postgres dbname=scale10000" \\
         [--workers 2] [--seconds 10] [--connections 32] [--rate N] [--change KIND] [--without-notify]
+        [--pairs N | --halves]
         [--variant NAME=DIR ... --rounds N]
 
 Starts ``restpg serve`` on a schema made by ``generate.py`` and runs three back-to-back wrk phases of
@@ -12,14 +13,22 @@ other workers adopt), not a no-op on an unchanged fingerprint; which introspecti
 depends on the change. ``--change none`` sends the notifications alone: what asking whether anything
 changed costs. With ``--without-notify`` the change comes alone: the floor, what the change itself
 costs the requests (it may invalidate their prepared plans). Each phase also reports the CPU seconds
-restpg and PostgreSQL spent in it. Prints req/s, p50, p99 (and the slowest, with
-``--rate``) and errors per phase, and whether the snapshot was republished.
+restpg and PostgreSQL spent in it. Prints req/s, p50, p99 (and the slowest, with ``--rate``) and errors per
+phase, and whether the snapshot was republished.
 
 Without ``--rate`` the load is wrk's closed loop at full speed: p99 then measures the queue of a saturated
 server. With ``--rate N`` it is ``oha`` (``cargo install oha``) sending N requests per second with latency
 correction, an open loop whose p99 can be compared between phases: choose N well below the peak. At a low
 N (500), where PostgreSQL's share of a reload leaves the requests room, the p99 and the slowest request
 (``max``) show how long a worker's own part of a reload held its requests up.
+
+With ``--rate N --halves`` there is one phase of ``--seconds`` (a minute or two), its changes ``--every``
+seconds on average (each interval drawn between half and one and a half times that), and its requests
+split by the half of the interval between two changes they were due in: the p99 of the first halves (the
+change and its reload) over that of the second halves (the quiet after it), and the median of the
+intervals' own ratios. Phases minutes apart (``--pairs``) differ by the machine's drift: on a shared
+2-core machine, more than a reload's cost; halves a second apart do not, and ``--change none
+--without-notify`` (nothing at all) measures what is left, about 1.0.
 
 With ``--variant NAME=DIR`` (as ``loadtest.ab``: DIR holds a ``restpg`` package with its built ``_core``,
 put first on ``PYTHONPATH``) and ``--rounds N``, each variant serves N times, the order alternating from
@@ -29,7 +38,9 @@ round to round, and the medians of each phase's p99 are printed. A benchmark, ne
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
+import random
 import re
 import shutil
 import statistics
@@ -106,6 +117,66 @@ def oha(url: str, seconds: int, connections: int, rate: int) -> dict[str, str]:
     }
 
 
+def oha_requests(url: str, seconds: int, connections: int, rate: int) -> list[tuple[float, float, int]]:
+    """A fixed-rate run's answered requests, each as (when it was due, in seconds from the run's start; its
+    latency from then; its status)."""
+    out = subprocess.run(
+        [
+            "oha",
+            "--no-tui",
+            "--output-format",
+            "csv",
+            "--latency-correction",
+            "-z",
+            f"{seconds}s",
+            "-c",
+            str(connections),
+            "-q",
+            str(rate),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = out.splitlines()[1:]  # request-start,DNS,DNS+dialup,Response-delay,request-duration,bytes,status
+    return [(float(row[0]), float(row[4]), int(row[6])) for row in (line.split(",") for line in rows)]
+
+
+def halves(requests: list[tuple[float, float, int]], changed: list[float]) -> dict[str, str]:
+    """The p99 of the requests due in the first half of each interval between two changes (the change, its
+    reload) against the p99 of those due in its second half (both done), over the whole run, and the median
+    of the intervals' own ratios: the halves alternate every second or two, so a drift of the machine
+    weighs on both alike, and the median is not moved by the few intervals that held one of the machine's
+    stalls. ``changed``: when each change began, in seconds from the run's start."""
+    first: list[float] = []
+    second: list[float] = []
+    per_interval: dict[int, tuple[list[float], list[float]]] = {}
+    failed = 0
+    for due, latency, status in requests:
+        i = bisect.bisect_right(changed, due) - 1
+        if i < 0 or i + 1 >= len(changed):  # before the first change, or in the last, unfinished interval
+            continue
+        failed += not 200 <= status < 300
+        in_first = due < (changed[i] + changed[i + 1]) / 2
+        (first if in_first else second).append(latency)
+        per_interval.setdefault(i, ([], []))[0 if in_first else 1].append(latency)
+    ratios = [p99(a) / p99(b) for a, b in per_interval.values() if len(a) > 1 and len(b) > 1]
+    return {
+        "requests": f"{len(first)} / {len(second)}",
+        "p99 first half": f"{p99(first) * 1000:.2f}ms",
+        "p99 second half": f"{p99(second) * 1000:.2f}ms",
+        "ratio": f"{p99(first) / p99(second):.3f}",
+        "intervals": str(len(ratios)),
+        "median interval ratio": f"{statistics.median(ratios):.3f}",
+        "non-2xx": str(failed),
+    }
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98]
+
+
 # What changes before each notification, and which introspection queries a reload then runs again (the
 # catalogs their `-- catalogs:` lines name): a comment on a table (descriptions.sql), a function replaced
 # (routines.sql), a privilege granted or revoked on a table (pg_class: every query), a table created or
@@ -137,10 +208,23 @@ def change(kind: str, n: int) -> str:
 
 
 def reload_repeatedly(
-    dsn: str, every: float, kind: str, notify: bool, stop: threading.Event, count: list[int]
+    dsn: str,
+    every: float,
+    kind: str,
+    notify: bool,
+    stop: threading.Event,
+    count: list[int],
+    changed: list[float] | None = None,
 ) -> None:
+    """Until ``stop``, every ``every`` seconds a change and (``notify``) a notification; ``changed`` gets
+    the monotonic time each change began, and then the wait is drawn between half and one and a half times
+    ``every``: an interval that kept one length would line up with the server's periodic work (its
+    heartbeats each second, its pool's check each half second) and put it in the same half each time."""
+    jitter = random.Random(1) if changed is not None else None
     with psycopg.connect(dsn, autocommit=True) as conn:
-        while not stop.wait(every):
+        while not stop.wait(every * jitter.uniform(0.5, 1.5) if jitter else every):
+            if changed is not None:
+                changed.append(time.monotonic())
             count[0] += 1
             statement = change(kind, count[0])
             if statement:
@@ -185,19 +269,36 @@ def run_once(
 
     count = [0]
 
-    def reloading(seconds: int) -> dict[str, str]:
+    def reloading(
+        seconds: int, run: Callable[[int], dict[str, str]] = measured, changed: list[float] | None = None
+    ) -> dict[str, str]:
         """A phase with a change and a notification every ``--every`` seconds."""
         stop = threading.Event()
         notifier = threading.Thread(
             target=reload_repeatedly,
-            args=(args.dsn, args.every, args.change, not args.without_notify, stop, count),
+            args=(args.dsn, args.every, args.change, not args.without_notify, stop, count, changed),
         )
         notifier.start()
         try:
-            return measured(seconds)
+            return run(seconds)
         finally:
             stop.set()
             notifier.join()
+
+    def by_halves(seconds: int) -> dict[str, str]:
+        """One phase with changes, its requests split by the half of the interval between changes they
+        were due in (``--halves``)."""
+        changed: list[float] = []
+        requests: list[tuple[float, float, int]] = []
+        started: list[float] = []
+
+        def run(seconds: int) -> dict[str, str]:
+            started.append(time.monotonic())
+            requests.extend(oha_requests(url, seconds, args.connections, args.rate))
+            return {}
+
+        reloading(seconds, run=run, changed=changed)
+        return halves(requests, [t - started[0] for t in changed])
 
     phases: dict[str, dict[str, str]] = {}
     try:
@@ -206,7 +307,9 @@ def run_once(
         phase(url, 3)  # warm up: connections, prepared statements
         snapshot = next(workdir.glob("schema-*.snap"))
         written = snapshot.stat().st_mtime_ns
-        if args.pairs:
+        if args.halves:
+            phases["halves"] = by_halves(args.seconds)
+        elif args.pairs:
             for pair in range(1, args.pairs + 1):
                 # ABBA: a drift of the machine over the run weighs on both kinds alike.
                 kinds = ("quiet", "reloading") if pair % 2 else ("reloading", "quiet")
@@ -254,9 +357,17 @@ def main() -> int:
         help="instead of before/during/after: N pairs of phases, one with reloads and one without, in "
         "ABBA order, and the median of each pair's p99 ratio",
     )
+    parser.add_argument(
+        "--halves",
+        action="store_true",
+        help="with --rate: one phase of --seconds with changes, the p99 of the requests due in the first "
+        "half of each interval between changes (the change and its reload) over that of the second half",
+    )
     parser.add_argument("--variant", action="append", default=[], help="NAME=DIR holding a restpg package")
     parser.add_argument("--rounds", type=int, default=1, help="servers per variant, interleaved")
     args = parser.parse_args()
+    if args.halves and (args.rate is None or args.pairs):
+        parser.error("--halves splits one fixed-rate phase: give --rate N, not --pairs")
     if args.rate is not None and shutil.which("oha") is None:
         parser.error("--rate needs oha on PATH (cargo install oha)")
 
@@ -277,6 +388,8 @@ def main() -> int:
                     kind = label.split()[0]  # "quiet 3" and "reloading 3" are pair 3 of their kinds
                     p99s[name].setdefault(kind, []).append(float(measured["p99"].removesuffix("ms")))
             ratios[name] += pair_ratios(phases)
+            if "halves" in phases:
+                ratios[name].append(float(phases["halves"]["ratio"]))
     if args.rounds > 1 or len(variants) > 1 or args.pairs:
         for name, by_phase in p99s.items():
             medians = ", ".join(f"{label} {statistics.median(v):.2f} ms" for label, v in by_phase.items())
@@ -284,7 +397,8 @@ def main() -> int:
             if ratios[name]:
                 listed = ", ".join(f"{r:.2f}" for r in sorted(ratios[name]))
                 print(
-                    f"{name} p99 reloading / quiet, per pair: median {statistics.median(ratios[name]):.2f}"
+                    f"{name} p99 {'first / second half' if args.halves else 'reloading / quiet, per pair'}: "
+                    f"median {statistics.median(ratios[name]):.2f}"
                     f" ({listed})"
                 )
     return 0

@@ -1,0 +1,37 @@
+"""How ``reload_bench --halves`` splits one fixed-rate run's requests around the changes (run: pytest
+loadtest)."""
+
+from __future__ import annotations
+
+from loadtest.schema_scale.reload_bench import halves
+
+
+def requests(slow_from: float, slow_to: float) -> list[tuple[float, float, int]]:
+    """A request due every millisecond for 10 s: 1 ms each, 5 ms when due in [slow_from, slow_to) of
+    every second."""
+    return [
+        (t / 1000, 0.005 if slow_from <= (t % 1000) / 1000 < slow_to else 0.001, 200) for t in range(10_000)
+    ]
+
+
+def test_a_slowdown_just_after_each_change_counts_in_the_first_half() -> None:
+    found = halves(requests(0.0, 0.1), changed=[float(s) for s in range(1, 9)])
+    assert found["p99 first half"] == "5.00ms"
+    assert found["p99 second half"] == "1.00ms"
+    assert found["ratio"] == "5.000"
+    assert found["median interval ratio"] == "5.000"
+    # Only the seven whole intervals between the eight changes, halved.
+    assert found["requests"] == "3500 / 3500"
+
+
+def test_a_slowdown_late_in_each_interval_counts_in_the_second_half() -> None:
+    found = halves(requests(0.6, 0.7), changed=[float(s) for s in range(1, 9)])
+    assert found["ratio"] == "0.200"
+    assert found["median interval ratio"] == "0.200"
+
+
+def test_failed_requests_are_counted() -> None:
+    answered = requests(0.0, 0.0)
+    answered[1500] = (1.5, 0.001, 503)
+    answered[200] = (0.2, 0.001, 503)  # before the first change: not in any interval
+    assert halves(answered, changed=[1.0, 2.0])["non-2xx"] == "1"
