@@ -80,26 +80,7 @@ _DEADLINE = "aborted due to deadline"
 
 def oha(url: str, seconds: int, connections: int, rate: int) -> dict[str, str]:
     """A fixed-rate phase: ``rate`` requests per second, latency measured from when each was due."""
-    out = subprocess.run(
-        [
-            "oha",
-            "--no-tui",
-            "--output-format",
-            "json",
-            "--latency-correction",
-            "-z",
-            f"{seconds}s",
-            "-c",
-            str(connections),
-            "-q",
-            str(rate),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    report = json.loads(out)
+    report = json.loads(run_oha("json", url, seconds, connections, rate))
     percentiles = report["latencyPercentiles"]
     codes = report.get("statusCodeDistribution") or {}
     errors = report.get("errorDistribution") or {}
@@ -117,29 +98,18 @@ def oha(url: str, seconds: int, connections: int, rate: int) -> dict[str, str]:
     }
 
 
+def run_oha(output: str, url: str, seconds: int, connections: int, rate: int) -> str:
+    """What oha prints in ``output`` format after ``seconds`` at ``rate`` requests per second."""
+    command = ["oha", "--no-tui", "--output-format", output, "--latency-correction", "-z", f"{seconds}s"]
+    command += ["-c", str(connections), "-q", str(rate), url]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
 def oha_requests(url: str, seconds: int, connections: int, rate: int) -> list[tuple[float, float, int]]:
     """A fixed-rate run's answered requests, each as (when it was due, in seconds from the run's start; its
     latency from then; its status)."""
-    out = subprocess.run(
-        [
-            "oha",
-            "--no-tui",
-            "--output-format",
-            "csv",
-            "--latency-correction",
-            "-z",
-            f"{seconds}s",
-            "-c",
-            str(connections),
-            "-q",
-            str(rate),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rows = out.splitlines()[1:]  # request-start,DNS,DNS+dialup,Response-delay,request-duration,bytes,status
+    # request-start,DNS,DNS+dialup,Response-delay,request-duration,bytes,status
+    rows = run_oha("csv", url, seconds, connections, rate).splitlines()[1:]
     return [(float(row[0]), float(row[4]), int(row[6])) for row in (line.split(",") for line in rows)]
 
 
