@@ -11,10 +11,10 @@ catalog (``--change``: a ``COMMENT ON TABLE`` by default, see ``CHANGES``) is fo
 'reload schema'``, so each notification is a real reload (introspection, inference, a new snapshot the
 other workers adopt), not a no-op on an unchanged fingerprint; which introspection queries it runs again
 depends on the change. ``--change none`` sends the notifications alone: what asking whether anything
-changed costs. With ``--without-notify`` the change comes alone: the floor, what the change itself
-costs the requests (it may invalidate their prepared plans). Each phase also reports the CPU seconds
-restpg and PostgreSQL spent in it. Prints req/s, p50, p99 (and the slowest, with ``--rate``) and errors per
-phase, and whether the snapshot was republished.
+changed costs. With ``--without-notify`` the change comes alone: what the change itself costs the
+requests (it may invalidate their prepared plans). Each phase also reports the CPU seconds restpg and
+PostgreSQL spent in it. Prints req/s, p50, p99 (and the slowest, with ``--rate``) and errors per phase,
+and whether the snapshot was republished.
 
 Without ``--rate`` the load is wrk's closed loop at full speed: p99 then measures the queue of a saturated
 server. With ``--rate N`` it is ``oha`` (``cargo install oha``) sending N requests per second with latency
