@@ -186,10 +186,10 @@ def reload_repeatedly(
     count: list[int],
     changed: list[float] | None = None,
 ) -> None:
-    """Until ``stop``, every ``every`` seconds a change and (``notify``) a notification; ``changed`` gets
-    the monotonic time each change began, and then the wait is drawn between half and one and a half times
-    ``every``: an interval that kept one length would line up with the server's periodic work (its
-    heartbeats each second, its pool's check each half second) and put it in the same half each time."""
+    """Until ``stop``, every ``every`` seconds a change and (``notify``) a notification. With ``changed``
+    (which gets the monotonic time each change began) each wait is drawn between half and one and a half
+    times ``every``: intervals of one length would line up with the server's periodic work (its heartbeats
+    each second, its pool's check each half second) and put it in the same half of each."""
     jitter = random.Random(1) if changed is not None else None
     with psycopg.connect(dsn, autocommit=True) as conn:
         while not stop.wait(every * jitter.uniform(0.5, 1.5) if jitter else every):
