@@ -35,3 +35,11 @@ def test_failed_requests_are_counted() -> None:
     answered[1500] = (1.5, 0.001, 503)
     answered[200] = (0.2, 0.001, 503)  # before the first change: not in any interval
     assert halves(answered, changed=[1.0, 2.0])["non-2xx"] == "1"
+
+
+def test_a_request_in_flight_when_a_change_begins_counts_in_its_first_half() -> None:
+    # Slow just before each change (the last 20 ms of each second): held up by the change, not by what
+    # came before it.
+    found = halves(requests(0.98, 1.0), changed=[float(s) for s in range(1, 9)])
+    assert found["p99 first half"] == "5.00ms"
+    assert found["p99 second half"] == "1.00ms"
