@@ -20,6 +20,8 @@ def test_a_slowdown_just_after_each_change_counts_in_the_first_half() -> None:
     assert found["p99 second half"] == "1.00ms"
     assert found["ratio"] == "5.000"
     assert found["median interval ratio"] == "5.000"
+    # A fifth of the first half's requests (100 ms of 500) five times as slow: 1.8 ms on average against 1.
+    assert found["mean ratio"] == "1.800"
     # Only the seven whole intervals between the eight changes, halved.
     assert found["requests"] == "3500 / 3500"
 

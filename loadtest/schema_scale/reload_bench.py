@@ -122,7 +122,9 @@ def halves(requests: list[tuple[float, float, int]], changed: list[float]) -> di
     reload) against the p99 of those due in its second half (both done), over the whole run, and the median
     of the intervals' own ratios: the halves alternate every second or two, so a drift of the machine
     weighs on both alike, and the median is not moved by the few intervals that held one of the machine's
-    stalls. ``changed``: when each change began, in seconds from the run's start.
+    stalls. Also the ratio of the halves' mean latencies: what a change costs all requests together, which
+    moves less between runs than a p99 does (the same build 1.01-1.04 where its p99 ratio gave 1.14-1.29).
+    ``changed``: when each change began, in seconds from the run's start.
 
     A request due up to ``LEAD`` before a change is still in flight when it begins, and held up by it as
     much as one due after: it counts in that change's first half (without this, the stall a change causes
@@ -150,6 +152,7 @@ def halves(requests: list[tuple[float, float, int]], changed: list[float]) -> di
         "ratio": f"{early / late:.3f}",
         "intervals": str(len(ratios)),
         "median interval ratio": f"{statistics.median(ratios):.3f}",
+        "mean ratio": f"{statistics.fmean(first) / statistics.fmean(second):.3f}",
         "non-2xx": str(failed),
     }
 
