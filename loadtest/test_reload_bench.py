@@ -3,7 +3,7 @@ loadtest)."""
 
 from __future__ import annotations
 
-from loadtest.schema_scale.reload_bench import halves
+from loadtest.schema_scale.reload_bench import after_changes, halves
 
 
 def requests(slow_from: float, slow_to: float) -> list[tuple[float, float, int]]:
@@ -45,3 +45,15 @@ def test_a_request_in_flight_when_a_change_begins_counts_in_its_first_half() -> 
     found = halves(requests(0.98, 1.0), changed=[float(s) for s in range(1, 9)])
     assert found["p99 first half"] == "5.00ms"
     assert found["p99 second half"] == "1.00ms"
+
+
+def test_requests_by_how_long_after_a_change_they_were_due() -> None:
+    # Due half-way through each millisecond (never on a bucket's edge); slow when due 100-120 ms after a
+    # change, as after the listener's debounce.
+    due = [(t + 0.5) / 1000 for t in range(10_000)]
+    answered = [(d, 0.005 if 0.1 <= d % 1 < 0.12 else 0.001, 200) for d in due]
+    rows = after_changes(answered, changed=[float(s) for s in range(1, 9)])
+    assert [round(offset, 2) for offset, *_ in rows] == [k / 100 for k in range(30)]
+    by_offset = {round(offset, 2): (count, mean) for offset, count, mean, _ in rows}
+    assert by_offset[0.1] == (80, 0.005) and by_offset[0.11] == (80, 0.005)  # 10 a change, 8 changes
+    assert by_offset[0.09] == (80, 0.001) and by_offset[0.12] == (80, 0.001)

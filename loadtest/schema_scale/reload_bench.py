@@ -157,6 +157,23 @@ def halves(requests: list[tuple[float, float, int]], changed: list[float]) -> di
     }
 
 
+def after_changes(
+    requests: list[tuple[float, float, int]], changed: list[float], width: float = 0.01, span: float = 0.3
+) -> list[tuple[float, int, float, float]]:
+    """The requests due in the first ``span`` seconds after each change, by how long after it (buckets of
+    ``width``): ``(bucket start, requests, mean latency, p99 latency)``, all changes together. Where in a
+    reload the requests wait: the change itself at once, the reload ~0.1 s later (the listener's debounce)."""
+    buckets: dict[int, list[float]] = {}
+    for due, latency, _ in requests:
+        i = bisect.bisect_right(changed, due) - 1
+        if i >= 0 and (offset := due - changed[i]) < span:
+            buckets.setdefault(int(offset / width), []).append(latency)
+    return [
+        (k * width, len(v), statistics.fmean(v), p99(v) if len(v) > 1 else v[0])
+        for k, v in sorted(buckets.items())
+    ]
+
+
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
 
@@ -282,7 +299,13 @@ def run_once(
             return {}
 
         reloading(seconds, run=run, changed=changed)
-        return halves(requests, [t - started[0] for t in changed])
+        since_start = [t - started[0] for t in changed]
+        if args.offsets:
+            for offset, count, mean, slow in after_changes(requests, since_start):
+                print(
+                    f"  +{offset * 1000:3.0f} ms: {count:6d} requests, mean {mean * 1000:6.2f} ms, p99 {slow * 1000:6.2f} ms"
+                )
+        return halves(requests, since_start)
 
     phases: dict[str, dict[str, str]] = {}
     try:
@@ -347,11 +370,19 @@ def main() -> int:
         help="with --rate: one phase of --seconds with changes, the p99 of the requests due in the first "
         "half of each interval between changes (the change and its reload) over that of the second half",
     )
+    parser.add_argument(
+        "--offsets",
+        action="store_true",
+        help="with --halves: also the requests' mean and p99 latency by how long after a change they were "
+        "due, in 10 ms steps over its first 0.3 s",
+    )
     parser.add_argument("--variant", action="append", default=[], help="NAME=DIR holding a restpg package")
     parser.add_argument("--rounds", type=int, default=1, help="servers per variant, interleaved")
     args = parser.parse_args()
     if args.halves and (args.rate is None or args.pairs):
         parser.error("--halves splits one fixed-rate phase: give --rate N, not --pairs")
+    if args.offsets and not args.halves:
+        parser.error("--offsets reads the per-request data of --halves: give --halves too")
     if args.rate is not None and shutil.which("oha") is None:
         parser.error("--rate needs oha on PATH (cargo install oha)")
 
