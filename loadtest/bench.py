@@ -1,6 +1,6 @@
 """``make bench``: restpg's throughput and latency per workload, next to the physical limit.
 
-    python -m loadtest.bench [--db-uri URI] [--workers 2] [--seconds 10] [--workloads W1,W3] [--connections 32]
+    python -m loadtest.bench [--db-uri URI] [--workers N] [--seconds 10] [--workloads W1,W3] [--connections 32]
         [--half-peak W1]
 
 One run: a PostgreSQL (``--db-uri``, else ``RESTPG_TEST_DSN``, else an embedded server), the Chinook fixture
@@ -49,6 +49,7 @@ from loadtest.processes import (
     restpg_command,
 )
 from loadtest.workloads import COLD_START, WORKLOADS, Workload
+from restpg.config import default_workers
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # Only for runs on loopback: the bench never exposes the server. Override with LOADTEST_JWT_SECRET.
@@ -72,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m loadtest.bench", description=__doc__.split("\n\n")[0])
     add_database_arguments(parser)
-    parser.add_argument("--workers", type=int, default=2, help="restpg (Granian) workers")
+    parser.add_argument(
+        "--workers", type=int, help="restpg (Granian) workers (default: restpg's own for the database's host)"
+    )
     parser.add_argument("--db-pool", type=int, default=10, help="db-pool (connections per worker)")
     parser.add_argument("--seconds", type=float, default=10, help="duration of each measured run")
     parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds before each workload")
@@ -121,6 +124,8 @@ def server_config(dsn: str, db_pool: int) -> dict[str, str | int]:
 def _run(args: argparse.Namespace, dsn: str, workloads: list[Workload]) -> dict[str, Any]:
     restpg = restpg_command()
     config = server_config(dsn, args.db_pool)
+    # Resolved here, not left to the server: the report and pgbench's client count need the number.
+    args.workers = args.workers or default_workers(dsn)
     postgres_pid = postmaster_pid(dsn)
     environment = report.environment(dsn, restpg)
     method = {

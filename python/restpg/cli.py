@@ -81,7 +81,11 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the API (the default)")
     serve.add_argument("config", nargs="?", help="PostgREST-style config file")
-    serve.add_argument("--workers", type=int, help="Granian worker processes (default: one per CPU)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="Granian worker processes (default: one per CPU, one per two when PostgreSQL is on this machine)",
+    )
     serve.add_argument("--port", type=int, help="HTTP port (overrides server-port)")
 
     sql = commands.add_parser("sql", help="print the SQL and parameters built for a request")

@@ -172,3 +172,46 @@ def test_a_machine_without_libpq_is_told_so_at_start(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(pipeline, "_candidates", lambda: iter(["/nonexistent/libpq.so.5"]))
     with pytest.raises(ConfigError, match=r"no usable libpq \(install psycopg\[binary\] or libpq\)"):
         load(None, {"PGRST_DB_URI": "host=localhost dbname=app"})
+
+
+@pytest.mark.parametrize(
+    ("db_uri", "env", "local"),
+    [
+        ("postgresql://", {}, True),  # libpq's default Unix socket
+        ("dbname=app", {"PGHOST": "db.example.com"}, False),
+        ("dbname=app", {"PGHOST": "/run/postgresql"}, True),
+        ("dbname=app", {"PGSERVICE": "app"}, False),  # the service file names the host
+        ("service=app", {}, False),
+        ("host=/var/run/postgresql dbname=app", {}, True),
+        ("host=@abstract dbname=app", {}, True),
+        ("postgresql://u@localhost:5432/app", {"PGHOST": "db.example.com"}, True),
+        ("postgresql://u@[::1]/app", {}, True),
+        ("host=127.0.0.2 dbname=app", {}, True),
+        ("postgresql://u@db.example.com/app", {}, False),
+        ("host=10.0.0.5 dbname=app", {}, False),
+        ("host=/var/run/postgresql,10.0.0.5 dbname=app", {}, False),  # a fallback elsewhere
+        ("host=db.example.com hostaddr=127.0.0.1", {}, True),  # hostaddr is where libpq connects
+        ("host=localhost hostaddr=10.0.0.5", {}, False),
+        ("postgresql://[not an address", {}, False),  # malformed
+    ],
+)
+def test_whether_postgresql_runs_on_this_machine(db_uri: str, env: dict[str, str], local: bool) -> None:
+    from restpg.db.host import on_this_host
+
+    assert on_this_host(db_uri, env) is local
+
+
+def test_default_workers_leave_a_local_postgresql_its_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from restpg.config import default_workers
+
+    for name in ("PGHOST", "PGHOSTADDR", "PGSERVICE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    assert default_workers("postgresql://u@db.example.com/app") == 4
+    assert default_workers("postgresql://u@localhost/app") == 2
+    assert load(None, {"PGRST_DB_URI": "host=127.0.0.1 dbname=app"}).workers == 2
+    assert load(None, {"PGRST_DB_URI": "host=127.0.0.1", "RESTPG_WORKERS": "3"}).workers == 3
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert default_workers("postgresql://") == 1
+    monkeypatch.setattr("os.cpu_count", lambda: None)
+    assert default_workers("postgresql://u@db.example.com/app") == 1
