@@ -25,10 +25,12 @@ N (500), where PostgreSQL's share of a reload leaves the requests room, the p99 
 With ``--rate N --halves`` there is one phase of ``--seconds`` (a minute or two), its changes ``--every``
 seconds on average (each interval drawn between half and one and a half times that), and its requests
 split by the half of the interval between two changes they were due in (see ``halves``): the p99 of the
-first halves (the change and its reload) over that of the second halves (the quiet after it), and the
-median of the intervals' own ratios. Phases minutes apart (``--pairs``) differ by the machine's drift: on
-a shared 2-core machine, more than a reload's cost; halves a second apart do not, and ``--change none
---without-notify`` (nothing at all) measures what is left, 1.00-1.08.
+first halves (the change and its reload) over that of the second halves (the quiet after it), the
+median of the intervals' own ratios, and the ratio of the halves' mean latencies; ``--offsets`` adds the
+latency by how long after a change the requests were due (``after_changes``). Phases minutes apart
+(``--pairs``) differ by the machine's drift: on a shared 2-core machine, more than a reload's cost; halves
+a second apart do not, and ``--change none --without-notify`` (nothing at all) measures what is left,
+1.00-1.08.
 
 With ``--variant NAME=DIR`` (as ``loadtest.ab``: DIR holds a ``restpg`` package with its built ``_core``,
 put first on ``PYTHONPATH``) and ``--rounds N``, each variant serves N times, the order alternating from
@@ -302,9 +304,8 @@ def run_once(
         since_start = [t - started[0] for t in changed]
         if args.offsets:
             for offset, count, mean, slow in after_changes(requests, since_start):
-                print(
-                    f"  +{offset * 1000:3.0f} ms: {count:6d} requests, mean {mean * 1000:6.2f} ms, p99 {slow * 1000:6.2f} ms"
-                )
+                latency = f"mean {mean * 1000:6.2f} ms, p99 {slow * 1000:6.2f} ms"
+                print(f"  +{offset * 1000:3.0f} ms: {count:6d} requests, {latency}")
         return halves(requests, since_start)
 
     phases: dict[str, dict[str, str]] = {}
